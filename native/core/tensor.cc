@@ -1,0 +1,68 @@
+#include "tensor.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "error.h"
+
+namespace mt {
+
+namespace {
+std::atomic<bool> g_poison{std::getenv("MOONTRAIN_POISON") != nullptr};
+constexpr size_t kAlign = 64;
+}  // namespace
+
+void set_poison_allocations(bool on) { g_poison.store(on); }
+bool poison_allocations() { return g_poison.load(); }
+
+Storage::Storage(size_t n, Device dev) : bytes(n), device(dev) {
+  // aligned_alloc needs a size that is a multiple of the alignment, and a non-null result for 0.
+  size_t rounded = (n + kAlign - 1) / kAlign * kAlign;
+  if (rounded == 0) rounded = kAlign;
+  data = std::aligned_alloc(kAlign, rounded);
+  if (!data) throw RuntimeError("alloc", "ERR_MOONTRAIN_OUT_OF_MEMORY", "out of host memory allocating " + std::to_string(n) + " bytes");
+}
+
+Storage::~Storage() { std::free(data); }
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+Tensor empty_tensor(const Shape& shape, DType dtype) {
+  Tensor t;
+  t.shape = shape;
+  t.dtype = dtype;
+  t.storage = std::make_shared<Storage>(t.nbytes(), Device::CPU);
+  if (poison_allocations()) {
+    if (dtype == DType::F32) {
+      float* p = static_cast<float*>(t.data());
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = __builtin_nanf("");
+    } else {
+      bf16_t* p = static_cast<bf16_t*>(t.data());
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = 0x7fc0;
+    }
+  }
+  return t;
+}
+
+Tensor zeros_tensor(const Shape& shape, DType dtype) {
+  Tensor t = empty_tensor(shape, dtype);
+  std::memset(t.data(), 0, t.nbytes());
+  return t;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) r += ", ";
+    r += std::to_string(s[i]);
+  }
+  return r + "]";
+}
+
+}  // namespace mt

@@ -1,0 +1,53 @@
+// Native tensor storage: a contiguous row-major buffer of one dtype on one device.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dtype.h"
+
+namespace mt {
+
+enum class Device : uint8_t { CPU = 0, CUDA = 1 };
+
+using Shape = std::vector<int64_t>;
+
+// Largest element count a tensor may hold (2^40 elements); guards overflow of byte sizes.
+constexpr int64_t kMaxElements = int64_t(1) << 40;
+constexpr int kMaxRank = 4;
+
+struct Storage {
+  void* data = nullptr;
+  size_t bytes = 0;
+  Device device = Device::CPU;
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+struct Tensor {
+  Shape shape;
+  DType dtype = DType::F32;
+  std::shared_ptr<Storage> storage;
+
+  int64_t numel() const;
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
+  int rank() const { return static_cast<int>(shape.size()); }
+  void* data() const { return storage ? storage->data : nullptr; }
+  Device device() const { return storage ? storage->device : Device::CPU; }
+};
+
+// New CPU tensor; contents uninitialised (or NaN-poisoned when poisoning is on).
+Tensor empty_tensor(const Shape& shape, DType dtype);
+Tensor zeros_tensor(const Shape& shape, DType dtype);
+
+// Debug aid for tests: fill every new allocation with NaN so an op that forgets to write an
+// element is caught.
+void set_poison_allocations(bool on);
+bool poison_allocations();
+
+std::string shape_str(const Shape& s);
+
+}  // namespace mt

@@ -1,0 +1,175 @@
+// The blocked GEMM driver: pack every operand once, then compute output tiles in parallel.
+//
+// Phase 1 packs op(A) of each problem into mr-row panels and op(B) into nr-column panels
+// (parallel over panels). Phase 2 cuts each C into tiles of at most mc x nc, sorts all tiles of
+// all problems by cost (largest first, so skewed expert sizes still balance) and hands them out
+// dynamically. A tile is computed by one thread over the whole K, so results never depend on
+// the thread count.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "../core/thread_pool.h"
+#include "microkernel.h"
+
+namespace mt::cpu {
+
+namespace {
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
+
+const Microkernel& select_kernel(DType dtype, Isa isa) {
+  if (isa == Isa::Amx && dtype == DType::BF16) return microkernel_amx_bf16();
+  if (isa >= Isa::Avx512) return microkernel_avx512_f32();
+  return microkernel_avx2_f32();
+}
+
+struct Packed {
+  const GemmProblem* p;
+  const Microkernel* k;
+  int64_t kp;                // padded K
+  int64_t a_panels, b_panels;
+  char* a;                   // a_panels * mr * kp elements
+  char* b;                   // b_panels * nr * kp elements
+  int64_t mc, nc;            // tile sizes for this problem
+};
+
+struct Tile {
+  int32_t problem;
+  int64_t i0, j0, rows, cols;
+  double cost;
+};
+
+// Tiles small enough that every thread gets work even on tall-skinny or small problems.
+void choose_tiles(Packed& q, int threads) {
+  const Microkernel& k = *q.k;
+  q.mc = k.mc;
+  q.nc = k.nc;
+  const int64_t M = q.p->M, N = q.p->N;
+  auto count = [&] { return ceil_div(M, q.mc) * ceil_div(N, q.nc); };
+  while (count() < 2 * threads && (q.mc > k.mr || q.nc > k.nr)) {
+    if (q.nc > k.nr && (N >= M || q.mc == k.mr)) q.nc = std::max<int64_t>(k.nr, round_up(q.nc / 2, k.nr));
+    else q.mc = std::max<int64_t>(k.mr, round_up(q.mc / 2, k.mr));
+  }
+}
+
+float* tile_accumulator(size_t floats) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < floats) buf.resize(floats);
+  return buf.data();
+}
+
+char* batch_workspace(int64_t bytes) {
+  thread_local std::vector<char> buf;
+  if (static_cast<int64_t>(buf.size()) < bytes + 64) buf.resize(static_cast<size_t>(bytes + 64));
+  return reinterpret_cast<char*>(round_up(reinterpret_cast<intptr_t>(buf.data()), 64));
+}
+
+void pack_task(const Packed& q, int64_t panel) {
+  const Microkernel& k = *q.k;
+  const int64_t es = static_cast<int64_t>(dtype_size(k.packed));
+  const GemmProblem& p = *q.p;
+  if (panel < q.a_panels) {
+    const int64_t i0 = panel * k.mr;
+    k.pack_a(p.A, i0, std::min<int64_t>(k.mr, p.M - i0), p.K, q.kp, q.a + panel * k.mr * q.kp * es);
+  } else {
+    const int64_t jp = panel - q.a_panels;
+    const int64_t j0 = jp * k.nr;
+    k.pack_b(p.B, j0, std::min<int64_t>(k.nr, p.N - j0), p.K, q.kp, q.b + jp * k.nr * q.kp * es);
+  }
+}
+
+void write_tile(const GemmProblem& p, const Tile& t, const float* acc, int64_t ldacc) {
+  for (int64_t r = 0; r < t.rows; ++r) {
+    const int64_t i = t.i0 + r;
+    // For a symmetric output only the upper triangle (j >= i) is written here, each element
+    // also into its mirror, so every element has exactly one writer.
+    const int64_t c_first = p.symmetric ? std::max<int64_t>(0, i - t.j0) : 0;
+    for (int64_t c = c_first; c < t.cols; ++c) {
+      const int64_t j = t.j0 + c;
+      float v = p.alpha * acc[r * ldacc + c];
+      if (p.beta != 0.f) v += p.beta * load_as_f32(p.Cin, p.c_dtype, i * p.ldc + j);
+      store_from_f32(p.C, p.c_dtype, i * p.ldc + j, v);
+      if (p.symmetric && j != i) {
+        float w = p.alpha * acc[r * ldacc + c];
+        if (p.beta != 0.f) w += p.beta * load_as_f32(p.Cin, p.c_dtype, j * p.ldc + i);
+        store_from_f32(p.C, p.c_dtype, j * p.ldc + i, w);
+      }
+    }
+  }
+}
+
+void compute_tile(const Packed& q, const Tile& t) {
+  const Microkernel& k = *q.k;
+  const int64_t es = static_cast<int64_t>(dtype_size(k.packed));
+  const int64_t rows_p = round_up(t.rows, k.mr), cols_p = round_up(t.cols, k.nr);
+  const int64_t ldacc = cols_p;
+  float* acc = tile_accumulator(static_cast<size_t>(rows_p * cols_p));
+  if (q.kp == 0) std::memset(acc, 0, sizeof(float) * rows_p * cols_p);
+  const char* a_tile = q.a + (t.i0 / k.mr) * k.mr * q.kp * es;
+  const char* b_tile = q.b + (t.j0 / k.nr) * k.nr * q.kp * es;
+  for (int64_t k0 = 0; k0 < q.kp; k0 += k.kc) {
+    const int64_t kc = std::min<int64_t>(k.kc, q.kp - k0);
+    for (int64_t jc = 0; jc < cols_p; jc += k.nr) {
+      const char* b = b_tile + ((jc / k.nr) * k.nr * q.kp + k0 * k.nr) * es;
+      for (int64_t ir = 0; ir < rows_p; ir += k.mr) {
+        const char* a = a_tile + ((ir / k.mr) * k.mr * q.kp + k0 * k.mr) * es;
+        k.compute(kc, a, b, acc + ir * ldacc + jc, ldacc, k0 > 0);
+      }
+    }
+  }
+  write_tile(*q.p, t, acc, ldacc);
+}
+
+}  // namespace
+
+void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
+  const int threads = num_threads();
+  std::vector<Packed> packed;
+  int64_t bytes = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const GemmProblem& p = problems[i];
+    if (p.M == 0 || p.N == 0) continue;
+    Packed q{};
+    q.p = &p;
+    q.k = &select_kernel(p.A.dtype, isa);
+    q.kp = round_up(p.K, q.k->ku);
+    q.a_panels = ceil_div(p.M, q.k->mr);
+    q.b_panels = ceil_div(p.N, q.k->nr);
+    choose_tiles(q, threads);
+    packed.push_back(q);
+    const int64_t es = static_cast<int64_t>(dtype_size(q.k->packed));
+    bytes += round_up(q.a_panels * q.k->mr * q.kp * es, 64) + round_up(q.b_panels * q.k->nr * q.kp * es, 64);
+  }
+  if (packed.empty()) return;
+
+  char* ws = batch_workspace(bytes);
+  std::vector<std::pair<int32_t, int64_t>> pack_jobs;
+  for (size_t i = 0; i < packed.size(); ++i) {
+    Packed& q = packed[i];
+    const int64_t es = static_cast<int64_t>(dtype_size(q.k->packed));
+    q.a = ws;
+    q.b = q.a + round_up(q.a_panels * q.k->mr * q.kp * es, 64);
+    ws = q.b + round_up(q.b_panels * q.k->nr * q.kp * es, 64);
+    for (int64_t j = 0; j < q.a_panels + q.b_panels; ++j) pack_jobs.emplace_back(static_cast<int32_t>(i), j);
+  }
+  parallel_for(static_cast<int64_t>(pack_jobs.size()),
+               [&](int64_t j) { pack_task(packed[pack_jobs[j].first], pack_jobs[j].second); });
+
+  std::vector<Tile> tiles;
+  for (size_t i = 0; i < packed.size(); ++i) {
+    const Packed& q = packed[i];
+    const GemmProblem& p = *q.p;
+    for (int64_t i0 = 0; i0 < p.M; i0 += q.mc)
+      for (int64_t j0 = 0; j0 < p.N; j0 += q.nc) {
+        const int64_t rows = std::min(q.mc, p.M - i0), cols = std::min(q.nc, p.N - j0);
+        if (p.symmetric && j0 + cols <= i0) continue;  // wholly below the diagonal: mirrored
+        tiles.push_back({static_cast<int32_t>(i), i0, j0, rows, cols, double(rows) * cols * (q.kp + 8)});
+      }
+  }
+  std::stable_sort(tiles.begin(), tiles.end(), [](const Tile& x, const Tile& y) { return x.cost > y.cost; });
+  parallel_for(static_cast<int64_t>(tiles.size()), [&](int64_t i) { compute_tile(packed[tiles[i].problem], tiles[i]); });
+}
+
+}  // namespace mt::cpu

@@ -1,0 +1,40 @@
+// Reading and validating JS arguments. Every failure throws mt::ArgError naming the op, the
+// argument, what was expected and what came; no arithmetic happens in this layer.
+#pragma once
+#include <napi.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "../core/tensor.h"
+
+namespace mt::napi {
+
+// A short description of a JS value for error messages ("null", "a string", "a disposed tensor", ...).
+std::string describe(const Napi::Value& v);
+
+// The live tensor behind a JS Tensor object.
+const Tensor& tensor_arg(const Napi::Value& v, const char* op, const char* name);
+
+// A shape: array of 1..kMaxRank non-negative integers whose product fits kMaxElements.
+Shape shape_arg(const Napi::Value& v, const char* op, const char* name);
+
+// Options object or undefined; returns an empty object for undefined.
+Napi::Object options_arg(const Napi::Value& v, const char* op);
+
+// options[key] as bool (absent/undefined → fallback).
+bool bool_option(const Napi::Object& o, const char* key, bool fallback, const char* op);
+// options[key] as a number (absent/undefined → fallback); must be finite.
+double number_option(const Napi::Object& o, const char* key, double fallback, const char* op);
+// options[key] as an integer in [lo, hi] (absent/undefined → fallback).
+int64_t integer_option(const Napi::Object& o, const char* key, int64_t fallback, int64_t lo, int64_t hi, const char* op);
+
+// Group sizes (number[] or Int32Array) of length `groups`, non-negative integers summing to `total`.
+std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name);
+
+// Requirements on tensors already read.
+void require_rank(const Tensor& t, int lo, int hi, const char* op, const char* name);
+void require_same_dtype(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name);
+
+}  // namespace mt::napi

@@ -1,0 +1,10 @@
+#pragma once
+#include <napi.h>
+
+namespace mt::napi {
+
+void RegisterOps(Napi::Env env, Napi::Object exports);
+void RegisterTensor(Napi::Env env, Napi::Object exports);
+void RegisterRuntime(Napi::Env env, Napi::Object exports);
+
+}  // namespace mt::napi

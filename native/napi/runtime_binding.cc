@@ -1,0 +1,77 @@
+// info(), thread and ISA controls, debug switches.
+#include "../core/error.h"
+#include "../core/isa.h"
+#include "../core/thread_pool.h"
+#include "../ops.h"
+#include "args.h"
+#include "errors.h"
+#include "ops_binding.h"
+
+namespace mt::napi {
+
+namespace {
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("isa", isa_name(isa_active()));
+  Napi::Array avail = Napi::Array::New(env);
+  for (const std::string& s : isa_available_names()) avail.Set(avail.Length(), s);
+  r.Set("isaAvailable", avail);
+  r.Set("threads", num_threads());
+  const CudaStatus c = cuda_status();
+  Napi::Object cuda = Napi::Object::New(env);
+  cuda.Set("compiled", c.compiled);
+  cuda.Set("available", c.available);
+  if (!c.available) cuda.Set("reason", c.reason);
+  cuda.Set("runtimeVersion", c.runtime_version);
+  cuda.Set("driverVersion", c.driver_version);
+  Napi::Array devs = Napi::Array::New(env);
+  for (const CudaDevice& d : c.devices) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", d.name);
+    o.Set("memoryBytes", static_cast<double>(d.memory_bytes));
+    o.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+    devs.Set(devs.Length(), o);
+  }
+  cuda.Set("devices", devs);
+  r.Set("cuda", cuda);
+  return r;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Value v = info[0];
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 1 && d <= 1024) || d != static_cast<int>(d))
+      throw ArgError("setNumThreads", "n", "an integer from 1 to 1024", describe(v));
+    set_num_threads(static_cast<int>(d));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Isa isa;
+    if (!info[0].IsString() || !parse_isa(info[0].As<Napi::String>().Utf8Value(), &isa))
+      throw ArgError("setIsa", "isa", "one of 'amx', 'avx512', 'avx2', 'scalar'", describe(info[0]));
+    set_isa(isa);
+    return Napi::String::New(info.Env(), isa_name(isa_active()));
+  });
+}
+
+Napi::Value PoisonAllocations(const Napi::CallbackInfo& info) {
+  set_poison_allocations(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void RegisterRuntime(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New<Info>(env, "info"));
+  exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
+  exports.Set("setIsa", Napi::Function::New<SetIsa>(env, "setIsa"));
+  exports.Set("poisonAllocations", Napi::Function::New<PoisonAllocations>(env, "poisonAllocations"));
+}
+
+}  // namespace mt::napi

@@ -1,0 +1,91 @@
+#include "tensor_object.h"
+
+#include "../core/error.h"
+#include "errors.h"
+
+namespace mt::napi {
+
+namespace {
+
+// Proves to the constructor that the call comes from Wrap, not from user code.
+int g_construct_token;
+
+}  // namespace
+
+Napi::Function TensorObject::Define(Napi::Env env) {
+  return DefineClass(env, "Tensor",
+                     {
+                         InstanceAccessor<&TensorObject::Shape>("shape"),
+                         InstanceAccessor<&TensorObject::DType>("dtype"),
+                         InstanceAccessor<&TensorObject::Device>("device"),
+                         InstanceAccessor<&TensorObject::Disposed>("disposed"),
+                         InstanceMethod<&TensorObject::ToFloat32Array>("toFloat32Array"),
+                         InstanceMethod<&TensorObject::Dispose>("dispose"),
+                     });
+}
+
+TensorObject::TensorObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorObject>(info), env_(info.Env()) {
+  if (info.Length() != 1 || !info[0].IsExternal() || info[0].As<Napi::External<int>>().Data() != &g_construct_token)
+    throw_js(info.Env(), "Tensor: construct tensors with tensor(data, shape, options)", "ERR_MOONTRAIN_INVALID_ARGUMENT",
+             "Tensor", nullptr);
+}
+
+TensorObject::~TensorObject() { Release(); }
+
+Napi::Object TensorObject::Wrap(Napi::Env env, Tensor t) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  Napi::Object obj = data->tensor_constructor.New({Napi::External<int>::New(env, &g_construct_token)});
+  TensorObject* self = Unwrap(obj);
+  self->tensor_ = std::move(t);
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(self->tensor_.nbytes()));
+  return obj;
+}
+
+TensorObject* TensorObject::FromValue(const Napi::Value& v) {
+  if (!v.IsObject()) return nullptr;
+  AddonData* data = v.Env().GetInstanceData<AddonData>();
+  if (!data || !v.As<Napi::Object>().InstanceOf(data->tensor_constructor.Value())) return nullptr;
+  void* raw = nullptr;
+  // A prototype-only impostor (Object.create(Tensor.prototype)) passes InstanceOf but has no wrap.
+  if (napi_unwrap(v.Env(), v, &raw) != napi_ok || !raw) return nullptr;
+  return static_cast<TensorObject*>(raw);
+}
+
+void TensorObject::Release() {
+  if (!tensor_.storage) return;
+  const int64_t bytes = static_cast<int64_t>(tensor_.nbytes());
+  tensor_.storage.reset();
+  Napi::MemoryManagement::AdjustExternalMemory(env_, -bytes);
+}
+
+Napi::Value TensorObject::Shape(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env(), tensor_.shape.size());
+  for (size_t i = 0; i < tensor_.shape.size(); ++i) a.Set(static_cast<uint32_t>(i), static_cast<double>(tensor_.shape[i]));
+  return a;
+}
+
+Napi::Value TensorObject::DType(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtype_name(tensor_.dtype)); }
+
+Napi::Value TensorObject::Device(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), tensor_.device() == mt::Device::CUDA ? "cuda" : "cpu");
+}
+
+Napi::Value TensorObject::Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed()); }
+
+Napi::Value TensorObject::ToFloat32Array(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (disposed()) throw ArgError("toFloat32Array", "this", "a live tensor (not disposed)", "a disposed tensor");
+    const int64_t n = tensor_.numel();
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
+    float* dst = out.Data();
+    for (int64_t i = 0; i < n; ++i) dst[i] = load_as_f32(tensor_.data(), tensor_.dtype, i);
+    return out;
+  });
+}
+
+Napi::Value TensorObject::Dispose(const Napi::CallbackInfo& info) {
+  Release();
+  return info.Env().Undefined();
+}
+
+}  // namespace mt::napi
