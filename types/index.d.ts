@@ -2,7 +2,7 @@
 
 export type DType = 'f32' | 'bf16';
 export type Device = 'cpu' | 'cuda';
-export type Isa = 'amx' | 'avx512' | 'avx2' | 'scalar';
+export type Isa = 'amx' | 'avx512bf16' | 'avx512' | 'avx2' | 'scalar';
 
 export interface TensorOptions {
   /** Storage type; bf16 rounds to nearest even on the way in. Default 'f32'. */

@@ -12,13 +12,14 @@ inline size_t dtype_size(DType d) { return d == DType::F32 ? 4 : 2; }
 
 using bf16_t = uint16_t;
 
-// Round to nearest, ties to even; NaN stays NaN (quiet), infinities stay infinities.
+// Round to nearest, ties to even; NaN stays NaN (quiet), infinities stay infinities. Written
+// without branches so loops over arrays of it vectorize.
 inline bf16_t f32_to_bf16(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<bf16_t>((u >> 16) | 0x40);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<bf16_t>(u >> 16);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t quiet_nan = (u >> 16) | 0x40u;
+  return static_cast<bf16_t>((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
 }
 
 inline float bf16_to_f32(bf16_t h) {

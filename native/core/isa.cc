@@ -14,7 +14,7 @@ namespace mt {
 namespace {
 
 struct CpuFeatures {
-  bool avx2 = false, fma = false, avx512 = false, amx_bf16 = false, amx_tile = false;
+  bool avx2 = false, fma = false, avx512 = false, avx512_bf16 = false, amx_bf16 = false, amx_tile = false;
   bool os_avx = false, os_avx512 = false, os_amx = false;
 };
 
@@ -43,6 +43,8 @@ CpuFeatures detect() {
   f.avx512 = (b & (1u << 16)) && (b & (1u << 17)) && (b & (1u << 30)) && (b & (1u << 31));
   f.amx_bf16 = d & (1u << 22);
   f.amx_tile = d & (1u << 24);
+  __cpuid_count(7, 1, a, b, c, d);
+  f.avx512_bf16 = a & (1u << 5);
   return f;
 }
 
@@ -57,7 +59,8 @@ Isa compute_available() {
   const CpuFeatures f = detect();
   if (!(f.avx2 && f.fma && f.os_avx)) return Isa::Scalar;
   if (!(f.avx512 && f.os_avx512)) return Isa::Avx2;
-  if (!(f.amx_bf16 && f.amx_tile && f.os_amx) || !request_amx_permission()) return Isa::Avx512;
+  if (!f.avx512_bf16) return Isa::Avx512;
+  if (!(f.amx_bf16 && f.amx_tile && f.os_amx) || !request_amx_permission()) return Isa::Avx512Bf16;
   return Isa::Amx;
 }
 
@@ -82,6 +85,7 @@ void init() {
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Amx: return "amx";
+    case Isa::Avx512Bf16: return "avx512bf16";
     case Isa::Avx512: return "avx512";
     case Isa::Avx2: return "avx2";
     default: return "scalar";
@@ -89,7 +93,7 @@ const char* isa_name(Isa isa) {
 }
 
 bool parse_isa(const std::string& name, Isa* out) {
-  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Amx}) {
+  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Bf16, Isa::Amx}) {
     if (name == isa_name(i)) {
       *out = i;
       return true;

@@ -6,7 +6,7 @@
 namespace mt {
 
 // Ordered: each level includes the ones below it.
-enum class Isa : int { Scalar = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
+enum class Isa : int { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Bf16 = 3, Amx = 4 };
 
 const char* isa_name(Isa isa);
 // Highest level this CPU and OS support (AMX only once the OS granted tile state).

@@ -6,26 +6,20 @@
 #include <new>
 
 #include "error.h"
+#include "host_allocator.h"
 
 namespace mt {
 
 namespace {
 std::atomic<bool> g_poison{std::getenv("MOONTRAIN_POISON") != nullptr};
-constexpr size_t kAlign = 64;
 }  // namespace
 
 void set_poison_allocations(bool on) { g_poison.store(on); }
 bool poison_allocations() { return g_poison.load(); }
 
-Storage::Storage(size_t n, Device dev) : bytes(n), device(dev) {
-  // aligned_alloc needs a size that is a multiple of the alignment, and a non-null result for 0.
-  size_t rounded = (n + kAlign - 1) / kAlign * kAlign;
-  if (rounded == 0) rounded = kAlign;
-  data = std::aligned_alloc(kAlign, rounded);
-  if (!data) throw RuntimeError("alloc", "ERR_MOONTRAIN_OUT_OF_MEMORY", "out of host memory allocating " + std::to_string(n) + " bytes");
-}
+Storage::Storage(size_t n, Device dev) : bytes(n), device(dev) { data = host_alloc(n); }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() { host_free(data, bytes); }
 
 int64_t Tensor::numel() const {
   int64_t n = 1;

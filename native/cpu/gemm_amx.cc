@@ -11,6 +11,7 @@
 
 namespace mt::cpu {
 
+namespace isa_amx {
 namespace {
 
 constexpr int kMr = 32, kNr = 32, kKu = 32;
@@ -112,9 +113,10 @@ void pack_b(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, vo
 }
 
 }  // namespace
+}  // namespace isa_amx
 
 const Microkernel& microkernel_amx_bf16() {
-  static const Microkernel k{"amx-bf16-32x32", kMr, kNr, kKu, DType::BF16, 128, 256, 512, pack_a, pack_b, compute};
+  static const Microkernel k{"amx-bf16-32x32", isa_amx::kMr, isa_amx::kNr, isa_amx::kKu, DType::BF16, 128, 256, 512, isa_amx::pack_a, isa_amx::pack_b, isa_amx::compute};
   return k;
 }
 

@@ -6,6 +6,7 @@
 
 namespace mt::cpu {
 
+namespace isa_avx2 {
 namespace {
 
 constexpr int kMr = 6, kNr = 16;
@@ -38,9 +39,10 @@ void pack_b(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, vo
 }
 
 }  // namespace
+}  // namespace isa_avx2
 
 const Microkernel& microkernel_avx2_f32() {
-  static const Microkernel k{"avx2-f32-6x16", kMr, kNr, 1, DType::F32, 96, 256, 256, pack_a, pack_b, compute};
+  static const Microkernel k{"avx2-f32-6x16", isa_avx2::kMr, isa_avx2::kNr, 1, DType::F32, 96, 256, 256, isa_avx2::pack_a, isa_avx2::pack_b, isa_avx2::compute};
   return k;
 }
 

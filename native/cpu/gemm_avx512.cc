@@ -6,6 +6,7 @@
 
 namespace mt::cpu {
 
+namespace isa_avx512 {
 namespace {
 
 constexpr int kMr = 14, kNr = 32;
@@ -44,9 +45,10 @@ void pack_b(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, vo
 }
 
 }  // namespace
+}  // namespace isa_avx512
 
 const Microkernel& microkernel_avx512_f32() {
-  static const Microkernel k{"avx512-f32-14x32", kMr, kNr, 1, DType::F32, 112, 256, 256, pack_a, pack_b, compute};
+  static const Microkernel k{"avx512-f32-14x32", isa_avx512::kMr, isa_avx512::kNr, 1, DType::F32, 112, 256, 256, isa_avx512::pack_a, isa_avx512::pack_b, isa_avx512::compute};
   return k;
 }
 

@@ -21,6 +21,7 @@ int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
 const Microkernel& select_kernel(DType dtype, Isa isa) {
   if (isa == Isa::Amx && dtype == DType::BF16) return microkernel_amx_bf16();
+  if (isa >= Isa::Avx512Bf16 && dtype == DType::BF16) return microkernel_avx512_bf16();
   if (isa >= Isa::Avx512) return microkernel_avx512_f32();
   return microkernel_avx2_f32();
 }
@@ -80,22 +81,48 @@ void pack_task(const Packed& q, int64_t panel) {
   }
 }
 
+// out[0:n] = alpha * acc[0:n] + beta * cin[0:n] in the output dtype (cin unused when beta == 0).
+void scale_row(const GemmProblem& p, const float* acc, int64_t offset, int64_t n) {
+  thread_local std::vector<float> tmp;
+  const float* v = acc;
+  if (p.alpha != 1.f || p.beta != 0.f) {
+    if (static_cast<int64_t>(tmp.size()) < n) tmp.resize(static_cast<size_t>(n));
+    float* t = tmp.data();
+    for (int64_t k = 0; k < n; ++k) t[k] = p.alpha * acc[k];
+    if (p.beta != 0.f) {
+      if (p.c_dtype == DType::F32) {
+        const float* cin = static_cast<const float*>(p.Cin) + offset;
+        for (int64_t k = 0; k < n; ++k) t[k] += p.beta * cin[k];
+      } else {
+        const bf16_t* cin = static_cast<const bf16_t*>(p.Cin) + offset;
+        for (int64_t k = 0; k < n; ++k) t[k] += p.beta * bf16_to_f32(cin[k]);
+      }
+    }
+    v = t;
+  }
+  if (p.c_dtype == DType::F32) {
+    std::memcpy(static_cast<float*>(p.C) + offset, v, sizeof(float) * n);
+  } else {
+    bf16_t* out = static_cast<bf16_t*>(p.C) + offset;
+    for (int64_t k = 0; k < n; ++k) out[k] = f32_to_bf16(v[k]);
+  }
+}
+
 void write_tile(const GemmProblem& p, const Tile& t, const float* acc, int64_t ldacc) {
   for (int64_t r = 0; r < t.rows; ++r) {
     const int64_t i = t.i0 + r;
-    // For a symmetric output only the upper triangle (j >= i) is written here, each element
-    // also into its mirror, so every element has exactly one writer.
+    // For a symmetric output only the upper triangle (j >= i) is written from here, each
+    // element also into its mirror, so every element has exactly one writer.
     const int64_t c_first = p.symmetric ? std::max<int64_t>(0, i - t.j0) : 0;
+    if (c_first >= t.cols) continue;
+    scale_row(p, acc + r * ldacc + c_first, i * p.ldc + t.j0 + c_first, t.cols - c_first);
+    if (!p.symmetric) continue;
     for (int64_t c = c_first; c < t.cols; ++c) {
       const int64_t j = t.j0 + c;
-      float v = p.alpha * acc[r * ldacc + c];
-      if (p.beta != 0.f) v += p.beta * load_as_f32(p.Cin, p.c_dtype, i * p.ldc + j);
-      store_from_f32(p.C, p.c_dtype, i * p.ldc + j, v);
-      if (p.symmetric && j != i) {
-        float w = p.alpha * acc[r * ldacc + c];
-        if (p.beta != 0.f) w += p.beta * load_as_f32(p.Cin, p.c_dtype, j * p.ldc + i);
-        store_from_f32(p.C, p.c_dtype, j * p.ldc + i, w);
-      }
+      if (j == i) continue;
+      float w = p.alpha * acc[r * ldacc + c];
+      if (p.beta != 0.f) w += p.beta * load_as_f32(p.Cin, p.c_dtype, j * p.ldc + i);
+      store_from_f32(p.C, p.c_dtype, j * p.ldc + i, w);
     }
   }
 }

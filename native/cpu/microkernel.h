@@ -31,6 +31,7 @@ void pack_b_f32(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp
 
 const Microkernel& microkernel_avx2_f32();
 const Microkernel& microkernel_avx512_f32();
+const Microkernel& microkernel_avx512_bf16();
 const Microkernel& microkernel_amx_bf16();
 
 }  // namespace mt::cpu

@@ -54,7 +54,7 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Isa isa;
     if (!info[0].IsString() || !parse_isa(info[0].As<Napi::String>().Utf8Value(), &isa))
-      throw ArgError("setIsa", "isa", "one of 'amx', 'avx512', 'avx2', 'scalar'", describe(info[0]));
+      throw ArgError("setIsa", "isa", "one of 'amx', 'avx512bf16', 'avx512', 'avx2', 'scalar'", describe(info[0]));
     set_isa(isa);
     return Napi::String::New(info.Env(), isa_name(isa_active()));
   });

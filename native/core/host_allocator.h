@@ -1,0 +1,16 @@
+// Host memory for tensors. Small blocks come from aligned_alloc. Large blocks are 2 MiB-aligned
+// mappings with transparent huge pages requested (a fresh 100 MB output otherwise costs ~25k
+// page faults, more than the GEMM that fills it), and freed large blocks are kept in a bounded
+// cache by size, since a training step allocates the same sizes every step.
+#pragma once
+#include <cstddef>
+
+namespace mt {
+
+void* host_alloc(size_t bytes);  // 64-byte aligned at least; throws RuntimeError when out of memory
+void host_free(void* p, size_t bytes);
+// Bytes held in the cache of freed large blocks.
+size_t host_cached_bytes();
+void host_release_cache();
+
+}  // namespace mt

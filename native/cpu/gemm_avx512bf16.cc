@@ -1,0 +1,79 @@
+// bf16 microkernel with AVX512_BF16 (VDPBF16PS): 14 x 32 block of fp32 accumulators; each
+// instruction multiplies pairs of consecutive-k bf16 values and adds both products. Panels
+// hold k in pairs: A as [k/2][mr][2], B as [k/2][nr][2].
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "microkernel.h"
+
+namespace mt::cpu {
+
+namespace isa_avx512bf16 {
+namespace {
+
+constexpr int kMr = 14, kNr = 32;
+
+void compute(int64_t kc, const void* a_, const void* b_, float* acc, int64_t ldacc, bool accumulate) {
+  const uint32_t* a = static_cast<const uint32_t*>(a_);  // one bf16 pair per 32-bit word
+  const __m512bh* b = static_cast<const __m512bh*>(b_);
+  __m512 c[kMr][2];
+#pragma GCC unroll 14
+  for (int r = 0; r < kMr; ++r) {
+    c[r][0] = accumulate ? _mm512_loadu_ps(acc + r * ldacc) : _mm512_setzero_ps();
+    c[r][1] = accumulate ? _mm512_loadu_ps(acc + r * ldacc + 16) : _mm512_setzero_ps();
+  }
+  for (int64_t p = 0; p < kc / 2; ++p) {
+    const __m512bh b0 = b[2 * p], b1 = b[2 * p + 1];
+#pragma GCC unroll 14
+    for (int r = 0; r < kMr; ++r) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[p * kMr + r]));
+      c[r][0] = _mm512_dpbf16_ps(c[r][0], av, b0);
+      c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
+    }
+  }
+#pragma GCC unroll 14
+  for (int r = 0; r < kMr; ++r) {
+    _mm512_storeu_ps(acc + r * ldacc, c[r][0]);
+    _mm512_storeu_ps(acc + r * ldacc + 16, c[r][1]);
+  }
+}
+
+// dst[(k/2) * width * 2 + r * 2 + (k & 1)] = element (r, k) of a [rows x K] bf16 view with
+// strides rs (rows) and ks (k); zero beyond rows and K.
+void pack_pairs(const bf16_t* src, int64_t rs, int64_t ks, int64_t rows, int64_t K, int64_t kp, int width, bf16_t* dst) {
+  std::memset(dst, 0, sizeof(bf16_t) * width * kp);
+  if (ks == 1) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const bf16_t* row = src + r * rs;
+      for (int64_t k = 0; k < K; ++k) dst[(k >> 1) * width * 2 + r * 2 + (k & 1)] = row[k];
+    }
+    return;
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const bf16_t* line = src + k * ks;
+    bf16_t* out = dst + (k >> 1) * width * 2 + (k & 1);
+    for (int64_t r = 0; r < rows; ++r) out[r * 2] = line[r * rs];
+  }
+}
+
+void pack_a(const MatRef& a, int64_t i0, int64_t rows, int64_t K, int64_t kp, void* dst) {
+  const int64_t rs = a.trans ? 1 : a.ld, ks = a.trans ? a.ld : 1;
+  pack_pairs(static_cast<const bf16_t*>(a.data) + i0 * rs, rs, ks, rows, K, kp, kMr, static_cast<bf16_t*>(dst));
+}
+
+void pack_b(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, void* dst) {
+  // Column j of op(B): B[k][j] (stride ld between k) or, transposed, B[j][k].
+  const int64_t rs = b.trans ? b.ld : 1, ks = b.trans ? 1 : b.ld;
+  pack_pairs(static_cast<const bf16_t*>(b.data) + j0 * rs, rs, ks, cols, K, kp, kNr, static_cast<bf16_t*>(dst));
+}
+
+}  // namespace
+}  // namespace isa_avx512bf16
+
+const Microkernel& microkernel_avx512_bf16() {
+  static const Microkernel k{"avx512bf16-14x32", isa_avx512bf16::kMr, isa_avx512bf16::kNr, 2, DType::BF16, 112, 256, 512, isa_avx512bf16::pack_a, isa_avx512bf16::pack_b, isa_avx512bf16::compute};
+  return k;
+}
+
+}  // namespace mt::cpu
