@@ -39,21 +39,34 @@ void compute(int64_t kc, const void* a_, const void* b_, float* acc, int64_t lda
   }
 }
 
-// dst[(k/2) * width * 2 + r * 2 + (k & 1)] = element (r, k) of a [rows x K] bf16 view with
-// strides rs (rows) and ks (k); zero beyond rows and K.
-void pack_pairs(const bf16_t* src, int64_t rs, int64_t ks, int64_t rows, int64_t K, int64_t kp, int width, bf16_t* dst) {
-  std::memset(dst, 0, sizeof(bf16_t) * width * kp);
-  if (ks == 1) {
+// Packs element (r, k) of a [rows x K] bf16 view (strides rs between rows, ks between k) as
+// 32-bit words dst[(k/2) * width + r] = (element (r, k) | element (r, k+1) << 16), zero beyond
+// rows and K.
+void pack_pairs(const bf16_t* src, int64_t rs, int64_t ks, int64_t rows, int64_t K, int64_t kp, int width, bf16_t* dst_) {
+  uint32_t* dst = reinterpret_cast<uint32_t*>(dst_);
+  const int64_t pairs = kp / 2, full = K / 2;
+  if (rows < width || pairs > full) std::memset(dst, 0, sizeof(uint32_t) * width * pairs);
+  if (ks == 1) {  // each row is contiguous in k: a pair is one unaligned 32-bit load
     for (int64_t r = 0; r < rows; ++r) {
       const bf16_t* row = src + r * rs;
-      for (int64_t k = 0; k < K; ++k) dst[(k >> 1) * width * 2 + r * 2 + (k & 1)] = row[k];
+      for (int64_t p = 0; p < full; ++p) {
+        uint32_t w;
+        std::memcpy(&w, row + 2 * p, 4);
+        dst[p * width + r] = w;
+      }
+      if (K & 1) dst[full * width + r] = row[K - 1];
     }
     return;
   }
-  for (int64_t k = 0; k < K; ++k) {
-    const bf16_t* line = src + k * ks;
-    bf16_t* out = dst + (k >> 1) * width * 2 + (k & 1);
-    for (int64_t r = 0; r < rows; ++r) out[r * 2] = line[r * rs];
+  for (int64_t p = 0; p < full; ++p) {  // two k-lines at a time, interleaved
+    const bf16_t* lo = src + 2 * p * ks;
+    const bf16_t* hi = lo + ks;
+    uint32_t* out = dst + p * width;
+    for (int64_t r = 0; r < rows; ++r) out[r] = lo[r * rs] | (static_cast<uint32_t>(hi[r * rs]) << 16);
+  }
+  if (K & 1) {
+    const bf16_t* lo = src + (K - 1) * ks;
+    for (int64_t r = 0; r < rows; ++r) dst[full * width + r] = lo[r * rs];
   }
 }
 

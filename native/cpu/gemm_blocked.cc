@@ -67,19 +67,45 @@ char* batch_workspace(int64_t bytes) {
   return reinterpret_cast<char*>(round_up(reinterpret_cast<intptr_t>(buf.data()), 64));
 }
 
-void pack_task(const Packed& q, int64_t panel) {
+// op(X) restricted to k >= k0: A's k runs along its columns (rows when transposed), B's along
+// its rows (columns when transposed).
+MatRef shift_k(const MatRef& x, int64_t k0, bool is_b) {
+  MatRef r = x;
+  const bool k_is_row = is_b != x.trans;
+  r.data = static_cast<const char*>(x.data) + (k_is_row ? k0 * x.ld : k0) * static_cast<int64_t>(dtype_size(x.dtype));
+  return r;
+}
+
+constexpr int64_t kPanelsPerPackJob = 8;
+constexpr int64_t kPackBand = 64;  // multiple of every kernel's ku
+
+// Packs a group of panels band by band along k, so the source is read a few hundred
+// contiguous bytes at a time instead of one panel's width.
+void pack_task(const Packed& q, int64_t job) {
   const Microkernel& k = *q.k;
   const int64_t es = static_cast<int64_t>(dtype_size(k.packed));
   const GemmProblem& p = *q.p;
-  if (panel < q.a_panels) {
-    const int64_t i0 = panel * k.mr;
-    k.pack_a(p.A, i0, std::min<int64_t>(k.mr, p.M - i0), p.K, q.kp, q.a + panel * k.mr * q.kp * es);
-  } else {
-    const int64_t jp = panel - q.a_panels;
-    const int64_t j0 = jp * k.nr;
-    k.pack_b(p.B, j0, std::min<int64_t>(k.nr, p.N - j0), p.K, q.kp, q.b + jp * k.nr * q.kp * es);
+  const int64_t a_jobs = ceil_div(q.a_panels, kPanelsPerPackJob);
+  const bool is_b = job >= a_jobs;
+  const int64_t first = (is_b ? job - a_jobs : job) * kPanelsPerPackJob;
+  const int64_t panels = is_b ? q.b_panels : q.a_panels;
+  const int64_t last = std::min(first + kPanelsPerPackJob, panels);
+  const int width = is_b ? k.nr : k.mr;
+  const int64_t extent = is_b ? p.N : p.M;
+  char* base = is_b ? q.b : q.a;
+  for (int64_t k0 = 0; k0 < q.kp; k0 += kPackBand) {
+    const int64_t k1 = std::min(q.kp, k0 + kPackBand);
+    const int64_t real = std::max<int64_t>(0, std::min(p.K, k1) - k0);
+    const MatRef src = shift_k(is_b ? p.B : p.A, k0, is_b);
+    for (int64_t panel = first; panel < last; ++panel) {
+      const int64_t start = panel * width;
+      char* dst = base + (panel * width * q.kp + k0 * width) * es;
+      (is_b ? k.pack_b : k.pack_a)(src, start, std::min<int64_t>(width, extent - start), real, k1 - k0, dst);
+    }
   }
 }
+
+int64_t pack_jobs(const Packed& q) { return ceil_div(q.a_panels, kPanelsPerPackJob) + ceil_div(q.b_panels, kPanelsPerPackJob); }
 
 // out[0:n] = alpha * acc[0:n] + beta * cin[0:n] in the output dtype (cin unused when beta == 0).
 void scale_row(const GemmProblem& p, const float* acc, int64_t offset, int64_t n) {
@@ -172,17 +198,16 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
   if (packed.empty()) return;
 
   char* ws = batch_workspace(bytes);
-  std::vector<std::pair<int32_t, int64_t>> pack_jobs;
+  std::vector<std::pair<int32_t, int64_t>> jobs;
   for (size_t i = 0; i < packed.size(); ++i) {
     Packed& q = packed[i];
     const int64_t es = static_cast<int64_t>(dtype_size(q.k->packed));
     q.a = ws;
     q.b = q.a + round_up(q.a_panels * q.k->mr * q.kp * es, 64);
     ws = q.b + round_up(q.b_panels * q.k->nr * q.kp * es, 64);
-    for (int64_t j = 0; j < q.a_panels + q.b_panels; ++j) pack_jobs.emplace_back(static_cast<int32_t>(i), j);
+    for (int64_t j = 0; j < pack_jobs(q); ++j) jobs.emplace_back(static_cast<int32_t>(i), j);
   }
-  parallel_for(static_cast<int64_t>(pack_jobs.size()),
-               [&](int64_t j) { pack_task(packed[pack_jobs[j].first], pack_jobs[j].second); });
+  parallel_for(static_cast<int64_t>(jobs.size()), [&](int64_t j) { pack_task(packed[jobs[j].first], jobs[j].second); });
 
   std::vector<Tile> tiles;
   for (size_t i = 0; i < packed.size(); ++i) {
