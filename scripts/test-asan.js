@@ -21,6 +21,6 @@ const env = {
   MOONTRAIN_ADDON: path.join(root, 'build-asan', 'moontrain.node'),
 };
 // Worker threads would share one sanitized process anyway; child processes keep reports apart.
-const ava = require.resolve('ava/entrypoints/cli.mjs');
+const ava = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
 run(process.execPath, [ava, '--no-worker-threads', 'test/**/*.test.ts', ...process.argv.slice(2)], env);
 run(process.execPath, [path.join(root, 'scripts', 'test-isas.js'), '--no-worker-threads'], env);

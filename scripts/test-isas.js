@@ -17,7 +17,7 @@ const lower = available.slice(0, -1).reverse();
 let failed = false;
 for (const isa of lower) {
   console.log(`# op tests under MOONTRAIN_ISA=${isa}`);
-  const r = spawnSync(process.execPath, [require.resolve('ava/entrypoints/cli.mjs'), 'test/ops/**/*.test.ts', ...process.argv.slice(2)], {
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), 'test/ops/**/*.test.ts', ...process.argv.slice(2)], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, MOONTRAIN_ISA: isa },
