@@ -61,15 +61,24 @@ export interface AnchorAddon {
   setThreads(n: number): void;
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, ta: boolean, tb: boolean): void;
   newtonSchulz(x: Float32Array, m: number, n: number, steps: number): void;
+  peak(kind: 'avx2-fma-f32' | 'avx512-fma-f32' | 'avx512-dpbf16', threads: number): number | null;
+}
+
+let anchors: AnchorAddon | null | undefined;
+
+// The bench-only addon (build/bench/bench_anchors.node), or undefined when it was not built.
+export function loadBenchAnchors(): AnchorAddon | undefined {
+  if (anchors === undefined) {
+    const file = path.join(packageRoot, 'build', 'bench', 'bench_anchors.node');
+    anchors = fs.existsSync(file) ? (require(file) as AnchorAddon) : null;
+    if (!anchors) console.log(`anchors: ${file} is missing (built by \`npm run build\`); running without OpenBLAS`);
+  }
+  return anchors ?? undefined;
 }
 
 export function loadOpenBlas(): AnchorAddon | undefined {
-  const file = path.join(packageRoot, 'build', 'bench', 'openblas_anchor.node');
-  if (!fs.existsSync(file)) {
-    console.log(`anchor: ${file} is missing (built by \`npm run build\`); running without OpenBLAS`);
-    return undefined;
-  }
-  const a = require(file) as AnchorAddon;
+  const a = loadBenchAnchors();
+  if (!a) return undefined;
   const i = a.info();
   if (!i.available) {
     console.log(`anchor: ${i.error}; running without OpenBLAS`);
@@ -77,6 +86,19 @@ export function loadOpenBlas(): AnchorAddon | undefined {
   }
   a.setThreads(info().threads);
   return a;
+}
+
+// GFLOP/s of register-only FMA / VDPBF16PS loops on all threads: the ceiling for this run.
+export function measurePeaks(): Record<string, number> {
+  const a = loadBenchAnchors();
+  const out: Record<string, number> = {};
+  if (!a) return out;
+  for (const kind of ['avx2-fma-f32', 'avx512-fma-f32', 'avx512-dpbf16'] as const) {
+    if (kind === 'avx512-dpbf16' && !info().isaAvailable.includes('avx512bf16')) continue;
+    const g = a.peak(kind, info().threads);
+    if (g !== null) out[kind] = Math.round(g);
+  }
+  return out;
 }
 
 export function machine(): Record<string, unknown> {
@@ -89,7 +111,7 @@ export function machine(): Record<string, unknown> {
     }
   })();
   const i = info();
-  return { cpu: os.cpus()[0]?.model, cores: os.cpus().length, flags, isa: i.isa, threads: i.threads, node: process.version };
+  return { cpu: os.cpus()[0]?.model, cores: os.cpus().length, flags, isa: i.isa, threads: i.threads, node: process.version, peakGflops: measurePeaks() };
 }
 
 export function randomArray(n: number, seed: number): Float32Array {

@@ -1,4 +1,4 @@
-// Bench-only anchor: OpenBLAS cblas_sgemm / cblas_ssyrk, loaded with dlopen at run time so the
+// Bench-only anchors (bench_anchors.node): OpenBLAS cblas_sgemm / cblas_ssyrk, loaded with dlopen at run time so the
 // product never links it. Used side by side with moontrain's kernels in bench/.
 #include <dlfcn.h>
 #include <napi.h>
@@ -106,7 +106,14 @@ Napi::Value NewtonSchulz(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+}  // namespace
+
+void RegisterPeak(Napi::Env env, Napi::Object exports);
+
+namespace {
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  RegisterPeak(env, exports);
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
@@ -116,4 +123,4 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace
 
-NODE_API_MODULE(openblas_anchor, Init)
+NODE_API_MODULE(bench_anchors, Init)

@@ -62,7 +62,15 @@ void pack_pairs(const bf16_t* src, int64_t rs, int64_t ks, int64_t rows, int64_t
     const bf16_t* lo = src + 2 * p * ks;
     const bf16_t* hi = lo + ks;
     uint32_t* out = dst + p * width;
-    for (int64_t r = 0; r < rows; ++r) out[r] = lo[r * rs] | (static_cast<uint32_t>(hi[r * rs]) << 16);
+    int64_t r = 0;
+    if (rs == 1) {
+      for (; r + 16 <= rows; r += 16) {
+        const __m512i l = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo + r)));
+        const __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi + r)));
+        _mm512_storeu_si512(out + r, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+      }
+    }
+    for (; r < rows; ++r) out[r] = lo[r * rs] | (static_cast<uint32_t>(hi[r * rs]) << 16);
   }
   if (K & 1) {
     const bf16_t* lo = src + (K - 1) * ks;

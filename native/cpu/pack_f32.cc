@@ -33,6 +33,9 @@ void pack_panel(const T* src, int64_t rs, int64_t ks, int64_t rows, int64_t K, i
     }
     const T* col = src + k * ks;
     int64_t r = 0;
+    if (rs == 1) {
+      for (; r < rows; ++r) out[r] = convert(col[r]);  // contiguous: vectorizes
+    }
     for (; r < rows; ++r) out[r] = convert(col[r * rs]);
     for (; r < width; ++r) out[r] = 0.f;
   }
