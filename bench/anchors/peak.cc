@@ -15,9 +15,11 @@ constexpr int64_t kIters = 20'000'000;
 
 __attribute__((target("avx2,fma"))) double fma_avx2() {
   __m256 acc[12];
-  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(0.f);
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(0.001f * i);
   const __m256 a = _mm256_set1_ps(1.0000001f), b = _mm256_set1_ps(0.9999999f);
   for (int64_t it = 0; it < kIters; ++it)
+#pragma GCC unroll 12
     for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(a, acc[i], b);
   float sink = 0;
   for (int i = 0; i < 12; ++i) sink += _mm256_cvtss_f32(acc[i]);
@@ -27,9 +29,11 @@ __attribute__((target("avx2,fma"))) double fma_avx2() {
 
 __attribute__((target("avx512f"))) double fma_avx512() {
   __m512 acc[24];
-  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(0.f);
+#pragma GCC unroll 24
+  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
   const __m512 a = _mm512_set1_ps(1.0000001f), b = _mm512_set1_ps(0.9999999f);
   for (int64_t it = 0; it < kIters; ++it)
+#pragma GCC unroll 24
     for (int i = 0; i < 24; ++i) acc[i] = _mm512_fmadd_ps(a, acc[i], b);
   float sink = 0;
   for (int i = 0; i < 24; ++i) sink += _mm512_reduce_add_ps(acc[i]);
@@ -39,9 +43,11 @@ __attribute__((target("avx512f"))) double fma_avx512() {
 
 __attribute__((target("avx512f,avx512bf16"))) double dpbf16_avx512() {
   __m512 acc[24];
-  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(0.f);
+#pragma GCC unroll 24
+  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
   const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x3f803f80);
   for (int64_t it = 0; it < kIters; ++it)
+#pragma GCC unroll 24
     for (int i = 0; i < 24; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
   float sink = 0;
   for (int i = 0; i < 24; ++i) sink += _mm512_reduce_add_ps(acc[i]);
