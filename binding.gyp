@@ -38,7 +38,7 @@
       "dependencies": ["moontrain_isa_baseline", "moontrain_isa_avx512", "moontrain_isa_avx512bf16", "moontrain_isa_amx"],
       "sources": [
         "native/core/tensor.cc", "native/core/host_allocator.cc", "native/core/thread_pool.cc", "native/core/no_cuda.cc",
-        "native/cpu/gemm_reference.cc", "native/cpu/gemm_blocked.cc", "native/cpu/pack_f32.cc",
+        "native/cpu/gemm_reference.cc", "native/cpu/gemm_dispatch.cc", "native/cpu/gemm_blocked.cc", "native/cpu/pack_f32.cc",
         "native/cpu/gemm_avx2.cc",
         "native/cpu/matmul.cc", "native/cpu/grouped_matmul.cc", "native/cpu/grouped_weight_grad.cc",
         "native/cpu/newton_schulz.cc", "native/cpu/op_table.cc",

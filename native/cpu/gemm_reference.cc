@@ -28,10 +28,4 @@ void gemm_batch_reference(const GemmProblem* problems, int64_t count) {
   parallel_for(static_cast<int64_t>(rows.size()), [&](int64_t r) { reference_row(problems[rows[r].first], rows[r].second); });
 }
 
-void gemm_batch(const GemmProblem* problems, int64_t count) {
-  const Isa isa = isa_active();
-  if (isa == Isa::Scalar) gemm_batch_reference(problems, count);
-  else gemm_batch_blocked(problems, count, isa);
-}
-
 }  // namespace mt::cpu
