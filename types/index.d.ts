@@ -23,8 +23,10 @@ export declare class Tensor {
   readonly disposed: boolean;
   /** Copies the elements out as float32 (bf16 widened exactly). */
   toFloat32Array(): Float32Array;
-  /** Frees the native memory now; idempotent. Later use throws. */
+  /** Frees the native memory now (once every view of it is disposed); idempotent. Later use throws. */
   dispose(): void;
+  /** A view with another shape of the same element count, sharing the memory (no copy). */
+  reshape(shape: readonly number[]): Tensor;
   [Symbol.dispose](): void;
 }
 

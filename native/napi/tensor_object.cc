@@ -1,6 +1,7 @@
 #include "tensor_object.h"
 
 #include "../core/error.h"
+#include "args.h"
 #include "errors.h"
 
 namespace mt::napi {
@@ -21,6 +22,7 @@ Napi::Function TensorObject::Define(Napi::Env env) {
                          InstanceAccessor<&TensorObject::Disposed>("disposed"),
                          InstanceMethod<&TensorObject::ToFloat32Array>("toFloat32Array"),
                          InstanceMethod<&TensorObject::Dispose>("dispose"),
+                         InstanceMethod<&TensorObject::Reshape>("reshape"),
                      });
 }
 
@@ -86,6 +88,27 @@ Napi::Value TensorObject::ToFloat32Array(const Napi::CallbackInfo& info) {
 Napi::Value TensorObject::Dispose(const Napi::CallbackInfo& info) {
   Release();
   return info.Env().Undefined();
+}
+
+}  // namespace mt::napi
+
+namespace mt::napi {
+
+// A new Tensor over the same storage with another shape of the same element count. The
+// storage lives until every view is disposed (or collected).
+Napi::Value TensorObject::Reshape(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (disposed()) throw ArgError("reshape", "this", "a live tensor (not disposed)", "a disposed tensor");
+    const mt::Shape shape = shape_arg(info[0], "reshape", "shape");
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    if (n != tensor_.numel())
+      throw ArgError("reshape", "shape", std::to_string(tensor_.numel()) + " elements (as " + shape_str(tensor_.shape) + ")",
+                     shape_str(shape));
+    Tensor view = tensor_;
+    view.shape = shape;
+    return Wrap(info.Env(), std::move(view));
+  });
 }
 
 }  // namespace mt::napi

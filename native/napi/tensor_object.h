@@ -27,6 +27,7 @@ class TensorObject : public Napi::ObjectWrap<TensorObject> {
   Napi::Value Disposed(const Napi::CallbackInfo& info);
   Napi::Value ToFloat32Array(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Reshape(const Napi::CallbackInfo& info);
   void Release();
 
   Tensor tensor_;
