@@ -46,7 +46,8 @@ struct Tile {
 void choose_tiles(Packed& q, int threads) {
   const Microkernel& k = *q.k;
   q.mc = k.mc;
-  q.nc = k.nc;
+  // Near-square tiles for a symmetric output, so few computed tiles straddle the diagonal.
+  q.nc = q.p->symmetric ? std::min<int64_t>(k.nc, round_up(k.mc, k.nr)) : k.nc;
   const int64_t M = q.p->M, N = q.p->N;
   auto count = [&] { return ceil_div(M, q.mc) * ceil_div(N, q.nc); };
   while (count() < 2 * threads && (q.mc > k.mr || q.nc > k.nr)) {
@@ -135,22 +136,27 @@ void scale_row(const GemmProblem& p, const float* acc, int64_t offset, int64_t n
 }
 
 void write_tile(const GemmProblem& p, const Tile& t, const float* acc, int64_t ldacc) {
-  for (int64_t r = 0; r < t.rows; ++r) {
-    const int64_t i = t.i0 + r;
-    // For a symmetric output only the upper triangle (j >= i) is written from here, each
-    // element also into its mirror, so every element has exactly one writer.
-    const int64_t c_first = p.symmetric ? std::max<int64_t>(0, i - t.j0) : 0;
-    if (c_first >= t.cols) continue;
-    scale_row(p, acc + r * ldacc + c_first, i * p.ldc + t.j0 + c_first, t.cols - c_first);
-    if (!p.symmetric) continue;
-    for (int64_t c = c_first; c < t.cols; ++c) {
-      const int64_t j = t.j0 + c;
-      if (j == i) continue;
-      float w = p.alpha * acc[r * ldacc + c];
-      if (p.beta != 0.f) w += p.beta * load_as_f32(p.Cin, p.c_dtype, j * p.ldc + i);
-      store_from_f32(p.C, p.c_dtype, j * p.ldc + i, w);
+  for (int64_t r = 0; r < t.rows; ++r) scale_row(p, acc + r * ldacc, (t.i0 + r) * p.ldc + t.j0, t.cols);
+}
+
+// A symmetric output skips the tiles that lie wholly below the diagonal; this fills them from
+// their mirror, in 32 x 32 blocks, for the rows [r0, r1). Row i's skipped columns are
+// [0, floor(i0 / nc) * nc) where i0 starts i's tile row.
+template <typename T>
+void mirror_rows(T* c, int64_t ldc, int64_t r0, int64_t r1, int64_t mc, int64_t nc) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t jb = 0; jb < r1; jb += kBlock)
+    for (int64_t i = r0; i < r1; ++i) {
+      const int64_t limit = std::min(jb + kBlock, (i / mc) * mc / nc * nc);
+      for (int64_t j = jb; j < limit; ++j) c[i * ldc + j] = c[j * ldc + i];
     }
-  }
+}
+
+void mirror_task(const Packed& q, int64_t block) {
+  const GemmProblem& p = *q.p;
+  const int64_t r0 = block * q.mc, r1 = std::min(p.M, r0 + q.mc);
+  if (p.c_dtype == DType::F32) mirror_rows(static_cast<float*>(p.C), p.ldc, r0, r1, q.mc, q.nc);
+  else mirror_rows(static_cast<bf16_t*>(p.C), p.ldc, r0, r1, q.mc, q.nc);
 }
 
 void compute_tile(const Packed& q, const Tile& t) {
@@ -216,12 +222,18 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
     for (int64_t i0 = 0; i0 < p.M; i0 += q.mc)
       for (int64_t j0 = 0; j0 < p.N; j0 += q.nc) {
         const int64_t rows = std::min(q.mc, p.M - i0), cols = std::min(q.nc, p.N - j0);
-        if (p.symmetric && j0 + cols <= i0) continue;  // wholly below the diagonal: mirrored
+        if (p.symmetric && j0 + cols <= i0) continue;  // wholly below the diagonal: see mirror_rows
         tiles.push_back({static_cast<int32_t>(i), i0, j0, rows, cols, double(rows) * cols * (q.kp + 8)});
       }
   }
   std::stable_sort(tiles.begin(), tiles.end(), [](const Tile& x, const Tile& y) { return x.cost > y.cost; });
   parallel_for(static_cast<int64_t>(tiles.size()), [&](int64_t i) { compute_tile(packed[tiles[i].problem], tiles[i]); });
+
+  std::vector<std::pair<int32_t, int64_t>> mirrors;
+  for (size_t i = 0; i < packed.size(); ++i)
+    if (packed[i].p->symmetric)
+      for (int64_t b = 0; b < ceil_div(packed[i].p->M, packed[i].mc); ++b) mirrors.emplace_back(static_cast<int32_t>(i), b);
+  parallel_for(static_cast<int64_t>(mirrors.size()), [&](int64_t j) { mirror_task(packed[mirrors[j].first], mirrors[j].second); });
 }
 
 }  // namespace mt::cpu
