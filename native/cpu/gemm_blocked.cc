@@ -32,7 +32,8 @@ struct Packed {
   int64_t kp;                // padded K
   int64_t a_panels, b_panels;
   char* a;                   // a_panels * mr * kp elements
-  char* b;                   // b_panels * nr * kp elements
+  char* b;                   // b_panels * nr * kp elements (null when b_in_tile)
+  bool b_in_tile;            // each tile packs its own columns of B (see choose_b_packing)
   int64_t mc, nc;            // tile sizes for this problem
 };
 
@@ -43,8 +44,22 @@ struct Tile {
 };
 
 // Tiles small enough that every thread gets work even on tall-skinny or small problems.
-void choose_tiles(Packed& q, int threads) {
+//
+// In a batch of several problems (experts), a tile covers a block of columns for up to
+// kRowsPerBTile rows and packs those columns of B itself: each weight is then read once from
+// memory and used from cache, instead of being written packed and read back, which is what
+// makes a grouped GEMM slower than a dense one of the same rows.
+constexpr int64_t kRowsPerBTile = 2048;
+
+void choose_tiles(Packed& q, int threads, bool batched) {
   const Microkernel& k = *q.k;
+  q.b_in_tile = batched && !q.p->symmetric;
+  if (q.b_in_tile) {
+    const int64_t blocks = ceil_div(q.p->M, kRowsPerBTile);
+    q.mc = round_up(ceil_div(q.p->M, blocks), k.mc);
+    q.nc = k.nc;
+    return;
+  }
   q.mc = k.mc;
   // Near-square tiles for a symmetric output, so few computed tiles straddle the diagonal.
   q.nc = q.p->symmetric ? std::min<int64_t>(k.nc, round_up(k.mc, k.nr)) : k.nc;
@@ -80,33 +95,38 @@ MatRef shift_k(const MatRef& x, int64_t k0, bool is_b) {
 constexpr int64_t kPanelsPerPackJob = 8;
 constexpr int64_t kPackBand = 64;  // multiple of every kernel's ku
 
-// Packs a group of panels band by band along k, so the source is read a few hundred
-// contiguous bytes at a time instead of one panel's width.
-void pack_task(const Packed& q, int64_t job) {
+// Packs panels [first, last) of op(A) or op(B) to dst, band by band along k, so the source is
+// read a few hundred contiguous bytes at a time instead of one panel's width.
+void pack_range(const Packed& q, bool is_b, int64_t first, int64_t last, char* dst_base) {
   const Microkernel& k = *q.k;
   const int64_t es = static_cast<int64_t>(dtype_size(k.packed));
   const GemmProblem& p = *q.p;
-  const int64_t a_jobs = ceil_div(q.a_panels, kPanelsPerPackJob);
-  const bool is_b = job >= a_jobs;
-  const int64_t first = (is_b ? job - a_jobs : job) * kPanelsPerPackJob;
-  const int64_t panels = is_b ? q.b_panels : q.a_panels;
-  const int64_t last = std::min(first + kPanelsPerPackJob, panels);
   const int width = is_b ? k.nr : k.mr;
   const int64_t extent = is_b ? p.N : p.M;
-  char* base = is_b ? q.b : q.a;
   for (int64_t k0 = 0; k0 < q.kp; k0 += kPackBand) {
     const int64_t k1 = std::min(q.kp, k0 + kPackBand);
     const int64_t real = std::max<int64_t>(0, std::min(p.K, k1) - k0);
     const MatRef src = shift_k(is_b ? p.B : p.A, k0, is_b);
     for (int64_t panel = first; panel < last; ++panel) {
       const int64_t start = panel * width;
-      char* dst = base + (panel * width * q.kp + k0 * width) * es;
+      char* dst = dst_base + ((panel - first) * width * q.kp + k0 * width) * es;
       (is_b ? k.pack_b : k.pack_a)(src, start, std::min<int64_t>(width, extent - start), real, k1 - k0, dst);
     }
   }
 }
 
-int64_t pack_jobs(const Packed& q) { return ceil_div(q.a_panels, kPanelsPerPackJob) + ceil_div(q.b_panels, kPanelsPerPackJob); }
+int64_t b_pack_panels(const Packed& q) { return q.b_in_tile ? 0 : q.b_panels; }
+
+void pack_task(const Packed& q, int64_t job) {
+  const int64_t a_jobs = ceil_div(q.a_panels, kPanelsPerPackJob);
+  const bool is_b = job >= a_jobs;
+  const int64_t first = (is_b ? job - a_jobs : job) * kPanelsPerPackJob;
+  const int64_t last = std::min(first + kPanelsPerPackJob, is_b ? q.b_panels : q.a_panels);
+  const int64_t panel_bytes = (is_b ? q.k->nr : q.k->mr) * q.kp * static_cast<int64_t>(dtype_size(q.k->packed));
+  pack_range(q, is_b, first, last, (is_b ? q.b : q.a) + first * panel_bytes);
+}
+
+int64_t pack_jobs(const Packed& q) { return ceil_div(q.a_panels, kPanelsPerPackJob) + ceil_div(b_pack_panels(q), kPanelsPerPackJob); }
 
 // out[0:n] = alpha * acc[0:n] + beta * cin[0:n] in the output dtype (cin unused when beta == 0).
 void scale_row(const GemmProblem& p, const float* acc, int64_t offset, int64_t n) {
@@ -162,23 +182,38 @@ void mirror_task(const Packed& q, int64_t block) {
 void compute_tile(const Packed& q, const Tile& t) {
   const Microkernel& k = *q.k;
   const int64_t es = static_cast<int64_t>(dtype_size(k.packed));
-  const int64_t rows_p = round_up(t.rows, k.mr), cols_p = round_up(t.cols, k.nr);
+  const int64_t cols_p = round_up(t.cols, k.nr);
   const int64_t ldacc = cols_p;
-  float* acc = tile_accumulator(static_cast<size_t>(rows_p * cols_p));
-  if (q.kp == 0) std::memset(acc, 0, sizeof(float) * rows_p * cols_p);
-  const char* a_tile = q.a + (t.i0 / k.mr) * k.mr * q.kp * es;
-  const char* b_tile = q.b + (t.j0 / k.nr) * k.nr * q.kp * es;
-  for (int64_t k0 = 0; k0 < q.kp; k0 += k.kc) {
-    const int64_t kc = std::min<int64_t>(k.kc, q.kp - k0);
-    for (int64_t jc = 0; jc < cols_p; jc += k.nr) {
-      const char* b = b_tile + ((jc / k.nr) * k.nr * q.kp + k0 * k.nr) * es;
-      for (int64_t ir = 0; ir < rows_p; ir += k.mr) {
-        const char* a = a_tile + ((ir / k.mr) * k.mr * q.kp + k0 * k.mr) * es;
-        k.compute(kc, a, b, acc + ir * ldacc + jc, ldacc, k0 > 0);
+  const char* b_tile;
+  if (q.b_in_tile) {
+    thread_local std::vector<char> local;
+    const size_t need = static_cast<size_t>(cols_p * q.kp * es + 64);
+    if (local.size() < need) local.resize(need);
+    char* buf = reinterpret_cast<char*>(round_up(reinterpret_cast<intptr_t>(local.data()), 64));
+    pack_range(q, true, t.j0 / k.nr, (t.j0 + cols_p) / k.nr, buf);
+    b_tile = buf;
+  } else {
+    b_tile = q.b + (t.j0 / k.nr) * k.nr * q.kp * es;
+  }
+  // Rows in chunks of at most mc, all against the same packed columns of B.
+  for (int64_t r0 = 0; r0 < t.rows; r0 += k.mc) {
+    const Tile chunk{t.problem, t.i0 + r0, t.j0, std::min<int64_t>(k.mc, t.rows - r0), t.cols, 0};
+    const int64_t rows_p = round_up(chunk.rows, k.mr);
+    float* acc = tile_accumulator(static_cast<size_t>(rows_p * cols_p));
+    if (q.kp == 0) std::memset(acc, 0, sizeof(float) * rows_p * cols_p);
+    const char* a_tile = q.a + (chunk.i0 / k.mr) * k.mr * q.kp * es;
+    for (int64_t k0 = 0; k0 < q.kp; k0 += k.kc) {
+      const int64_t kc = std::min<int64_t>(k.kc, q.kp - k0);
+      for (int64_t jc = 0; jc < cols_p; jc += k.nr) {
+        const char* b = b_tile + ((jc / k.nr) * k.nr * q.kp + k0 * k.nr) * es;
+        for (int64_t ir = 0; ir < rows_p; ir += k.mr) {
+          const char* a = a_tile + ((ir / k.mr) * k.mr * q.kp + k0 * k.mr) * es;
+          k.compute(kc, a, b, acc + ir * ldacc + jc, ldacc, k0 > 0);
+        }
       }
     }
+    write_tile(*q.p, chunk, acc, ldacc);
   }
-  write_tile(*q.p, t, acc, ldacc);
 }
 
 }  // namespace
@@ -196,10 +231,10 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
     q.kp = round_up(p.K, q.k->ku);
     q.a_panels = ceil_div(p.M, q.k->mr);
     q.b_panels = ceil_div(p.N, q.k->nr);
-    choose_tiles(q, threads);
+    choose_tiles(q, threads, count > 1);
     packed.push_back(q);
     const int64_t es = static_cast<int64_t>(dtype_size(q.k->packed));
-    bytes += round_up(q.a_panels * q.k->mr * q.kp * es, 64) + round_up(q.b_panels * q.k->nr * q.kp * es, 64);
+    bytes += round_up(q.a_panels * q.k->mr * q.kp * es, 64) + round_up(b_pack_panels(q) * q.k->nr * q.kp * es, 64);
   }
   if (packed.empty()) return;
 
@@ -210,7 +245,7 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
     const int64_t es = static_cast<int64_t>(dtype_size(q.k->packed));
     q.a = ws;
     q.b = q.a + round_up(q.a_panels * q.k->mr * q.kp * es, 64);
-    ws = q.b + round_up(q.b_panels * q.k->nr * q.kp * es, 64);
+    ws = q.b + round_up(b_pack_panels(q) * q.k->nr * q.kp * es, 64);
     for (int64_t j = 0; j < pack_jobs(q); ++j) jobs.emplace_back(static_cast<int32_t>(i), j);
   }
   parallel_for(static_cast<int64_t>(jobs.size()), [&](int64_t j) { pack_task(packed[jobs[j].first], jobs[j].second); });
