@@ -53,7 +53,8 @@ function printCase(r: CaseResult): void {
   const base = r.results[r.results.length - 1];
   const cols = r.results.map((x) => `${x.name} ${x.medianMs.toFixed(2)} ms ${x.gflops.toFixed(1)} GFLOP/s`);
   const ratio = r.results.length > 1 ? `  ratio ${(base.medianMs / r.results[0].medianMs).toFixed(2)}x` : '';
-  console.log(`${r.case.padEnd(10)} ${r.shape.padEnd(22)} ${r.dtype.padEnd(5)} ${cols.join(' | ')}${ratio}`);
+  const i = info();
+  console.log(`${r.case.padEnd(8)} ${r.shape.padEnd(22)} ${r.dtype.padEnd(5)} ${i.isa}/${i.threads}t  ${cols.join(' | ')}${ratio}`);
 }
 
 export interface AnchorAddon {
