@@ -42,8 +42,12 @@
         "native/cpu/gemm_avx2.cc",
         "native/cpu/matmul.cc", "native/cpu/grouped_matmul.cc", "native/cpu/grouped_weight_grad.cc",
         "native/cpu/newton_schulz.cc", "native/cpu/op_table.cc",
+        "native/cpu/nn/embedding.cc", "native/cpu/nn/rms_norm.cc", "native/cpu/nn/rope.cc", "native/cpu/nn/attention.cc",
+        "native/cpu/nn/swiglu.cc", "native/cpu/nn/cross_entropy.cc", "native/cpu/nn/moe_routing.cc",
+        "native/cpu/nn/elementwise.cc", "native/cpu/nn/optim_update.cc",
         "native/napi/addon.cc", "native/napi/tensor_object.cc", "native/napi/args.cc",
-        "native/napi/ops_binding.cc", "native/napi/tensor_binding.cc", "native/napi/runtime_binding.cc"
+        "native/napi/ops_binding.cc", "native/napi/tensor_binding.cc", "native/napi/runtime_binding.cc",
+        "native/napi/nn_binding.cc"
       ],
       "ldflags": ["-Wl,--exclude-libs,ALL", "-pthread"]
     }

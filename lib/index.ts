@@ -1,11 +1,15 @@
-// moontrain's public API. Its shape is declared in types/index.d.ts; the checks below make the
-// compiler hold this implementation to those declarations.
-import type * as Api from '../types';
+// moontrain's public API. Its shape is declared in types/index.d.ts (nn and optim through the
+// declarations tsc generates from lib/); the checks below hold this implementation to them.
+import type * as Api from '../types/core';
+import { loadSafetensors, loadSafetensorsDir, readSafetensorsHeader, saveSafetensors } from './io/safetensors';
+import * as nn from './nn';
 import { ops } from './ops';
+import * as optim from './optim';
 import { debug, info, setNumThreads } from './runtime';
 import { Tensor, tensor } from './tensor';
 
-export { Tensor, tensor, ops, info, setNumThreads, debug };
+export { Tensor, tensor, ops, info, setNumThreads, debug, nn, optim };
+export const io = { saveSafetensors, loadSafetensors, loadSafetensorsDir, readSafetensorsHeader };
 
 const conforms: {
   tensor: typeof Api.tensor;
@@ -13,5 +17,6 @@ const conforms: {
   info: typeof Api.info;
   setNumThreads: typeof Api.setNumThreads;
   debug: typeof Api.debug;
-} = { tensor, ops, info, setNumThreads, debug };
+  io: typeof Api.io;
+} = { tensor, ops, info, setNumThreads, debug, io };
 void conforms;

@@ -1,5 +1,5 @@
 // What the native side runs on, and the knobs for threads, ISA and debugging.
-import type { Info, Isa } from '../types';
+import type { Info, Isa } from '../types/core';
 import { native, packageRoot } from './native';
 
 const version: string = require(`${packageRoot}/package.json`).version;

@@ -1,5 +1,5 @@
 // Tensor: the native class, with [Symbol.dispose] so `using t = tensor(...)` frees at scope end.
-import type { Tensor as TensorType, TensorOptions } from '../types';
+import type { Tensor as TensorType, TensorOptions } from '../types/core';
 import { native } from './native';
 
 const proto = native.Tensor.prototype as TensorType & { [Symbol.dispose]?: () => void };

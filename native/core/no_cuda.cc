@@ -10,7 +10,11 @@ CudaStatus cuda_status() {
 }
 
 const OpTable& cuda_ops() {
-  static const OpTable table{"cuda", nullptr, nullptr, nullptr, nullptr};
+  static const OpTable table{"cuda", nullptr, nullptr, nullptr, nullptr,
+                             // neural-network ops: 29 entries, none on CUDA yet
+                             nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                             nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                             nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   return table;
 }
 

@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   RegisterTensor(env, exports);
   RegisterOps(env, exports);
+  RegisterNnOps(env, exports);
   RegisterRuntime(env, exports);
   return exports;
 }

@@ -4,6 +4,8 @@
 namespace mt::napi {
 
 void RegisterOps(Napi::Env env, Napi::Object exports);
+// The neural-network ops (nn_binding.cc).
+void RegisterNnOps(Napi::Env env, Napi::Object exports);
 void RegisterTensor(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
 

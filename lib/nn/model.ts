@@ -1,0 +1,196 @@
+// The Moonlight / DeepSeek-V3 decoder: embedding, decoder layers (MLA attention; dense SwiGLU
+// for the first first_k_dense_replace layers, MoE after), final RMSNorm, LM head, cross-entropy.
+// Parameter names are Hugging Face DeepseekV3's; experts are stacked [E, out, in] internally
+// and written one matrix per expert.
+import type { DType, Tensor } from '../../types/core';
+import { ops } from '../ops';
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadSafetensorsDir, saveSafetensors } from '../io/safetensors';
+import { tensor } from '../tensor';
+import type { Batch } from './attention';
+import { DecoderLayer } from './block';
+import { MoonlightConfig, PresetName, countParameters, parseConfig, presets } from './config';
+import { linear, linearBackward, rmsNorm, rmsNormBackward } from './functional';
+import { CheckpointSource, ParameterSource, RandomInit, expertName } from './init';
+import { MoE } from './moe';
+import type { Parameter } from './parameter';
+import { Saved } from './tape';
+
+export interface ModelOptions {
+  /** Storage and compute type of the weights and activations; the router always runs in fp32. */
+  precision?: DType;
+  seed?: number;
+  /** Standard deviation of the initial weights (DeepSeek-V3's initializer_range). */
+  initStd?: number;
+}
+
+export class MoonlightModel {
+  readonly config: MoonlightConfig;
+  readonly precision: DType;
+  readonly embed: Parameter;
+  readonly layers: DecoderLayer[];
+  readonly norm: Parameter;
+  readonly head: Parameter | null;
+  private readonly saved = new Saved();
+  private ctx: { ids: Int32Array; targets: Int32Array; xs: Tensor[]; hf: Tensor; rstd: Tensor; logits: Tensor; lse: Tensor; count: number } | null = null;
+  /** From the last forward: mean cross-entropy, summed auxiliary losses, per-layer expert loads. */
+  lastStats = { loss: NaN, auxLoss: 0, tokens: 0 };
+
+  constructor(config: MoonlightConfig | Record<string, unknown>, options: ModelOptions = {}, source?: ParameterSource) {
+    const c = (this.config = parseConfig(config));
+    const dtype = (this.precision = options.precision ?? 'bf16');
+    if (dtype !== 'f32' && dtype !== 'bf16') throw new Error(`MoonlightModel: option 'precision': expected 'f32' or 'bf16', got ${JSON.stringify(dtype)}`);
+    const src = source ?? new RandomInit(options.seed ?? 1, options.initStd ?? 0.02);
+    const V = c.vocab_size, D = c.hidden_size;
+    this.embed = src.make('model.embed_tokens.weight', [V, D], 'embedding', 'normal', dtype);
+    this.layers = [];
+    for (let i = 0; i < c.num_hidden_layers; ++i) this.layers.push(new DecoderLayer(c, i, dtype, src));
+    this.norm = src.make('model.norm.weight', [D], 'norm', 'ones', dtype);
+    this.head = c.tie_word_embeddings ? null : src.make('lm_head.weight', [V, D], 'head', 'normal', dtype);
+  }
+
+  /**
+   * Loads a model: a directory with config.json and model.safetensors (or a sharded
+   * model.safetensors.index.json, as Hugging Face writes it), or a .safetensors file with the
+   * config passed in options.
+   */
+  static load(dirOrFile: string, options: ModelOptions & { config?: MoonlightConfig | Record<string, unknown> } = {}): MoonlightModel {
+    const dir = fs.statSync(dirOrFile).isDirectory() ? dirOrFile : path.dirname(dirOrFile);
+    const configFile = path.join(dir, 'config.json');
+    const config = options.config ?? (fs.existsSync(configFile) ? parseConfig(configFile) : undefined);
+    if (!config) throw new Error(`MoonlightModel.load: no config.json in ${dir}; pass options.config`);
+    const { tensors } = loadSafetensorsDir(dirOrFile);
+    try {
+      return new MoonlightModel(config, options, new CheckpointSource(tensors, dirOrFile));
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+
+  /**
+   * Writes the weights with Hugging Face DeepseekV3 names (one matrix per expert). A path ending
+   * in .safetensors is one file; otherwise a directory with model.safetensors and config.json.
+   */
+  save(target: string): void {
+    const file = target.endsWith('.safetensors') ? target : path.join(target, 'model.safetensors');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const out = new Map<string, Tensor>();
+    const temporary: Tensor[] = [];
+    for (const p of this.parameters()) {
+      if (p.kind !== 'experts') {
+        out.set(p.name, p.value);
+        continue;
+      }
+      const [E, ...inner] = p.value.shape;
+      const per = inner.reduce((a, b) => a * b, 1);
+      const all = p.value.toFloat32Array();
+      for (let j = 0; j < E; ++j) {
+        const t = tensor(all.subarray(j * per, (j + 1) * per), inner, { dtype: p.value.dtype });
+        temporary.push(t);
+        out.set(expertName(p.name, j), t);
+      }
+    }
+    try {
+      saveSafetensors(file, out, { format: 'pt' });
+    } finally {
+      for (const t of temporary) t.dispose();
+    }
+    if (!target.endsWith('.safetensors')) {
+      const tmp = path.join(target, `config.json.tmp-${process.pid}`);
+      fs.writeFileSync(tmp, JSON.stringify({ model_type: 'deepseek_v3', architectures: ['DeepseekV3ForCausalLM'], ...this.config }, null, 2));
+      fs.renameSync(tmp, path.join(target, 'config.json'));
+    }
+  }
+
+  static fromPreset(name: PresetName, options: ModelOptions = {}): MoonlightModel {
+    if (!(name in presets)) throw new Error(`MoonlightModel.fromPreset: argument 'name': expected one of ${Object.keys(presets).join(', ')}, got ${JSON.stringify(name)}`);
+    return new MoonlightModel(presets[name], options);
+  }
+
+  parameters(): Parameter[] {
+    return [this.embed, ...this.layers.flatMap((l) => l.parameters()), this.norm, ...(this.head ? [this.head] : [])];
+  }
+
+  namedParameters(): [string, Parameter][] {
+    return this.parameters().map((p) => [p.name, p]);
+  }
+
+  moeLayers(): MoE[] {
+    return this.layers.map((l) => l.mlp).filter((m): m is MoE => m instanceof MoE);
+  }
+
+  parameterCounts() {
+    return countParameters(this.config);
+  }
+
+  /**
+   * Forward pass. ids and targets: Int32Array [batch × seq] (a target < 0 is ignored). Returns
+   * the mean cross-entropy; the auxiliary losses (if any) are in lastStats and in the gradient.
+   */
+  loss(ids: Int32Array, targets: Int32Array, shape: readonly [number, number]): number {
+    const [B, S] = shape;
+    if (!Number.isSafeInteger(B) || !Number.isSafeInteger(S) || B < 1 || S < 1)
+      throw new Error(`MoonlightModel.loss: argument 'shape': expected [batch, seq] of positive integers, got ${JSON.stringify(shape)}`);
+    for (const [name, a] of [['ids', ids], ['targets', targets]] as const)
+      if (!(a instanceof Int32Array) || a.length !== B * S)
+        throw new Error(`MoonlightModel.loss: argument '${name}': expected an Int32Array of ${B * S} token ids, got ${a instanceof Int32Array ? `length ${a.length}` : typeof a}`);
+    this.release();
+    const positions = new Int32Array(B * S);
+    for (let i = 0; i < B * S; ++i) positions[i] = i % S;
+    const batch: Batch = { batch: B, seq: S, positions };
+    const s = this.saved;
+    const xs: Tensor[] = [s.keep(ops.embedding(this.embed.value, ids))];
+    for (const layer of this.layers) xs.push(s.keep(layer.forward(xs[xs.length - 1], batch)));
+    const n = rmsNorm(xs[xs.length - 1], this.norm, this.config.rms_norm_eps);
+    const hf = s.keep(n.y), rstd = s.keep(n.rstd);
+    const logits = s.keep(linear(hf, this.head ?? this.embed));
+    const ce = ops.crossEntropy(logits, targets);
+    const lse = s.keep(ce.lse);
+    this.ctx = { ids, targets, xs, hf, rstd, logits, lse, count: ce.count };
+    const auxLoss = this.moeLayers().reduce((a, m) => a + m.stats.auxLoss, 0);
+    this.lastStats = { loss: ce.loss, auxLoss, tokens: ce.count };
+    return ce.loss;
+  }
+
+  /** Backward of the last loss(): accumulates .grad of every trainable parameter. */
+  backward(): void {
+    const ctx = this.ctx;
+    if (!ctx) throw new Error('MoonlightModel.backward: call loss() first (each loss() allows one backward())');
+    const dlogits = ops.crossEntropyBackward(ctx.logits, ctx.targets, ctx.lse, { scale: ctx.count > 0 ? 1 / ctx.count : 0 });
+    const dhf = linearBackward(dlogits, ctx.hf, this.head ?? this.embed);
+    dlogits.dispose();
+    let dx = rmsNormBackward(dhf, ctx.xs[ctx.xs.length - 1], this.norm, ctx.rstd);
+    dhf.dispose();
+    for (let i = this.layers.length - 1; i >= 0; --i) {
+      const next = this.layers[i].backward(dx);
+      dx.dispose();
+      dx = next;
+    }
+    this.embed.accumulateGrad(ops.embeddingBackward(dx, ctx.ids, this.config.vocab_size));
+    dx.dispose();
+    this.release();
+  }
+
+  /** The aux-loss-free bias update of every MoE layer, from the last forward's loads. */
+  updateRouterBias(rate = 1e-3): void {
+    for (const m of this.moeLayers()) m.updateBias(rate);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  private release(): void {
+    this.saved.free();
+    this.ctx = null;
+  }
+
+  dispose(): void {
+    this.release();
+    for (const l of this.layers) l.dispose();
+    this.embed.dispose();
+    this.norm.dispose();
+    this.head?.dispose();
+  }
+}

@@ -1,0 +1,144 @@
+// The MoE feed-forward of Moonlight / DeepSeek-V3: a sigmoid router in fp32 choosing top-k
+// experts on score + correction bias ("noaux_tc"), routed experts run as grouped GEMMs over
+// tokens sorted by expert (no padding), shared experts as one SwiGLU, the sequence-wise
+// auxiliary loss, and the aux-loss-free bias update after each step.
+import type { DType, Tensor } from '../../types/core';
+import { ops } from '../ops';
+import { tensor } from '../tensor';
+import type { MoonlightConfig } from './config';
+import { addInto } from './functional';
+import type { ParameterSource } from './init';
+import { SwiGLU } from './mlp';
+import type { Parameter } from './parameter';
+import { Saved, free } from './tape';
+
+export interface RouterStats {
+  /** Tokens routed to each expert in the last forward. */
+  load: Int32Array;
+  auxLoss: number;
+}
+
+export class MoE {
+  readonly router: Parameter;       // gate.weight [E, D], fp32
+  readonly bias: Parameter;         // gate.e_score_correction_bias [E], fp32, rule-updated
+  readonly gate: Parameter;         // experts' gate_proj stacked [E, I, D]
+  readonly up: Parameter;           // [E, I, D]
+  readonly down: Parameter;         // [E, D, I]
+  readonly shared: SwiGLU | null;
+  private readonly saved = new Saved();
+  private ctx: {
+    x: Tensor; x32: Tensor; scores: Tensor; experts: Int32Array; weights: Tensor; order: Int32Array;
+    groups: Int32Array; xs: Tensor; g: Tensor; u: Tensor; a: Tensor; ys: Tensor; dAux: Tensor | null;
+  } | null = null;
+  stats: RouterStats;
+
+  constructor(private readonly c: MoonlightConfig, readonly prefix: string, private readonly dtype: DType, src: ParameterSource) {
+    const E = c.n_routed_experts, D = c.hidden_size, I = c.moe_intermediate_size;
+    this.router = src.make(`${prefix}.gate.weight`, [E, D], 'matrix', 'normal', 'f32');
+    this.bias = src.make(`${prefix}.gate.e_score_correction_bias`, [E], 'bias', 'zeros', 'f32', false);
+    const stack = (name: string, rows: number, cols: number) => src.make(`${prefix}.experts.${name}.weight`, [E, rows, cols], 'experts', 'normal', dtype);
+    this.gate = stack('gate_proj', I, D);
+    this.up = stack('up_proj', I, D);
+    this.down = stack('down_proj', D, I);
+    this.shared = c.n_shared_experts > 0 ? new SwiGLU(`${prefix}.shared_experts`, D, I * c.n_shared_experts, dtype, src) : null;
+    this.stats = { load: new Int32Array(E), auxLoss: 0 };
+  }
+
+  parameters(): Parameter[] {
+    return [this.router, this.bias, this.gate, this.up, this.down, ...(this.shared?.parameters() ?? [])];
+  }
+
+  /** x: normalised hidden states [T, D] (kept until backward). Returns [T, D]. */
+  forward(x: Tensor, batch: number, seq: number): Tensor {
+    this.saved.free();
+    const c = this.c, s = this.saved, k = c.num_experts_per_tok, E = c.n_routed_experts;
+    const x32 = s.keep(x.dtype === 'f32' ? x.reshape(x.shape) : ops.copy(x, { dtype: 'f32' }));
+    const logits = ops.matmul(x32, this.router.value, { transB: true });
+    const route = ops.moeRoute(logits, this.bias.value, {
+      topK: k, normTopk: c.norm_topk_prob, scalingFactor: c.routed_scaling_factor, nGroup: c.n_group, topkGroup: c.topk_group,
+    });
+    logits.dispose();
+    const scores = s.keep(route.scores);
+    const weights = s.keep(route.weights);
+    const perm = ops.moePermute(x, route.experts, E);
+    const xs = s.keep(perm.xs);
+    const g = s.keep(ops.groupedMatmul(xs, this.gate.value, perm.groupSizes, { transB: true }));
+    const u = s.keep(ops.groupedMatmul(xs, this.up.value, perm.groupSizes, { transB: true }));
+    const a = s.keep(ops.swiglu(g, u));
+    const ys = s.keep(ops.groupedMatmul(a, this.down.value, perm.groupSizes, { transB: true }));
+    let y = ops.moeUnpermute(ys, perm.order, weights);
+    let dAux: Tensor | null = null;
+    let auxLoss = 0;
+    if (c.seq_aux && c.aux_loss_alpha > 0) {
+      const aux = ops.moeSeqAuxLoss(scores, route.experts, { batch, seqLen: seq, topK: k, alpha: c.aux_loss_alpha });
+      auxLoss = aux.loss;
+      dAux = s.keep(aux.dscores);
+    }
+    if (this.shared) y = addInto(y, this.shared.forward(x));
+    this.stats = { load: perm.groupSizes.slice(), auxLoss };
+    this.ctx = { x, x32, scores, experts: route.experts, weights, order: perm.order, groups: perm.groupSizes, xs, g, u, a, ys, dAux };
+    return y;
+  }
+
+  /** dy: [T, D]; returns the gradient of x. Includes the auxiliary loss's gradient. */
+  backward(dy: Tensor): Tensor {
+    const c = this.c, ctx = this.ctx!, k = c.num_experts_per_tok;
+    // Routed experts
+    const { dys, dweights } = ops.moeUnpermuteBackward(dy, ctx.ys, ctx.order, ctx.weights);
+    const da = ops.groupedMatmul(dys, this.down.value, ctx.groups);
+    this.down.accumulateGrad(ops.groupedWeightGrad(dys, ctx.a, ctx.groups));
+    dys.dispose();
+    const { dgate, dup } = ops.swigluBackward(da, ctx.g, ctx.u);
+    da.dispose();
+    this.gate.accumulateGrad(ops.groupedWeightGrad(dgate, ctx.xs, ctx.groups));
+    this.up.accumulateGrad(ops.groupedWeightGrad(dup, ctx.xs, ctx.groups));
+    const dxs = addInto(ops.groupedMatmul(dgate, this.gate.value, ctx.groups), ops.groupedMatmul(dup, this.up.value, ctx.groups));
+    free(dgate, dup);
+    let dx = ops.moePermuteBackward(dxs, ctx.order, k);
+    dxs.dispose();
+    // Router (fp32): through the weights, plus the auxiliary loss on the scores
+    let dlogits = ops.moeRouteBackward(dweights, ctx.scores, ctx.experts, { normTopk: c.norm_topk_prob, scalingFactor: c.routed_scaling_factor });
+    dweights.dispose();
+    if (ctx.dAux) dlogits = addInto(dlogits, sigmoidBackward(ctx.dAux, ctx.scores));
+    this.router.accumulateGrad(ops.matmul(dlogits, ctx.x32, { transA: true }));
+    const dx32 = ops.matmul(dlogits, this.router.value);
+    dlogits.dispose();
+    const dxRouter = dx32.dtype === this.dtype ? dx32 : ops.copy(dx32, { dtype: this.dtype });
+    if (dxRouter !== dx32) dx32.dispose();
+    dx = addInto(dx, dxRouter);
+    if (this.shared) dx = addInto(dx, this.shared.backward(dy));
+    this.saved.free();
+    this.ctx = null;
+    return dx;
+  }
+
+  /**
+   * Moonlight's aux-loss-free balancing (method.md §4.2): b_i += u·(sign(e_i) − mean_j sign(e_j))
+   * with e_i = (mean load − load_i)/mean load, from the loads of the last forward (summed over
+   * ranks by the caller when distributed).
+   */
+  updateBias(rate: number, load: Int32Array | Float64Array = this.stats.load): void {
+    const E = load.length;
+    let mean = 0;
+    for (let i = 0; i < E; ++i) mean += load[i];
+    mean /= E;
+    if (mean === 0 || rate === 0) return;
+    const sign = Array.from(load, (l) => Math.sign((mean - l) / mean));
+    const meanSign = sign.reduce((a, b) => a + b, 0) / E;
+    const b = this.bias.value.toFloat32Array();
+    for (let i = 0; i < E; ++i) b[i] += rate * (sign[i] - meanSign);
+    this.bias.set(tensor(b, [E]));
+  }
+
+  dispose(): void {
+    this.saved.free();
+    for (const p of this.parameters()) p.dispose();
+  }
+}
+
+/** Gradient through s = sigmoid(z): dz = ds · s · (1 − s). Small ([T, E]), so done here. */
+function sigmoidBackward(ds: Tensor, s: Tensor): Tensor {
+  const g = ds.toFloat32Array(), v = s.toFloat32Array();
+  for (let i = 0; i < g.length; ++i) g[i] *= v[i] * (1 - v[i]);
+  return tensor(g, ds.shape);
+}

@@ -1,0 +1,61 @@
+// Softmax cross-entropy over logits [T,V] with integer targets; targets < 0 are ignored.
+#include <cmath>
+#include <limits>
+
+#include "../nn_ops.h"
+
+namespace mt::cpu {
+
+using namespace nn;
+
+CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t>& targets) {
+  const int64_t T = logits.shape[0], V = logits.shape[1];
+  CrossEntropyResult r;
+  r.lse = empty_tensor({T}, DType::F32);
+  float* lse = f32_mut(r.lse);
+  std::vector<double> row_loss(static_cast<size_t>(T), 0.0);
+  parallel_chunks(T, grain_for(V), [&](int64_t t0, int64_t t1) {
+    std::vector<float> row(static_cast<size_t>(V));
+    for (int64_t t = t0; t < t1; ++t) {
+      load_f32(logits.data(), logits.dtype, t * V, V, row.data());
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < V; ++j) m = std::max(m, row[j]);
+      double sum = 0;
+      for (int64_t j = 0; j < V; ++j) sum += std::exp(static_cast<double>(row[j]) - m);
+      const double l = m + std::log(sum);
+      lse[t] = static_cast<float>(l);
+      if (targets[t] >= 0) row_loss[t] = l - row[targets[t]];
+    }
+  });
+  double total = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    if (targets[t] < 0) continue;
+    total += row_loss[t];
+    ++r.count;
+  }
+  r.loss = r.count > 0 ? total / static_cast<double>(r.count) : 0.0;
+  return r;
+}
+
+// dlogits = scale * (softmax(logits) - onehot(target)); zero rows for ignored targets.
+Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale) {
+  const int64_t T = logits.shape[0], V = logits.shape[1];
+  Tensor d = empty_tensor({T, V}, logits.dtype);
+  const float* l = f32_data(lse);
+  parallel_chunks(T, grain_for(V), [&](int64_t t0, int64_t t1) {
+    std::vector<float> row(static_cast<size_t>(V));
+    for (int64_t t = t0; t < t1; ++t) {
+      if (targets[t] < 0) {
+        std::fill(row.begin(), row.end(), 0.0f);
+      } else {
+        load_f32(logits.data(), logits.dtype, t * V, V, row.data());
+        for (int64_t j = 0; j < V; ++j) row[j] = scale * std::exp(row[j] - l[t]);
+        row[targets[t]] -= scale;
+      }
+      store_f32(d.data(), d.dtype, t * V, V, row.data());
+    }
+  });
+  return d;
+}
+
+}  // namespace mt::cpu

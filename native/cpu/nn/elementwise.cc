@@ -1,0 +1,117 @@
+// Elementwise arithmetic, conversions, the sum of squares (for gradient norms) and last-dimension
+// split/concat (MLA separates q_nope/q_rope and k_nope/k_rope/v with them).
+#include "../nn_ops.h"
+
+namespace mt::cpu {
+
+using namespace nn;
+
+namespace {
+
+constexpr int64_t kChunk = 16384;
+
+// out = f(a[i], b[i]) over chunks, computed in float.
+template <typename F>
+void map2(const Tensor& a, const Tensor* b, const Tensor& out, F f) {
+  parallel_chunks(a.numel(), kChunk, [&](int64_t i0, int64_t i1) {
+    const int64_t m = i1 - i0;
+    std::vector<float> x(static_cast<size_t>(m)), y(b ? static_cast<size_t>(m) : 0);
+    load_f32(a.data(), a.dtype, i0, m, x.data());
+    if (b) load_f32(b->data(), b->dtype, i0, m, y.data());
+    for (int64_t i = 0; i < m; ++i) x[i] = f(x[i], b ? y[i] : 0.0f);
+    store_f32(out.data(), out.dtype, i0, m, x.data());
+  });
+}
+
+// Rows of the last dimension (a rank-1 tensor is one row).
+int64_t last_dim(const Tensor& t) { return t.shape.empty() ? 1 : t.shape.back(); }
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b, float alpha) {
+  Tensor out = empty_tensor(a.shape, a.dtype);
+  map2(a, &b, out, [alpha](float x, float y) { return x + alpha * y; });
+  return out;
+}
+
+Tensor scale(const Tensor& a, float s) {
+  Tensor out = empty_tensor(a.shape, a.dtype);
+  map2(a, nullptr, out, [s](float x, float) { return s * x; });
+  return out;
+}
+
+void scale_in_place(const Tensor& t, float s) { map2(t, nullptr, t, [s](float x, float) { return s * x; }); }
+
+Tensor cast_copy(const Tensor& src, DType dtype) {
+  Tensor out = empty_tensor(src.shape, dtype);
+  map2(src, nullptr, out, [](float x, float) { return x; });
+  return out;
+}
+
+void assign(const Tensor& dst, const Tensor& src) { map2(src, nullptr, dst, [](float x, float) { return x; }); }
+
+// Per-row partial sums in double, then the rows summed in order.
+double sum_squares(const Tensor& t) {
+  const int64_t n = t.numel(), cols = last_dim(t), rows = cols > 0 ? n / cols : 0;
+  std::vector<double> partial(static_cast<size_t>(rows), 0.0);
+  parallel_chunks(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = r0; r < r1; ++r) {
+      load_f32(t.data(), t.dtype, r * cols, cols, row.data());
+      double s = 0;
+      for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(row[j]) * row[j];
+      partial[r] = s;
+    }
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+std::vector<Tensor> split_last(const Tensor& x, const std::vector<int64_t>& sizes) {
+  const int64_t cols = last_dim(x), rows = cols > 0 ? x.numel() / cols : 0;
+  const size_t es = dtype_size(x.dtype);
+  std::vector<Tensor> parts;
+  for (int64_t s : sizes) {
+    Shape shape = x.shape;
+    shape.back() = s;
+    parts.push_back(empty_tensor(shape, x.dtype));
+  }
+  // rows is 0 when the last dimension is 0; then every part is empty too.
+  const char* src = static_cast<const char*>(x.data());
+  parallel_chunks(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t c0 = 0;
+      for (size_t p = 0; p < sizes.size(); ++p) {
+        if (sizes[p] > 0)
+          std::memcpy(static_cast<char*>(parts[p].data()) + r * sizes[p] * es, src + (r * cols + c0) * es, sizes[p] * es);
+        c0 += sizes[p];
+      }
+    }
+  });
+  return parts;
+}
+
+Tensor concat_last(const std::vector<Tensor>& parts) {
+  Shape shape = parts[0].shape;
+  int64_t cols = 0;
+  for (const Tensor& p : parts) cols += last_dim(p);
+  shape.back() = cols;
+  Tensor out = empty_tensor(shape, parts[0].dtype);
+  const size_t es = dtype_size(out.dtype);
+  const int64_t rows = cols > 0 ? out.numel() / cols : 0;
+  char* dst = static_cast<char*>(out.data());
+  parallel_chunks(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t c0 = 0;
+      for (const Tensor& p : parts) {
+        const int64_t w = last_dim(p);
+        if (w > 0) std::memcpy(dst + (r * cols + c0) * es, static_cast<const char*>(p.data()) + r * w * es, w * es);
+        c0 += w;
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace mt::cpu

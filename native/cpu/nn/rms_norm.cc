@@ -1,0 +1,73 @@
+// RMSNorm: y = x * rstd * weight with rstd = 1/sqrt(mean(x^2) + eps), per row of x [T,D].
+#include <cmath>
+
+#include "../nn_ops.h"
+
+namespace mt::cpu {
+
+using namespace nn;
+
+RmsNormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
+  const int64_t T = x.shape[0], D = x.shape[1];
+  RmsNormResult r{empty_tensor({T, D}, x.dtype), empty_tensor({T}, DType::F32)};
+  std::vector<float> w(static_cast<size_t>(D));
+  load_f32(weight.data(), weight.dtype, 0, D, w.data());
+  float* rstd = f32_mut(r.rstd);
+  parallel_chunks(T, grain_for(D), [&](int64_t t0, int64_t t1) {
+    std::vector<float> row(static_cast<size_t>(D));
+    for (int64_t t = t0; t < t1; ++t) {
+      load_f32(x.data(), x.dtype, t * D, D, row.data());
+      double ss = 0;
+      for (int64_t j = 0; j < D; ++j) ss += static_cast<double>(row[j]) * row[j];
+      const float rs = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
+      rstd[t] = rs;
+      for (int64_t j = 0; j < D; ++j) row[j] = row[j] * rs * w[j];
+      store_f32(r.y.data(), r.y.dtype, t * D, D, row.data());
+    }
+  });
+  return r;
+}
+
+// dx = rstd * (g - x * rstd^2 * mean(g * x)) with g = dy * weight;
+// dweight[j] = sum over rows t (in order) of dy[t,j] * x[t,j] * rstd[t].
+RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd) {
+  const int64_t T = x.shape[0], D = x.shape[1];
+  RmsNormGrads g{empty_tensor({T, D}, x.dtype), empty_tensor({D}, weight.dtype)};
+  std::vector<float> w(static_cast<size_t>(D));
+  load_f32(weight.data(), weight.dtype, 0, D, w.data());
+  const float* rs = f32_data(rstd);
+
+  parallel_chunks(T, grain_for(2 * D), [&](int64_t t0, int64_t t1) {
+    std::vector<float> xr(static_cast<size_t>(D)), gr(static_cast<size_t>(D));
+    for (int64_t t = t0; t < t1; ++t) {
+      load_f32(x.data(), x.dtype, t * D, D, xr.data());
+      load_f32(dy.data(), dy.dtype, t * D, D, gr.data());
+      double dot = 0;
+      for (int64_t j = 0; j < D; ++j) dot += static_cast<double>(gr[j]) * w[j] * xr[j];
+      // In double: the two terms nearly cancel when x is almost parallel to g (e.g. D = 1).
+      const double r = rs[t];
+      const double c = r * r * r * dot / static_cast<double>(D);
+      for (int64_t j = 0; j < D; ++j) gr[j] = static_cast<float>(r * (static_cast<double>(gr[j]) * w[j]) - c * xr[j]);
+      store_f32(g.dx.data(), g.dx.dtype, t * D, D, gr.data());
+    }
+  });
+
+  // Columns in blocks; each column's sum runs over all rows in order inside one task.
+  constexpr int64_t kCols = 128;
+  parallel_chunks(D, kCols, [&](int64_t j0, int64_t j1) {
+    const int64_t n = j1 - j0;
+    std::vector<double> acc(static_cast<size_t>(n), 0.0);
+    std::vector<float> xr(static_cast<size_t>(n)), dr(static_cast<size_t>(n));
+    for (int64_t t = 0; t < T; ++t) {
+      load_f32(x.data(), x.dtype, t * D + j0, n, xr.data());
+      load_f32(dy.data(), dy.dtype, t * D + j0, n, dr.data());
+      const double r = rs[t];
+      for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<double>(dr[j]) * xr[j] * r;
+    }
+    std::vector<float> out(acc.begin(), acc.end());
+    store_f32(g.dweight.data(), g.dweight.dtype, j0, n, out.data());
+  });
+  return g;
+}
+
+}  // namespace mt::cpu

@@ -1,0 +1,44 @@
+// Rotary position embedding over the whole last dimension d of x [T,H,d]: pair i (i < d/2)
+// rotates by pos * theta^(-2i/d). interleave pairs (x[2i], x[2i+1]) (DeepSeek-V3, GPT-J);
+// otherwise (x[i], x[i+d/2]) (rotate-half, Llama). inverse rotates by -angle: the backward.
+#include <cmath>
+
+#include "../nn_ops.h"
+
+namespace mt::cpu {
+
+using namespace nn;
+
+Tensor rope(const Tensor& x, const std::vector<int32_t>& positions, const RopeOptions& options) {
+  const int64_t T = x.shape[0], H = x.shape[1], d = x.shape[2], half = d / 2;
+  Tensor out = empty_tensor(x.shape, x.dtype);
+  std::vector<double> inv_freq(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i) inv_freq[i] = std::pow(options.theta, -2.0 * static_cast<double>(i) / static_cast<double>(d));
+  const double sign = options.inverse ? -1.0 : 1.0;
+  parallel_chunks(T, grain_for(H * d + 8 * half), [&](int64_t t0, int64_t t1) {
+    std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half)), row(static_cast<size_t>(d));
+    for (int64_t t = t0; t < t1; ++t) {
+      const double pos = positions[t];
+      for (int64_t i = 0; i < half; ++i) {
+        const double angle = pos * inv_freq[i];
+        cs[i] = static_cast<float>(std::cos(angle));
+        sn[i] = static_cast<float>(sign * std::sin(angle));
+      }
+      for (int64_t h = 0; h < H; ++h) {
+        const int64_t off = (t * H + h) * d;
+        load_f32(x.data(), x.dtype, off, d, row.data());
+        for (int64_t i = 0; i < half; ++i) {
+          const int64_t ia = options.interleave ? 2 * i : i;
+          const int64_t ib = options.interleave ? 2 * i + 1 : i + half;
+          const float a = row[ia], b = row[ib];
+          row[ia] = a * cs[i] - b * sn[i];
+          row[ib] = a * sn[i] + b * cs[i];
+        }
+        store_f32(out.data(), out.dtype, off, d, row.data());
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace mt::cpu

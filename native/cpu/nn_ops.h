@@ -1,0 +1,186 @@
+// CPU implementations of the neural-network ops a DeepSeek-V3 / Moonlight-style MoE transformer
+// needs (forward and backward), one file per op family under native/cpu/nn/. Arguments arrive
+// validated by native/napi/nn_binding.cc: shapes, dtypes and every index are in range here.
+//
+// All ops read f32 or bf16, compute in fp32 (sums in fp32 or double) and write the input dtype
+// unless stated; statistics (rstd, lse), router tensors and losses are f32. Work is split over
+// independent output rows or columns with a fixed partition and every sum runs in one task in a
+// fixed order, so results are bitwise identical for any thread count.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "../core/tensor.h"
+#include "../core/thread_pool.h"
+
+namespace mt::cpu {
+
+// ---- embedding.cc ----
+// weight [V,D], ids (each in [0,V)) -> [T,D] rows of weight.
+Tensor embedding(const Tensor& weight, const std::vector<int32_t>& ids);
+// dy [T,D] -> dweight [V,D]: row v is the sum, in token order, of dy's rows whose id is v.
+Tensor embedding_backward(const Tensor& dy, const std::vector<int32_t>& ids, int64_t vocab_size);
+
+// ---- rms_norm.cc ----
+struct RmsNormResult {
+  Tensor y, rstd;  // y [T,D] (dtype of x), rstd [T] f32
+};
+RmsNormResult rms_norm(const Tensor& x, const Tensor& weight, double eps);
+struct RmsNormGrads {
+  Tensor dx, dweight;
+};
+RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd);
+
+// ---- rope.cc ----
+struct RopeOptions {
+  double theta = 10000.0;
+  bool interleave = true;  // pairs (x[2i], x[2i+1]); false: (x[i], x[i+d/2])
+  bool inverse = false;    // rotate by -angle (the backward)
+};
+// x [T,H,d] (d even), positions [T] -> rotated copy.
+Tensor rope(const Tensor& x, const std::vector<int32_t>& positions, const RopeOptions& options);
+
+// ---- attention.cc ----
+struct AttentionOptions {
+  float scale = 1.0f;
+  bool causal = true;
+};
+struct AttentionResult {
+  Tensor out, lse;  // out [B,S,H,dv] (dtype of q), lse [B,H,S] f32
+};
+AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options);
+struct AttentionGrads {
+  Tensor dq, dk, dv;
+};
+AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& out, const Tensor& lse, const AttentionOptions& options);
+
+// ---- swiglu.cc ----
+Tensor swiglu(const Tensor& gate, const Tensor& up);
+struct SwigluGrads {
+  Tensor dgate, dup;
+};
+SwigluGrads swiglu_backward(const Tensor& dy, const Tensor& gate, const Tensor& up);
+
+// ---- cross_entropy.cc ----
+struct CrossEntropyResult {
+  double loss = 0;     // mean over counted rows (0 when none counts)
+  int64_t count = 0;   // rows with target >= 0
+  Tensor lse;          // [T] f32
+};
+// logits [T,V], targets [T] (< 0: ignored, else in [0,V)).
+CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t>& targets);
+Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale);
+
+// ---- moe_routing.cc ----
+struct MoeRouteOptions {
+  int64_t top_k = 1;
+  bool norm_topk = true;
+  float scaling_factor = 1.0f;
+  int64_t n_group = 1;
+  int64_t topk_group = 1;
+};
+struct MoeRouteResult {
+  std::vector<int32_t> experts;  // [T*topK], per token in descending order of score + bias
+  Tensor weights, scores;        // [T,topK] f32, [T,E] f32
+};
+MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRouteOptions& options);
+// dweights [T,K] f32, scores [T,E] f32 -> dlogits [T,E] f32.
+Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts,
+                          bool norm_topk, float scaling_factor);
+
+struct MoePermuteResult {
+  Tensor xs;                         // [T*K, D]
+  std::vector<int32_t> group_sizes;  // [E]
+  std::vector<int32_t> order;        // [T*K], order[r] = t*K + slot
+};
+MoePermuteResult moe_permute(const Tensor& x, const std::vector<int32_t>& experts, int64_t num_experts);
+// order must be a permutation of [0, T*K).
+Tensor moe_unpermute(const Tensor& ys, const std::vector<int32_t>& order, const Tensor& weights);
+struct MoeUnpermuteGrads {
+  Tensor dys, dweights;
+};
+MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, const std::vector<int32_t>& order,
+                                         const Tensor& weights);
+Tensor moe_permute_backward(const Tensor& dxs, const std::vector<int32_t>& order, int64_t top_k);
+
+struct SeqAuxLossOptions {
+  int64_t batch = 1, seq_len = 1, top_k = 1;
+  double alpha = 0;
+};
+struct SeqAuxLossResult {
+  double loss = 0;
+  Tensor dscores;  // [B*S, E] f32
+};
+SeqAuxLossResult moe_seq_aux_loss(const Tensor& scores, const std::vector<int32_t>& experts, const SeqAuxLossOptions& options);
+
+// ---- elementwise.cc ----
+Tensor add(const Tensor& a, const Tensor& b, float alpha);
+Tensor scale(const Tensor& a, float s);
+double sum_squares(const Tensor& t);
+Tensor cast_copy(const Tensor& src, DType dtype);
+void assign(const Tensor& dst, const Tensor& src);  // in place, converting src's dtype
+void scale_in_place(const Tensor& t, float s);
+std::vector<Tensor> split_last(const Tensor& x, const std::vector<int64_t>& sizes);
+Tensor concat_last(const std::vector<Tensor>& parts);
+
+// ---- optim_update.cc (in place; param, m, v f32; grad/update f32 or bf16) ----
+struct AdamWOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 1e-2;
+  int64_t step = 1;
+};
+void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const AdamWOptions& options);
+struct MuonMomentumOptions {
+  double momentum = 0.95;
+  bool nesterov = true;
+};
+Tensor muon_momentum(const Tensor& m, const Tensor& grad, const MuonMomentumOptions& options);
+struct MuonApplyOptions {
+  double lr = 0, weight_decay = 0, scale = 1;
+};
+void muon_apply(const Tensor& param, const Tensor& update, const MuonApplyOptions& options);
+
+// ---- helpers shared by native/cpu/nn/*.cc ----
+namespace nn {
+
+// Runs fn(begin, end) over [0, n) in consecutive chunks of `grain` items. The partition does not
+// depend on the thread count.
+inline void parallel_chunks(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  const int64_t tasks = (n + grain - 1) / grain;
+  parallel_for(tasks, [&](int64_t i) { fn(i * grain, std::min(n, (i + 1) * grain)); });
+}
+
+// Items per task when each item costs about `cost` element operations (~64k operations a task).
+inline int64_t grain_for(int64_t cost) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, cost)); }
+
+// n elements starting at element `offset` of a buffer of dtype d, widened to float.
+inline void load_f32(const void* base, DType d, int64_t offset, int64_t n, float* out) {
+  if (d == DType::F32) {
+    if (n > 0) std::memcpy(out, static_cast<const float*>(base) + offset, static_cast<size_t>(n) * 4);
+  } else {
+    const bf16_t* p = static_cast<const bf16_t*>(base) + offset;
+    for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(p[i]);
+  }
+}
+
+// n floats stored at element `offset` of a buffer of dtype d (bf16: round to nearest even).
+inline void store_f32(void* base, DType d, int64_t offset, int64_t n, const float* in) {
+  if (d == DType::F32) {
+    if (n > 0) std::memcpy(static_cast<float*>(base) + offset, in, static_cast<size_t>(n) * 4);
+  } else {
+    bf16_t* p = static_cast<bf16_t*>(base) + offset;
+    for (int64_t i = 0; i < n; ++i) p[i] = f32_to_bf16(in[i]);
+  }
+}
+
+inline const float* f32_data(const Tensor& t) { return static_cast<const float*>(t.data()); }
+inline float* f32_mut(const Tensor& t) { return static_cast<float*>(t.data()); }
+
+}  // namespace nn
+
+}  // namespace mt::cpu

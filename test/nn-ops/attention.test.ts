@@ -1,0 +1,118 @@
+// ops.attention / ops.attentionBackward against float64 references and finite differences.
+import test from 'ava';
+import { ops, debug, tensor } from '../../lib';
+import { mulberry32, randn } from '../helpers/ref';
+import { assertClose, assertMeta, DType, DTYPES, randTensor, read } from '../helpers/util';
+import { attentionBackwardRef, attentionRef, AttnDims, FD_TOL, finiteDiffGrad, lossOf, NN_TOL } from '../helpers/nn-ref';
+
+debug.poisonAllocations(true);
+
+const CASES: AttnDims[] = [
+  { B: 1, S: 1, H: 1, dk: 1, dv: 1 },
+  { B: 1, S: 7, H: 3, dk: 8, dv: 5 },
+  { B: 2, S: 33, H: 1, dk: 24, dv: 16 },
+  { B: 2, S: 33, H: 3, dk: 7, dv: 9 },
+  { B: 1, S: 40, H: 2, dk: 65, dv: 1 },
+];
+
+function make(seed: number, d: AttnDims, dtype: DType) {
+  const rng = mulberry32(seed);
+  const q = randTensor(rng, [d.B, d.S, d.H, d.dk], dtype);
+  const k = randTensor(rng, [d.B, d.S, d.H, d.dk], dtype);
+  const v = randTensor(rng, [d.B, d.S, d.H, d.dv], dtype);
+  const dout = randTensor(rng, [d.B, d.S, d.H, d.dv], dtype);
+  return { q, k, v, dout };
+}
+
+for (const dtype of DTYPES) {
+  test(`attention ${dtype}: forward and backward, causal and not`, (t) => {
+    let seed = dtype === 'f32' ? 90 : 95;
+    for (const d of CASES) {
+      for (const causal of [true, false]) {
+        const { q, k, v, dout } = make(seed++, d, dtype);
+        const scale = 1 / Math.sqrt(d.dk);
+        const label = `attention ${dtype} ${JSON.stringify(d)} causal=${causal}`;
+        const { out, lse } = ops.attention(q.t, k.t, v.t, { scale, causal });
+        assertMeta(t, out, [d.B, d.S, d.H, d.dv], dtype, label);
+        assertMeta(t, lse, [d.B, d.H, d.S], 'f32', label);
+        const ref = attentionRef(q.v, k.v, v.v, d, scale, causal);
+        assertClose(t, read(out), ref.out, NN_TOL[dtype], `${label} out`);
+        assertClose(t, read(lse), ref.lse, 1e-6, `${label} lse`);
+        const g = ops.attentionBackward(dout.t, q.t, k.t, v.t, out, lse, { scale, causal });
+        // the reference backward takes the same (rounded) out the native one was given
+        const gr = attentionBackwardRef(dout.v, q.v, k.v, v.v, d, scale, causal, read(out));
+        assertMeta(t, g.dq, [d.B, d.S, d.H, d.dk], dtype, label);
+        assertMeta(t, g.dk, [d.B, d.S, d.H, d.dk], dtype, label);
+        assertMeta(t, g.dv, [d.B, d.S, d.H, d.dv], dtype, label);
+        assertClose(t, read(g.dq), gr.dq, NN_TOL[dtype], `${label} dq`);
+        assertClose(t, read(g.dk), gr.dk, NN_TOL[dtype], `${label} dk`);
+        assertClose(t, read(g.dv), gr.dv, NN_TOL[dtype], `${label} dv`);
+        for (const o of [q.t, k.t, v.t, dout.t, out, lse, g.dq, g.dk, g.dv]) o.dispose();
+      }
+    }
+  });
+}
+
+test('attentionBackward: the analytic reference matches finite differences (q, k, v)', (t) => {
+  const d: AttnDims = { B: 2, S: 5, H: 2, dk: 3, dv: 4 };
+  const rng = mulberry32(11);
+  for (const causal of [true, false]) {
+    const q = Float64Array.from(randn(rng, d.B * d.S * d.H * d.dk));
+    const k = Float64Array.from(randn(rng, d.B * d.S * d.H * d.dk));
+    const v = Float64Array.from(randn(rng, d.B * d.S * d.H * d.dv));
+    const dout = Float64Array.from(randn(rng, d.B * d.S * d.H * d.dv));
+    const scale = 0.7;
+    const g = attentionBackwardRef(dout, q, k, v, d, scale, causal);
+    assertClose(t, g.dq, finiteDiffGrad(lossOf(dout, (x) => attentionRef(x, k, v, d, scale, causal).out), q), FD_TOL, `dq causal=${causal}`);
+    assertClose(t, g.dk, finiteDiffGrad(lossOf(dout, (x) => attentionRef(q, x, v, d, scale, causal).out), k), FD_TOL, `dk causal=${causal}`);
+    assertClose(t, g.dv, finiteDiffGrad(lossOf(dout, (x) => attentionRef(q, k, x, d, scale, causal).out), v), FD_TOL, `dv causal=${causal}`);
+  }
+});
+
+test('attention: with causal masking, changing a later key or value leaves earlier outputs unchanged', (t) => {
+  const d: AttnDims = { B: 2, S: 33, H: 3, dk: 8, dv: 6 };
+  const rng = mulberry32(12);
+  const q = randTensor(rng, [d.B, d.S, d.H, d.dk], 'f32');
+  const kv = Float32Array.from(randn(rng, d.B * d.S * d.H * d.dk));
+  const vv = Float32Array.from(randn(rng, d.B * d.S * d.H * d.dv));
+  const base = ops.attention(q.t, tensor(kv, [d.B, d.S, d.H, d.dk]), tensor(vv, [d.B, d.S, d.H, d.dv]));
+  const j = 20;
+  const k2 = kv.slice();
+  const v2 = vv.slice();
+  for (let b = 0; b < d.B; b++) {
+    for (let h = 0; h < d.H; h++) {
+      for (let c = 0; c < d.dk; c++) k2[((b * d.S + j) * d.H + h) * d.dk + c] += 5;
+      for (let c = 0; c < d.dv; c++) v2[((b * d.S + j) * d.H + h) * d.dv + c] -= 3;
+    }
+  }
+  const changed = ops.attention(q.t, tensor(k2, [d.B, d.S, d.H, d.dk]), tensor(v2, [d.B, d.S, d.H, d.dv]));
+  const o1 = read(base.out);
+  const o2 = read(changed.out);
+  let earlierSame = true;
+  let laterDiffer = false;
+  for (let b = 0; b < d.B; b++) {
+    for (let i = 0; i < d.S; i++) {
+      for (let h = 0; h < d.H; h++) {
+        for (let c = 0; c < d.dv; c++) {
+          const at = ((b * d.S + i) * d.H + h) * d.dv + c;
+          if (i < j && o1[at] !== o2[at]) earlierSame = false;
+          if (i >= j && o1[at] !== o2[at]) laterDiffer = true;
+        }
+      }
+    }
+  }
+  t.true(earlierSame, 'outputs of queries before the changed key are bitwise unchanged');
+  t.true(laterDiffer, 'outputs from the changed key on do change');
+  // without the mask, everything changes
+  const full1 = read(ops.attention(q.t, tensor(kv, [d.B, d.S, d.H, d.dk]), tensor(vv, [d.B, d.S, d.H, d.dv]), { causal: false }).out);
+  const full2 = read(ops.attention(q.t, tensor(k2, [d.B, d.S, d.H, d.dk]), tensor(v2, [d.B, d.S, d.H, d.dv]), { causal: false }).out);
+  t.not(full1[0], full2[0], 'non-causal: the first query sees the changed key');
+});
+
+test('attention: scale defaults to 1/sqrt(dk) and causal to true', (t) => {
+  const d: AttnDims = { B: 1, S: 6, H: 2, dk: 9, dv: 4 };
+  const { q, k, v } = make(13, d, 'f32');
+  const a = read(ops.attention(q.t, k.t, v.t).out);
+  const b = read(ops.attention(q.t, k.t, v.t, { scale: 1 / 3, causal: true }).out);
+  t.deepEqual(Array.from(a), Array.from(b));
+});

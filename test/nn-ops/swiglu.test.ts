@@ -1,0 +1,44 @@
+// ops.swiglu / ops.swigluBackward against float64 references and finite differences.
+import test from 'ava';
+import { ops, debug } from '../../lib';
+import { mulberry32, randn } from '../helpers/ref';
+import { assertClose, assertMeta, DTYPES, randTensor, read } from '../helpers/util';
+import { FD_TOL, finiteDiffGrad, lossOf, NN_TOL, swigluBackwardRef, swigluRef } from '../helpers/nn-ref';
+
+debug.poisonAllocations(true);
+
+const SHAPES = [[1], [7], [7, 65], [33, 7], [3, 5, 7], [2, 3, 4, 5], [129, 130]];
+
+for (const dtype of DTYPES) {
+  test(`swiglu ${dtype}: forward and backward, ranks 1 to 4`, (t) => {
+    let seed = dtype === 'f32' ? 50 : 60;
+    for (const shape of SHAPES) {
+      const rng = mulberry32(seed++);
+      const g = randTensor(rng, shape, dtype, 3);
+      const u = randTensor(rng, shape, dtype);
+      const dy = randTensor(rng, shape, dtype);
+      const label = `swiglu ${dtype} ${JSON.stringify(shape)}`;
+      const y = ops.swiglu(g.t, u.t);
+      assertMeta(t, y, shape, dtype, label);
+      assertClose(t, read(y), swigluRef(g.v, u.v), NN_TOL[dtype], label);
+      const { dgate, dup } = ops.swigluBackward(dy.t, g.t, u.t);
+      assertMeta(t, dgate, shape, dtype, label);
+      assertMeta(t, dup, shape, dtype, label);
+      const ref = swigluBackwardRef(dy.v, g.v, u.v);
+      assertClose(t, read(dgate), ref.dgate, NN_TOL[dtype], `${label} dgate`);
+      assertClose(t, read(dup), ref.dup, NN_TOL[dtype], `${label} dup`);
+      for (const o of [g.t, u.t, dy.t, y, dgate, dup]) o.dispose();
+    }
+  });
+}
+
+test('swigluBackward: the analytic reference matches finite differences', (t) => {
+  const rng = mulberry32(9);
+  const n = 40;
+  const g = Float64Array.from(randn(rng, n, 3));
+  const u = Float64Array.from(randn(rng, n));
+  const dy = Float64Array.from(randn(rng, n));
+  const ref = swigluBackwardRef(dy, g, u);
+  assertClose(t, ref.dgate, finiteDiffGrad(lossOf(dy, (x) => swigluRef(x, u)), g), FD_TOL, 'dgate');
+  assertClose(t, ref.dup, finiteDiffGrad(lossOf(dy, (x) => swigluRef(g, x)), u), FD_TOL, 'dup');
+});
