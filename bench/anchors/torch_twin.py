@@ -122,7 +122,7 @@ def moe(c, p, pre, x, B, S):
         if rows.numel() == 0:
             continue
         pe = lambda n: p[f"{pre}experts.{e}.{n}_proj.weight"]
-        y = y.index_add(0, rows, swiglu(x[rows], pe("gate"), pe("up"), pe("down")) * w[rows, slot, None])
+        y = y.index_add(0, rows, (swiglu(x[rows], pe("gate"), pe("up"), pe("down")) * w[rows, slot, None]).to(y.dtype))
     if c["n_shared_experts"] > 0:
         ps = lambda n: p[f"{pre}shared_experts.{n}_proj.weight"]
         y = y + swiglu(x, ps("gate"), ps("up"), ps("down"))
@@ -166,6 +166,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--float64", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--bench", type=int, default=0, help="time this many forward+backward passes (median), print JSON")
+    ap.add_argument("--autocast", action="store_true", help="bf16 autocast on the CPU (PyTorch's mixed precision)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     dt = torch.float64 if a.float64 else torch.float32
@@ -175,6 +177,20 @@ def main():
     B, S = b["shape"]
     ids, targets = torch.tensor(b["ids"]), torch.tensor(b["targets"])
     targets = torch.where(targets < 0, torch.full_like(targets, -100), targets)
+    if a.bench:
+        times = []
+        for _ in range(a.bench + 1):
+            for t in p.values():
+                t.grad = None
+            t1 = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast):
+                ce, aux = model_loss(c, p, ids, targets, B, S)
+            (ce + aux).backward()
+            times.append(time.perf_counter() - t1)
+        times = sorted(times[1:])
+        med = times[len(times) // 2]
+        print(json.dumps({"median_s": med, "tokens_per_s": B * S / med, "loss": ce.item(), "threads": a.threads, "autocast": a.autocast, "torch": torch.__version__}))
+        return
     t0 = time.time()
     ce, aux = model_loss(c, p, ids, targets, B, S)
     (ce + aux).backward()

@@ -160,6 +160,11 @@ export class MLAttention {
     return dx;
   }
 
+  clearActivations(): void {
+    this.saved.free();
+    this.ctx = {};
+  }
+
   dispose(): void {
     this.saved.free();
     for (const p of this.parameters()) p.dispose();

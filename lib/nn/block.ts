@@ -66,6 +66,13 @@ export class DecoderLayer {
     return dx;
   }
 
+  clearActivations(): void {
+    this.saved.free();
+    this.ctx = null;
+    this.attn.clearActivations();
+    this.mlp.clearActivations();
+  }
+
   dispose(): void {
     this.saved.free();
     this.attn.dispose();

@@ -48,6 +48,11 @@ export class SwiGLU {
     return dx;
   }
 
+  clearActivations(): void {
+    this.saved.free();
+    this.ctx = null;
+  }
+
   dispose(): void {
     this.saved.free();
     for (const p of this.parameters()) p.dispose();

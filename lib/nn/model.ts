@@ -129,12 +129,37 @@ export class MoonlightModel {
    * the mean cross-entropy; the auxiliary losses (if any) are in lastStats and in the gradient.
    */
   loss(ids: Int32Array, targets: Int32Array, shape: readonly [number, number]): number {
+    const [B, S] = this.checkBatch(ids, targets, shape);
+    const { xs, hf, rstd, logits } = this.forward(ids, B, S);
+    const ce = ops.crossEntropy(logits, targets);
+    const lse = this.saved.keep(ce.lse);
+    this.ctx = { ids, targets, xs, hf, rstd, logits, lse, count: ce.count };
+    const auxLoss = this.moeLayers().reduce((a, m) => a + m.stats.auxLoss, 0);
+    this.lastStats = { loss: ce.loss, auxLoss, tokens: ce.count };
+    return ce.loss;
+  }
+
+  /** Next-token logits after the last position of one sequence (for sampling); keeps nothing. */
+  nextTokenLogits(ids: Int32Array): Float32Array {
+    this.checkBatch(ids, ids, [1, ids.length]);
+    const { logits } = this.forward(ids, 1, ids.length);
+    const V = this.config.vocab_size;
+    const all = logits.toFloat32Array();
+    this.clearActivations();
+    return all.slice((ids.length - 1) * V, ids.length * V);
+  }
+
+  private checkBatch(ids: Int32Array, targets: Int32Array, shape: readonly [number, number]): [number, number] {
     const [B, S] = shape;
     if (!Number.isSafeInteger(B) || !Number.isSafeInteger(S) || B < 1 || S < 1)
       throw new Error(`MoonlightModel.loss: argument 'shape': expected [batch, seq] of positive integers, got ${JSON.stringify(shape)}`);
     for (const [name, a] of [['ids', ids], ['targets', targets]] as const)
       if (!(a instanceof Int32Array) || a.length !== B * S)
         throw new Error(`MoonlightModel.loss: argument '${name}': expected an Int32Array of ${B * S} token ids, got ${a instanceof Int32Array ? `length ${a.length}` : typeof a}`);
+    return [B, S];
+  }
+
+  private forward(ids: Int32Array, B: number, S: number) {
     this.release();
     const positions = new Int32Array(B * S);
     for (let i = 0; i < B * S; ++i) positions[i] = i % S;
@@ -145,12 +170,7 @@ export class MoonlightModel {
     const n = rmsNorm(xs[xs.length - 1], this.norm, this.config.rms_norm_eps);
     const hf = s.keep(n.y), rstd = s.keep(n.rstd);
     const logits = s.keep(linear(hf, this.head ?? this.embed));
-    const ce = ops.crossEntropy(logits, targets);
-    const lse = s.keep(ce.lse);
-    this.ctx = { ids, targets, xs, hf, rstd, logits, lse, count: ce.count };
-    const auxLoss = this.moeLayers().reduce((a, m) => a + m.stats.auxLoss, 0);
-    this.lastStats = { loss: ce.loss, auxLoss, tokens: ce.count };
-    return ce.loss;
+    return { xs, hf, rstd, logits };
   }
 
   /** Backward of the last loss(): accumulates .grad of every trainable parameter. */
@@ -179,6 +199,12 @@ export class MoonlightModel {
 
   zeroGrad(): void {
     for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  /** Frees the activations kept for backward (after an evaluation-only forward). */
+  clearActivations(): void {
+    this.release();
+    for (const l of this.layers) l.clearActivations();
   }
 
   private release(): void {

@@ -130,6 +130,12 @@ export class MoE {
     this.bias.set(tensor(b, [E]));
   }
 
+  clearActivations(): void {
+    this.saved.free();
+    this.ctx = null;
+    this.shared?.clearActivations();
+  }
+
   dispose(): void {
     this.saved.free();
     for (const p of this.parameters()) p.dispose();

@@ -3,7 +3,9 @@
 // Hidden matrices are orthogonalised whole; a stack of expert matrices [E, A, B] one expert at a
 // time in one batched call. Everything else goes to the internal AdamW (same lr and weight
 // decay), decided by the parameter's kind.
+import type { Tensor } from '../../types/core';
 import type { Parameter } from '../nn/parameter';
+import { reshaped } from '../nn/tape';
 import { ops } from '../ops';
 import { AdamWRule, checkNumber } from './adamw';
 import { ParamState, ParamStateDict } from './state';
@@ -67,25 +69,49 @@ export class Muon {
 
   step(): void {
     this.stepCount++;
-    for (const s of this.muonStates) this.muonUpdate(s);
+    // Same-shape matrices are orthogonalised together: one batched Newton–Schulz call per shape
+    // (every expert of a layer, and the same projection across layers).
+    const groups = new Map<string, { states: ParamState[]; updates: Tensor[] }>();
+    for (const s of this.muonStates) {
+      const g = s.param.grad;
+      if (!g) continue;
+      const u = ops.muonMomentum(s.buffers.momentum_buffer, g, { momentum: this.momentum, nesterov: this.nesterov });
+      const shape = s.param.value.shape;
+      const key = `${shape.slice(-2).join('x')}:${s.param.value.dtype}`;
+      const group = groups.get(key) ?? { states: [], updates: [] };
+      group.states.push(s);
+      group.updates.push(u);
+      groups.set(key, group);
+    }
+    for (const { states, updates } of groups.values()) this.orthogonalizeAndApply(states, updates);
     for (const s of this.adamStates) this.adamw.apply(s, this.lr, this.weightDecay, this.stepCount);
   }
 
-  private muonUpdate(s: ParamState): void {
-    const g = s.param.grad;
-    if (!g) return;
-    const u = ops.muonMomentum(s.buffers.momentum_buffer, g, { momentum: this.momentum, nesterov: this.nesterov });
-    // Newton–Schulz runs in the parameter's precision (bf16 in bf16 mode, as Moonlight does).
-    const input = s.param.value.dtype === 'bf16' ? ops.copy(u, { dtype: 'bf16' }) : u;
+  private orthogonalizeAndApply(states: ParamState[], updates: Tensor[]): void {
+    const [rows, cols] = states[0].param.value.shape.slice(-2);
+    const counts = updates.map((u) => u.shape.reduce((a, b) => a * b, 1));
+    const total = counts.reduce((a, b) => a + b, 0);
+    // Stack every update as one [n, rows, cols] batch (flat concatenation of contiguous buffers).
+    const flat = updates.map((u) => reshaped(u, [1, u.shape.reduce((a, b) => a * b, 1)]));
+    const stacked = flat.length === 1 ? flat[0] : ops.concat(flat);
+    if (flat.length > 1) for (const f of flat) f.dispose();
+    const batch = reshaped(stacked, [total / (rows * cols), rows, cols]);
+    // Newton–Schulz runs in the parameters' precision (bf16 in bf16 mode, as Moonlight does).
+    const input = states[0].param.value.dtype === 'bf16' ? ops.copy(batch, { dtype: 'bf16' }) : batch;
     const coefficients = this.nsCoefficients;
     const o = ops.newtonSchulz(input, coefficients ? { steps: this.nsSteps, coefficients } : { steps: this.nsSteps });
-    if (input !== u) input.dispose();
-    u.dispose();
-    const shape = s.param.value.shape;
-    const [rows, cols] = shape.slice(-2);
-    ops.muonApply(s.master, o, { lr: this.lr, weightDecay: this.weightDecay, scale: muonScale(this.scale, rows, cols) });
-    o.dispose();
-    s.publish();
+    if (input !== batch) input.dispose();
+    batch.dispose();
+    const oFlat = reshaped(o, [1, total]);
+    const parts = states.length === 1 ? [oFlat] : ops.split(oFlat, counts);
+    if (states.length > 1) oFlat.dispose();
+    const scale = muonScale(this.scale, rows, cols);
+    states.forEach((s, i) => {
+      const part = reshaped(parts[i], s.param.value.shape);
+      ops.muonApply(s.master, part, { lr: this.lr, weightDecay: this.weightDecay, scale });
+      part.dispose();
+      s.publish();
+    });
   }
 
   zeroGrad(): void {

@@ -13,4 +13,20 @@ void host_free(void* p, size_t bytes);
 size_t host_cached_bytes();
 void host_release_cache();
 
+// Uninitialised scratch memory from host_alloc (large blocks come back from the cache without
+// page faults or zeroing, unlike a fresh std::vector).
+template <typename T>
+class HostBuffer {
+ public:
+  explicit HostBuffer(size_t count) : count_(count), data_(static_cast<T*>(host_alloc(count * sizeof(T)))) {}
+  ~HostBuffer() { host_free(data_, count_ * sizeof(T)); }
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  T* data() const { return data_; }
+
+ private:
+  size_t count_;
+  T* data_;
+};
+
 }  // namespace mt

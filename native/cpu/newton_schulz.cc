@@ -7,19 +7,12 @@
 #include <cmath>
 #include <vector>
 
+#include "../core/host_allocator.h"
 #include "../core/thread_pool.h"
 #include "gemm.h"
 #include "ops.h"
 
 namespace mt::cpu {
-
-namespace {
-
-struct Workspace {
-  std::vector<char> x, x_next, a, b;
-};
-
-}  // namespace
 
 Tensor newton_schulz(const Tensor& input, const NewtonSchulzOptions& options) {
   const bool batched = input.rank() == 3;
@@ -32,13 +25,9 @@ Tensor newton_schulz(const Tensor& input, const NewtonSchulzOptions& options) {
   Tensor out = empty_tensor(input.shape, dt);
   if (input.numel() == 0) return out;
 
-  Workspace ws;
-  ws.x.resize(batch * r * c * es);
-  ws.x_next.resize(batch * r * c * es);
-  ws.a.resize(batch * r * r * es);
-  ws.b.resize(batch * r * r * es);
-  char* x = ws.x.data();
-  char* x_next = ws.x_next.data();
+  HostBuffer<char> x_buf(batch * r * c * es), x_next_buf(batch * r * c * es), a_buf(batch * r * r * es), b_buf(batch * r * r * es);
+  char* x = x_buf.data();
+  char* x_next = x_next_buf.data();
 
   // Load (transposed if needed) and normalise by the Frobenius norm, summed in double.
   parallel_for(batch, [&](int64_t q) {
@@ -62,8 +51,8 @@ Tensor newton_schulz(const Tensor& input, const NewtonSchulzOptions& options) {
   for (const auto& [ca, cb, cc] : options.coefficients) {
     for (int64_t q = 0; q < batch; ++q) {
       const char* xq = x + q * r * c * es;
-      char* aq = ws.a.data() + q * r * r * es;
-      char* bq = ws.b.data() + q * r * r * es;
+      char* aq = a_buf.data() + q * r * r * es;
+      char* bq = b_buf.data() + q * r * r * es;
       GemmProblem& g = gram[q];  // A = X Xᵀ
       g = GemmProblem{};
       g.M = r; g.N = r; g.K = c;

@@ -1,8 +1,14 @@
-// Scaled dot-product attention, fp32 inside: q, k [B,S,H,dk], v [B,S,H,dv] -> out [B,S,H,dv] and
-// the row log-sum-exp lse [B,H,S] that the backward reuses. With causal, query i sees keys 0..i.
+// Scaled dot-product attention, fp32 softmax: q, k [B,S,H,dk], v [B,S,H,dv] -> out [B,S,H,dv]
+// and the row log-sum-exp lse [B,H,S] that the backward reuses. With causal, query i sees keys
+// 0..i. The products run as batches of GEMMs (one problem per (b, h), heads read in place with
+// a row stride of H·d) on the fast kernels; the backward recomputes the probabilities from lse.
+//   P = softmax(scale·Q·Kᵀ), out = P·V
+//   dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ out)), dQ = scale·dS·K, dK = scale·dSᵀ·Q
 #include <cmath>
 #include <limits>
 
+#include "../../core/host_allocator.h"
+#include "../gemm.h"
 #include "../nn_ops.h"
 
 namespace mt::cpu {
@@ -11,116 +17,140 @@ using namespace nn;
 
 namespace {
 
-constexpr int64_t kQueryBlock = 32;
-
-// Eight partial sums in a fixed order (so the compiler can vectorize), then the tail.
-inline float dot(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += a[j + l] * b[j + l];
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; j < n; ++j) s += a[j] * b[j];
-  return s;
+// (b, h) pairs per round, so the S x S scratch stays near 64 MiB whatever B·H·S² is.
+int64_t heads_per_round(int64_t BH, int64_t S) {
+  const int64_t per = std::max<int64_t>(1, S * S * 12);
+  return std::max<int64_t>(1, std::min(BH, (int64_t(64) << 20) / per));
 }
 
-// Rows [0, n) of head h of batch b of a [B,S,H,d] tensor, widened into dst [n, d].
-void gather_head(const Tensor& t, int64_t b, int64_t h, int64_t n, float* dst) {
+// Head h of batch b of a [B,S,H,d] tensor as a matrix [S, d] (row stride H·d).
+MatRef head(const Tensor& t, int64_t b, int64_t h, bool trans = false) {
   const int64_t S = t.shape[1], H = t.shape[2], d = t.shape[3];
-  for (int64_t s = 0; s < n; ++s) load_f32(t.data(), t.dtype, ((b * S + s) * H + h) * d, d, dst + s * d);
+  const size_t es = dtype_size(t.dtype);
+  return {static_cast<const char*>(t.data()) + ((b * S) * H + h) * d * es, t.dtype, H * d, trans};
+}
+
+void* head_out(Tensor& t, int64_t b, int64_t h) {
+  const int64_t S = t.shape[1], H = t.shape[2], d = t.shape[3];
+  return static_cast<char*>(t.data()) + ((b * S) * H + h) * d * dtype_size(t.dtype);
+}
+
+GemmProblem product(int64_t M, int64_t N, int64_t K, MatRef a, MatRef b, void* c, DType c_dtype, int64_t ldc, float alpha = 1.f) {
+  GemmProblem p;
+  p.M = M; p.N = N; p.K = K;
+  p.A = a; p.B = b;
+  p.alpha = alpha;
+  p.C = c; p.c_dtype = c_dtype; p.ldc = ldc;
+  return p;
+}
+
+// scores (f32, [n][S][S]) = scale·Q·Kᵀ for the heads [first, first + n).
+void scores(const Tensor& q, const Tensor& k, float scale, int64_t first, int64_t n, float* s) {
+  const int64_t H = q.shape[2], S = q.shape[1], dk = q.shape[3];
+  std::vector<GemmProblem> ps;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t b = (first + i) / H, h = (first + i) % H;
+    ps.push_back(product(S, S, dk, head(q, b, h), head(k, b, h, true), s + i * S * S, DType::F32, S, scale));
+  }
+  gemm_batch(ps.data(), n);
+}
+
+// Rows of probabilities from scores and lse, masked; written as f32 (p32) and in dtype (pdt).
+void probabilities(const float* s, const float* lse, int64_t S, bool causal, float* p32, void* pdt, DType dt, int64_t row0) {
+  for (int64_t i = 0; i < S; ++i) {
+    const int64_t lim = causal ? i + 1 : S;
+    const float l = lse[row0 + i];
+    for (int64_t j = 0; j < S; ++j) {
+      const float v = j < lim ? std::exp(s[i * S + j] - l) : 0.f;
+      p32[i * S + j] = v;
+      store_from_f32(pdt, dt, i * S + j, v);
+    }
+  }
 }
 
 }  // namespace
 
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options) {
-  const int64_t B = q.shape[0], S = q.shape[1], H = q.shape[2], dk = q.shape[3], dv = v.shape[3];
+  const int64_t B = q.shape[0], S = q.shape[1], H = q.shape[2], dv = v.shape[3];
   AttentionResult r{empty_tensor({B, S, H, dv}, q.dtype), empty_tensor({B, H, S}, DType::F32)};
   float* lse = f32_mut(r.lse);
-  const int64_t blocks = (S + kQueryBlock - 1) / kQueryBlock;
-  const float scale = options.scale;
-  // One task per (b, h, block of queries); each query row is computed entirely by one task.
-  parallel_for(B * H * blocks, [&](int64_t task) {
-    const int64_t b = task / (H * blocks), h = (task / blocks) % H, blk = task % blocks;
-    const int64_t i0 = blk * kQueryBlock, i1 = std::min(S, i0 + kQueryBlock);
-    const int64_t nk = options.causal ? i1 : S;
-    std::vector<float> K(static_cast<size_t>(nk * dk)), Vv(static_cast<size_t>(nk * dv));
-    gather_head(k, b, h, nk, K.data());
-    gather_head(v, b, h, nk, Vv.data());
-    std::vector<float> qr(static_cast<size_t>(dk)), p(static_cast<size_t>(nk)), o(static_cast<size_t>(dv));
-    for (int64_t i = i0; i < i1; ++i) {
-      load_f32(q.data(), q.dtype, ((b * S + i) * H + h) * dk, dk, qr.data());
+  if (B * H * S == 0) return r;
+  const int64_t round = heads_per_round(B * H, S);
+  const DType dt = v.dtype;
+  HostBuffer<float> s(static_cast<size_t>(round * S * S));
+  HostBuffer<char> p(static_cast<size_t>(round * S * S) * dtype_size(dt));
+  for (int64_t first = 0; first < B * H; first += round) {
+    const int64_t n = std::min(round, B * H - first);
+    scores(q, k, options.scale, first, n, s.data());
+    parallel_for(n * S, [&](int64_t row) {  // softmax of one query row
+      const int64_t bh = first + row / S, i = row % S;
+      float* sr = s.data() + row * S;
       const int64_t lim = options.causal ? i + 1 : S;
       float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < lim; ++j) {
-        p[j] = scale * dot(qr.data(), K.data() + j * dk, dk);
-        m = std::max(m, p[j]);
-      }
-      float sum = 0.0f;
-      for (int64_t j = 0; j < lim; ++j) {
-        p[j] = std::exp(p[j] - m);
-        sum += p[j];
-      }
-      std::fill(o.begin(), o.end(), 0.0f);
-      for (int64_t j = 0; j < lim; ++j) {
-        const float* vj = Vv.data() + j * dv;
-        for (int64_t c = 0; c < dv; ++c) o[c] += p[j] * vj[c];
-      }
-      const float inv = 1.0f / sum;
-      for (int64_t c = 0; c < dv; ++c) o[c] *= inv;
-      store_f32(r.out.data(), r.out.dtype, ((b * S + i) * H + h) * dv, dv, o.data());
-      lse[(b * H + h) * S + i] = m + std::log(sum);
+      for (int64_t j = 0; j < lim; ++j) m = std::max(m, sr[j]);
+      float sum = 0.f;
+      for (int64_t j = 0; j < lim; ++j) sum += (sr[j] = std::exp(sr[j] - m));
+      const float inv = 1.f / sum;
+      char* pr = p.data() + row * S * dtype_size(dt);
+      for (int64_t j = 0; j < S; ++j) store_from_f32(pr, dt, j, j < lim ? sr[j] * inv : 0.f);
+      lse[bh * S + i] = m + std::log(sum);
+    });
+    std::vector<GemmProblem> ps;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t b = (first + i) / H, h = (first + i) % H;
+      ps.push_back(product(S, dv, S, {p.data() + i * S * S * dtype_size(dt), dt, S, false}, head(v, b, h), head_out(r.out, b, h), r.out.dtype, H * dv));
     }
-  });
+    gemm_batch(ps.data(), n);
+  }
   return r;
 }
 
-// With P_ij = exp(scale q_i.k_j - lse_i), D_i = dout_i.out_i and dS_ij = P_ij (dout_i.v_j - D_i):
-// dq_i = scale sum_j dS_ij k_j, dk_j = scale sum_i dS_ij q_i, dv_j = sum_i P_ij dout_i.
-// One task per (b, h): dk and dv accumulate over the queries in order.
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
                                   const Tensor& out, const Tensor& lse, const AttentionOptions& options) {
   const int64_t B = q.shape[0], S = q.shape[1], H = q.shape[2], dk = q.shape[3], dv = v.shape[3];
   AttentionGrads g{empty_tensor(q.shape, q.dtype), empty_tensor(k.shape, k.dtype), empty_tensor(v.shape, v.dtype)};
-  const float* L = f32_data(lse);
-  const float scale = options.scale;
-  parallel_for(B * H, [&](int64_t task) {
-    const int64_t b = task / H, h = task % H;
-    std::vector<float> K(static_cast<size_t>(S * dk)), Vv(static_cast<size_t>(S * dv));
-    std::vector<float> dK(static_cast<size_t>(S * dk), 0.0f), dV(static_cast<size_t>(S * dv), 0.0f);
-    gather_head(k, b, h, S, K.data());
-    gather_head(v, b, h, S, Vv.data());
-    std::vector<float> qr(static_cast<size_t>(dk)), dq(static_cast<size_t>(dk));
-    std::vector<float> dor(static_cast<size_t>(dv)), orow(static_cast<size_t>(dv));
-    for (int64_t i = 0; i < S; ++i) {
-      const int64_t row = (b * S + i) * H + h;
-      load_f32(q.data(), q.dtype, row * dk, dk, qr.data());
-      load_f32(dout.data(), dout.dtype, row * dv, dv, dor.data());
-      load_f32(out.data(), out.dtype, row * dv, dv, orow.data());
-      const float Di = dot(dor.data(), orow.data(), dv);
-      const float li = L[(b * H + h) * S + i];
-      std::fill(dq.begin(), dq.end(), 0.0f);
-      const int64_t lim = options.causal ? i + 1 : S;
-      for (int64_t j = 0; j < lim; ++j) {
-        const float* kj = K.data() + j * dk;
-        const float* vj = Vv.data() + j * dv;
-        const float p = std::exp(scale * dot(qr.data(), kj, dk) - li);
-        const float ds = p * (dot(dor.data(), vj, dv) - Di) * scale;
-        float* dkj = dK.data() + j * dk;
-        float* dvj = dV.data() + j * dv;
-        for (int64_t c = 0; c < dk; ++c) {
-          dq[c] += ds * kj[c];
-          dkj[c] += ds * qr[c];
-        }
-        for (int64_t c = 0; c < dv; ++c) dvj[c] += p * dor[c];
-      }
-      store_f32(g.dq.data(), g.dq.dtype, row * dk, dk, dq.data());
+  if (B * H * S == 0) return g;
+  const DType dt = q.dtype;
+  const size_t es = dtype_size(dt);
+  const int64_t round = heads_per_round(B * H, S);
+  const size_t cells = static_cast<size_t>(round * S * S);
+  HostBuffer<float> s(cells), p32(cells), dp(cells);
+  HostBuffer<char> pdt(cells * es), ds(cells * es);
+  const float* lse_data = static_cast<const float*>(lse.data());
+  for (int64_t first = 0; first < B * H; first += round) {
+    const int64_t n = std::min(round, B * H - first);
+    scores(q, k, options.scale, first, n, s.data());
+    parallel_for(n, [&](int64_t i) {
+      probabilities(s.data() + i * S * S, lse_data, S, options.causal, p32.data() + i * S * S, pdt.data() + i * S * S * es, dt, (first + i) * S);
+    });
+    std::vector<GemmProblem> dvp, dpp;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t b = (first + i) / H, h = (first + i) % H;
+      dvp.push_back(product(S, dv, S, {pdt.data() + i * S * S * es, dt, S, true}, head(dout, b, h), head_out(g.dv, b, h), g.dv.dtype, H * dv));
+      dpp.push_back(product(S, S, dv, head(dout, b, h), head(v, b, h, true), dp.data() + i * S * S, DType::F32, S));
     }
-    for (int64_t j = 0; j < S; ++j) {
-      const int64_t row = (b * S + j) * H + h;
-      store_f32(g.dk.data(), g.dk.dtype, row * dk, dk, dK.data() + j * dk);
-      store_f32(g.dv.data(), g.dv.dtype, row * dv, dv, dV.data() + j * dv);
+    gemm_batch(dvp.data(), n);
+    gemm_batch(dpp.data(), n);
+    parallel_for(n * S, [&](int64_t row) {  // dS for one query row
+      const int64_t bh = first + row / S, i = row % S, b = bh / H, h = bh % H;
+      const int64_t base_o = ((b * S + i) * H + h) * dv;
+      double d = 0;
+      for (int64_t c = 0; c < dv; ++c) d += double(load_as_f32(dout.data(), dout.dtype, base_o + c)) * load_as_f32(out.data(), out.dtype, base_o + c);
+      const float* pr = p32.data() + row * S;
+      const float* dpr = dp.data() + row * S;
+      char* dsr = ds.data() + row * S * es;
+      for (int64_t j = 0; j < S; ++j) store_from_f32(dsr, dt, j, pr[j] * (dpr[j] - static_cast<float>(d)));
+    });
+    std::vector<GemmProblem> dqp, dkp;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t b = (first + i) / H, h = (first + i) % H;
+      const char* dsi = ds.data() + i * S * S * es;
+      dqp.push_back(product(S, dk, S, {dsi, dt, S, false}, head(k, b, h), head_out(g.dq, b, h), g.dq.dtype, H * dk, options.scale));
+      dkp.push_back(product(S, dk, S, {dsi, dt, S, true}, head(q, b, h), head_out(g.dk, b, h), g.dk.dtype, H * dk, options.scale));
     }
-  });
+    gemm_batch(dqp.data(), n);
+    gemm_batch(dkp.data(), n);
+  }
   return g;
 }
 
