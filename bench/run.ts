@@ -4,6 +4,8 @@ import { benchGrouped } from './grouped';
 import { CaseResult, machine, writeResults } from './harness';
 import { benchNewtonSchulz } from './newton-schulz';
 
+import { UsageError } from '../lib/cli/args';
+
 export type BenchKind = 'gemm' | 'grouped' | 'ns' | 'all';
 
 export function runBench(kind: BenchKind, repeats: number, quick: boolean, json?: string): void {
@@ -14,4 +16,19 @@ export function runBench(kind: BenchKind, repeats: number, quick: boolean, json?
   if (kind === 'ns' || kind === 'all') cases.push(...benchNewtonSchulz(repeats, quick ? [[1, 256, 704]] : undefined));
   if (kind === 'grouped' || kind === 'all') cases.push(...(quick ? benchGrouped(repeats, 8, 2048, 128, 256) : benchGrouped(repeats)));
   console.log(`results: ${writeResults(kind, cases, json)}`);
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+export function benchCommand(args: string[]): number {
+  const kind = args[0];
+  const quick = args.includes('--quick');
+  const repeats = Number(flag(args, '--repeats') ?? (quick ? 3 : 9));
+  if (!['gemm', 'grouped', 'ns', 'all'].includes(kind)) throw new UsageError(`moontrain bench: expected gemm, grouped, ns, step or all, got '${kind ?? ''}'`);
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new UsageError(`moontrain bench: --repeats: expected an integer >= 1, got '${flag(args, '--repeats')}'`);
+  runBench(kind as BenchKind, repeats, quick, flag(args, '--json'));
+  return 0;
 }

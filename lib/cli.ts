@@ -1,44 +1,50 @@
 #!/usr/bin/env node
-// moontrain's command line: info, bench.
-import { info } from './runtime';
+// moontrain's command line.
+import { UsageError, flagHelp } from './cli/args';
+import { evalCommand, evalFlags } from './cli/eval';
+import { infoCommand, infoFlags } from './cli/info';
+import { sampleCommand, sampleFlags } from './cli/sample';
+import { trainCommand, trainFlags } from './cli/train';
 
 const usage = `usage: moontrain <command> [options]
 
-commands:
-  info                         what moontrain runs on (ISA path, threads, CUDA)
-  bench gemm|grouped|ns|all    microbenchmarks side by side with OpenBLAS
-      --repeats N              interleaved repeats per case (default 9)
-      --json FILE              where to write the results (default bench/results/<date>-cpu-<kind>.json)
-      --quick                  smaller shapes, fewer repeats`;
+  train     train a Moonlight-style MoE (default: tiny on the Brown corpus, Muon)
+${flagHelp(trainFlags)}
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+  eval      loss and perplexity of a checkpoint
+${flagHelp(evalFlags)}
 
-function main(argv: string[]): number {
-  const [command, ...args] = argv;
-  if (command === 'info') {
-    console.log(JSON.stringify(info(), null, 2));
-    return 0;
+  sample    generate text from a checkpoint
+${flagHelp(sampleFlags)}
+
+  info      CPU paths, threads, CUDA; parameters and FLOPs of a config
+${flagHelp(infoFlags)}
+
+  bench gemm|grouped|ns|step|all [--repeats N] [--json FILE] [--quick]
+            microbenchmarks side by side with OpenBLAS / PyTorch`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'train': return trainCommand(rest);
+    case 'eval': return evalCommand(rest);
+    case 'sample': return sampleCommand(rest);
+    case 'info': return infoCommand(rest);
+    case 'bench': return (require('../bench/run') as typeof import('../bench/run')).benchCommand(rest);
+    case undefined: case 'help': case '--help': case '-h':
+      console.log(usage);
+      return 0;
+    default:
+      throw new UsageError(`moontrain: unknown command '${command}'\n\n${usage}`);
   }
-  if (command === 'bench') return bench(args);
-  console.error(command && command !== '--help' && command !== 'help' ? `moontrain: unknown command '${command}'\n\n${usage}` : usage);
-  return command && command !== '--help' && command !== 'help' ? 2 : 0;
 }
 
-function bench(args: string[]): number {
-  // Loaded lazily so `moontrain info` works even where bench files are left out.
-  const { runBench } = require('../bench/run') as typeof import('../bench/run');
-  const kind = args[0];
-  const quick = args.includes('--quick');
-  const repeats = Number(flag(args, '--repeats') ?? (quick ? 3 : 9));
-  if (!['gemm', 'grouped', 'ns', 'all'].includes(kind) || !(repeats >= 1)) {
-    console.error(usage);
-    return 2;
-  }
-  runBench(kind as 'gemm', repeats, quick, flag(args, '--json'));
-  return 0;
-}
-
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: Error & { code?: string }) => {
+    // Expected failures get one clear line; a stack only for bugs (or MOONTRAIN_DEBUG=1).
+    const expected = e instanceof UsageError || (typeof e.code === 'string' && e.code.startsWith('ERR_')) || e.code === 'ENOENT' || e.code === 'ENOSPC' || e.code === 'EACCES';
+    console.error(expected && !process.env.MOONTRAIN_DEBUG ? e.message : e.stack ?? String(e));
+    process.exitCode = e instanceof UsageError ? 2 : 1;
+  },
+);

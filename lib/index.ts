@@ -10,6 +10,7 @@ import { Tensor, tensor } from './tensor';
 
 export { Tensor, tensor, ops, info, setNumThreads, debug, nn, optim };
 export const io = { saveSafetensors, loadSafetensors, loadSafetensorsDir, readSafetensorsHeader };
+export * as data from './data';
 
 const conforms: {
   tensor: typeof Api.tensor;

@@ -59,6 +59,7 @@ export interface NativeAddon {
   setNumThreads(n: unknown): void;
   setIsa(isa: unknown): Isa;
   poisonAllocations(on: boolean): void;
+  liveTensors(): { count: number; bytes: number };
 }
 
 export type { DType, Device };

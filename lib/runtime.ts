@@ -19,4 +19,7 @@ export const debug = {
   setIsa(isa: Isa): Isa {
     return native.setIsa(isa);
   },
+  liveTensors(): { count: number; bytes: number } {
+    return native.liveTensors();
+  },
 };

@@ -311,6 +311,8 @@ export declare const debug: {
   poisonAllocations(on: boolean): void;
   /** Lower the ISA path (clamped to what the CPU has); returns the path now in use. */
   setIsa(isa: Isa): Isa;
+  /** Native tensor storages alive now, and their bytes (views share one storage): for leak checks. */
+  liveTensors(): { count: number; bytes: number };
 };
 
 // ---------------------------------------------------------------------------------------------

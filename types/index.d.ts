@@ -5,3 +5,5 @@ export * from './core';
 export * as nn from '../dist/types/lib/nn/index';
 /** Muon, AdamW, schedules and clipping. */
 export * as optim from '../dist/types/lib/optim/index';
+/** The data pipeline: Brown corpus, byte-level BPE, token files, deterministic batches. */
+export * as data from '../dist/types/lib/data/index';

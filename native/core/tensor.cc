@@ -17,9 +17,23 @@ std::atomic<bool> g_poison{std::getenv("MOONTRAIN_POISON") != nullptr};
 void set_poison_allocations(bool on) { g_poison.store(on); }
 bool poison_allocations() { return g_poison.load(); }
 
-Storage::Storage(size_t n, Device dev) : bytes(n), device(dev) { data = host_alloc(n); }
+namespace {
+std::atomic<int64_t> g_live_count{0}, g_live_bytes{0};
+}  // namespace
 
-Storage::~Storage() { host_free(data, bytes); }
+Storage::Storage(size_t n, Device dev) : bytes(n), device(dev) {
+  data = host_alloc(n);
+  g_live_count.fetch_add(1);
+  g_live_bytes.fetch_add(static_cast<int64_t>(n));
+}
+
+Storage::~Storage() {
+  host_free(data, bytes);
+  g_live_count.fetch_sub(1);
+  g_live_bytes.fetch_sub(static_cast<int64_t>(bytes));
+}
+
+LiveStorage live_storage() { return {g_live_count.load(), g_live_bytes.load()}; }
 
 int64_t Tensor::numel() const {
   int64_t n = 1;

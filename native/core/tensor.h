@@ -50,4 +50,10 @@ bool poison_allocations();
 
 std::string shape_str(const Shape& s);
 
+// Live tensor storages and their bytes (for leak tests).
+struct LiveStorage {
+  int64_t count, bytes;
+};
+LiveStorage live_storage();
+
 }  // namespace mt

@@ -1,6 +1,7 @@
 // info(), thread and ISA controls, debug switches.
 #include "../core/error.h"
 #include "../core/isa.h"
+#include "../core/tensor.h"
 #include "../core/thread_pool.h"
 #include "../ops.h"
 #include "args.h"
@@ -60,6 +61,14 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
+  const LiveStorage l = live_storage();
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("count", static_cast<double>(l.count));
+  r.Set("bytes", static_cast<double>(l.bytes));
+  return r;
+}
+
 Napi::Value PoisonAllocations(const Napi::CallbackInfo& info) {
   set_poison_allocations(info[0].ToBoolean().Value());
   return info.Env().Undefined();
@@ -71,6 +80,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New<Info>(env, "info"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("setIsa", Napi::Function::New<SetIsa>(env, "setIsa"));
+  exports.Set("liveTensors", Napi::Function::New<LiveTensors>(env, "liveTensors"));
   exports.Set("poisonAllocations", Napi::Function::New<PoisonAllocations>(env, "poisonAllocations"));
 }
 

@@ -6,13 +6,6 @@
 
 namespace mt::napi {
 
-namespace {
-
-// Proves to the constructor that the call comes from Wrap, not from user code.
-int g_construct_token;
-
-}  // namespace
-
 Napi::Function TensorObject::Define(Napi::Env env) {
   return DefineClass(env, "Tensor",
                      {
@@ -27,7 +20,8 @@ Napi::Function TensorObject::Define(Napi::Env env) {
 }
 
 TensorObject::TensorObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorObject>(info), env_(info.Env()) {
-  if (info.Length() != 1 || !info[0].IsExternal() || info[0].As<Napi::External<int>>().Data() != &g_construct_token)
+  AddonData* data = info.Env().GetInstanceData<AddonData>();
+  if (!data || !data->wrapping)
     throw_js(info.Env(), "Tensor: construct tensors with tensor(data, shape, options)", "ERR_MOONTRAIN_INVALID_ARGUMENT",
              "Tensor", nullptr);
 }
@@ -35,8 +29,17 @@ TensorObject::TensorObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Te
 TensorObject::~TensorObject() { Release(); }
 
 Napi::Object TensorObject::Wrap(Napi::Env env, Tensor t) {
+  // No per-object External (Node keeps a small record per External until exit); a flag instead.
   AddonData* data = env.GetInstanceData<AddonData>();
-  Napi::Object obj = data->tensor_constructor.New({Napi::External<int>::New(env, &g_construct_token)});
+  data->wrapping = true;
+  Napi::Object obj;
+  try {
+    obj = data->tensor_constructor.New({});
+  } catch (...) {
+    data->wrapping = false;
+    throw;
+  }
+  data->wrapping = false;
   TensorObject* self = Unwrap(obj);
   self->tensor_ = std::move(t);
   Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(self->tensor_.nbytes()));

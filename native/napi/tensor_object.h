@@ -37,6 +37,8 @@ class TensorObject : public Napi::ObjectWrap<TensorObject> {
 // Per-environment (main thread or worker_thread) state of the addon.
 struct AddonData {
   Napi::FunctionReference tensor_constructor;
+  // Set by TensorObject::Wrap around its constructor call: user code cannot construct tensors.
+  bool wrapping = false;
 };
 
 }  // namespace mt::napi

@@ -9,6 +9,7 @@
 
 #include "../../core/host_allocator.h"
 #include "../gemm.h"
+#include "../../core/fast_math.h"
 #include "../nn_ops.h"
 
 namespace mt::cpu {
@@ -61,7 +62,7 @@ void probabilities(const float* s, const float* lse, int64_t S, bool causal, flo
     const int64_t lim = causal ? i + 1 : S;
     const float l = lse[row0 + i];
     for (int64_t j = 0; j < S; ++j) {
-      const float v = j < lim ? std::exp(s[i * S + j] - l) : 0.f;
+      const float v = j < lim ? fast_exp(s[i * S + j] - l) : 0.f;
       p32[i * S + j] = v;
       store_from_f32(pdt, dt, i * S + j, v);
     }
@@ -89,7 +90,7 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < lim; ++j) m = std::max(m, sr[j]);
       float sum = 0.f;
-      for (int64_t j = 0; j < lim; ++j) sum += (sr[j] = std::exp(sr[j] - m));
+      for (int64_t j = 0; j < lim; ++j) sum += (sr[j] = fast_exp(sr[j] - m));
       const float inv = 1.f / sum;
       char* pr = p.data() + row * S * dtype_size(dt);
       for (int64_t j = 0; j < S; ++j) store_from_f32(pr, dt, j, j < lim ? sr[j] * inv : 0.f);

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "../../core/fast_math.h"
 #include "../nn_ops.h"
 
 namespace mt::cpu {
@@ -20,11 +21,13 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t
       load_f32(logits.data(), logits.dtype, t * V, V, row.data());
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < V; ++j) m = std::max(m, row[j]);
+      const float target_logit = targets[t] >= 0 ? row[targets[t]] : 0.f;
       double sum = 0;
-      for (int64_t j = 0; j < V; ++j) sum += std::exp(static_cast<double>(row[j]) - m);
+      for (int64_t j = 0; j < V; ++j) row[j] = fast_exp(row[j] - m);
+      for (int64_t j = 0; j < V; ++j) sum += row[j];
       const double l = m + std::log(sum);
       lse[t] = static_cast<float>(l);
-      if (targets[t] >= 0) row_loss[t] = l - row[targets[t]];
+      if (targets[t] >= 0) row_loss[t] = l - target_logit;
     }
   });
   double total = 0;
@@ -49,7 +52,7 @@ Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& 
         std::fill(row.begin(), row.end(), 0.0f);
       } else {
         load_f32(logits.data(), logits.dtype, t * V, V, row.data());
-        for (int64_t j = 0; j < V; ++j) row[j] = scale * std::exp(row[j] - l[t]);
+        for (int64_t j = 0; j < V; ++j) row[j] = scale * fast_exp(row[j] - l[t]);
         row[targets[t]] -= scale;
       }
       store_f32(d.data(), d.dtype, t * V, V, row.data());

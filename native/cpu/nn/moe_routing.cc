@@ -2,6 +2,7 @@
 // and the sequence-wise balance loss.
 #include <cmath>
 
+#include "../../core/fast_math.h"
 #include "../nn_ops.h"
 
 namespace mt::cpu {
@@ -44,7 +45,7 @@ MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRout
     for (int64_t t = t0; t < t1; ++t) {
       float* s = sc + t * E;
       for (int64_t e = 0; e < E; ++e) {
-        s[e] = 1.0f / (1.0f + std::exp(-lg[t * E + e]));
+        s[e] = 1.0f / (1.0f + fast_exp(-lg[t * E + e]));
         c[e] = s[e] + bs[e];
       }
       if (G > 1) {

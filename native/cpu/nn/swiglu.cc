@@ -1,6 +1,7 @@
 // SwiGLU: y = silu(gate) * up, elementwise over tensors of any shape.
 #include <cmath>
 
+#include "../../core/fast_math.h"
 #include "../nn_ops.h"
 
 namespace mt::cpu {
@@ -9,7 +10,7 @@ using namespace nn;
 
 namespace {
 constexpr int64_t kChunk = 8192;
-inline float sigmoid(float g) { return 1.0f / (1.0f + std::exp(-g)); }
+inline float sigmoid(float g) { return 1.0f / (1.0f + fast_exp(-g)); }
 }  // namespace
 
 Tensor swiglu(const Tensor& gate, const Tensor& up) {

@@ -1,0 +1,45 @@
+// moontrain sample --checkpoint DIR --prompt "..." [--tokens N] [--temperature T] [--seed S]
+import { Rng } from '../nn/init';
+import { Flags, parseFlags, UsageError } from './args';
+import { openRun } from './checkpoint-run';
+
+export const sampleFlags: Flags = {
+  checkpoint: { type: 'string', help: 'run directory (or its checkpoint/)' },
+  'cache-dir': { type: 'string', help: 'tokenizer cache (default: the run\'s)' },
+  prompt: { type: 'string', default: 'The', help: 'text to continue' },
+  tokens: { type: 'int', min: 1, default: 100, help: 'tokens to generate' },
+  temperature: { type: 'number', min: 0, default: 0.8, help: 'softmax temperature (0: greedy)' },
+  'top-k': { type: 'int', min: 0, default: 40, help: 'sample among the k most likely (0: all)' },
+  seed: { type: 'int', min: 0, default: 1, help: 'sampling seed' },
+};
+
+/** Picks a token from logits with temperature and top-k, using a seeded generator. */
+export function pickToken(logits: Float32Array, temperature: number, topK: number, rng: Rng): number {
+  let order = Array.from(logits.keys()).sort((x, y) => logits[y] - logits[x]);
+  if (temperature === 0) return order[0];
+  if (topK > 0) order = order.slice(0, topK);
+  const max = logits[order[0]];
+  const w = order.map((i) => Math.exp((logits[i] - max) / temperature));
+  let u = rng.uniform() * w.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < order.length; ++i) if ((u -= w[i]) <= 0) return order[i];
+  return order[order.length - 1];
+}
+
+export function sampleCommand(argv: string[]): number {
+  const a = parseFlags(argv, sampleFlags, 'sample');
+  if (!a.checkpoint) throw new UsageError('moontrain sample: --checkpoint DIR is required');
+  const { args, model, data } = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined);
+  if (!data.tokenizer) throw new UsageError('moontrain sample: this run trained on token ids without a tokenizer; nothing to decode');
+  const S = args['seq-len'] as number;
+  const rng = new Rng(a.seed as number);
+  const ids = Array.from(data.tokenizer.encode(a.prompt as string));
+  if (ids.length === 0) throw new UsageError('moontrain sample: --prompt must not be empty');
+  const start = ids.length;
+  for (let i = 0; i < (a.tokens as number); ++i) {
+    const context = Int32Array.from(ids.slice(-S));
+    ids.push(pickToken(model.nextTokenLogits(context), a.temperature as number, a['top-k'] as number, rng));
+  }
+  model.dispose();
+  process.stdout.write(a.prompt + data.tokenizer.decode(Int32Array.from(ids.slice(start))) + '\n');
+  return 0;
+}

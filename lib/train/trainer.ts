@@ -1,0 +1,135 @@
+// The training loop the CLI uses, usable on its own: per step a deterministic batch, forward,
+// backward, global-norm clipping, the optimizer step at the scheduled lr and the router-bias
+// update; evaluation, metrics, the plot and checkpoints on their schedules.
+import { gradNorm, clipGradNorm } from '../optim/schedule';
+import type { MoonlightModel } from '../nn/model';
+import { OptimizerLike, saveCheckpoint } from './checkpoint';
+import { MetricsLog, StepMetrics } from './metrics';
+
+export interface Batch {
+  ids: Int32Array;
+  targets: Int32Array;
+}
+
+export interface TrainerOptions {
+  model: MoonlightModel;
+  optimizer: OptimizerLike & { lr: number; step(): void; zeroGrad(): void };
+  /** The training batch of a step: a pure function of the step (and the data seed). */
+  batch: (step: number) => Batch;
+  /** Validation batches (iterated in full at each evaluation). */
+  valBatches?: () => Iterable<Batch>;
+  batchSize: number;
+  seqLen: number;
+  steps: number;
+  lr: (step: number) => number;
+  clip?: number;
+  routerBiasRate?: number;
+  evalEvery?: number;
+  checkpointEvery?: number;
+  /** Run directory for metrics.jsonl, loss.svg and checkpoint/; none: nothing is written. */
+  out?: string;
+  seed: number;
+  startStep?: number;
+  startTokens?: number;
+  /** Stop (saving a checkpoint) after this many steps of this run; the schedule still uses `steps`. */
+  stopAfter?: number;
+  /** Extra fields stored in trainer.json (settings needed to resume). */
+  state?: Record<string, unknown>;
+  onStep?: (m: StepMetrics) => void;
+  onEval?: (m: { step: number; tokens: number; valLoss: number }) => void;
+}
+
+export type StopReason = 'done' | 'interrupted';
+
+export class Trainer {
+  step: number;
+  tokens: number;
+  private interrupted = false;
+  readonly metrics: MetricsLog | null;
+
+  constructor(readonly o: TrainerOptions) {
+    this.step = o.startStep ?? 0;
+    this.tokens = o.startTokens ?? 0;
+    this.metrics = o.out ? new MetricsLog(o.out, this.step) : null;
+  }
+
+  /** Ask the loop to stop after the current step (SIGINT); it then saves a checkpoint. */
+  interrupt(): void {
+    this.interrupted = true;
+  }
+
+  /** One optimizer step; throws (before any update) if the loss is not finite. */
+  trainStep(): StepMetrics {
+    const { model, optimizer: opt } = this.o;
+    const t0 = process.hrtime.bigint();
+    const lr = this.o.lr(this.step);
+    opt.lr = lr;
+    const b = this.o.batch(this.step);
+    const loss = model.loss(b.ids, b.targets, [this.o.batchSize, this.o.seqLen]);
+    const aux = model.lastStats.auxLoss;
+    if (!Number.isFinite(loss) || !Number.isFinite(aux)) {
+      model.zeroGrad();
+      const e = new Error(`training stopped at step ${this.step}: the loss is ${loss} (aux ${aux}); the last checkpoint was kept`) as Error & { code: string };
+      e.code = 'ERR_MOONTRAIN_NONFINITE_LOSS';
+      throw e;
+    }
+    model.backward();
+    const params = model.parameters();
+    const norm = this.o.clip ? clipGradNorm(params, this.o.clip) : gradNorm(params);
+    opt.step();
+    opt.zeroGrad();
+    model.updateRouterBias(this.o.routerBiasRate ?? 1e-3);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const tokens = this.o.batchSize * this.o.seqLen;
+    this.tokens += tokens;
+    const row: StepMetrics = { step: this.step, loss, lr, tokens: this.tokens, tokens_per_s: tokens / seconds, grad_norm: norm };
+    if (aux) row.aux_loss = aux;
+    this.step++;
+    return row;
+  }
+
+  /** Mean cross-entropy per target token over the validation batches. */
+  evaluate(): number {
+    const { model } = this.o;
+    let sum = 0, count = 0;
+    for (const b of this.o.valBatches?.() ?? []) {
+      const loss = model.loss(b.ids, b.targets, [b.ids.length / this.o.seqLen, this.o.seqLen]);
+      sum += loss * model.lastStats.tokens;
+      count += model.lastStats.tokens;
+    }
+    model.clearActivations();
+    return count ? sum / count : NaN;
+  }
+
+  save(): string | null {
+    if (!this.o.out) return null;
+    return saveCheckpoint(this.o.out, this.o.model, this.o.optimizer, {
+      ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed,
+    });
+  }
+
+  async run(): Promise<StopReason> {
+    const o = this.o;
+    const end = o.stopAfter ? Math.min(o.steps, this.step + o.stopAfter) : o.steps;
+    while (this.step < end) {
+      const row = this.trainStep();
+      const last = this.step === o.steps;
+      if (o.valBatches && o.evalEvery && (this.step % o.evalEvery === 0 || last)) {
+        row.val_loss = this.evaluate();
+        o.onEval?.({ step: row.step, tokens: this.tokens, valLoss: row.val_loss });
+      }
+      this.metrics?.add(row);
+      o.onStep?.(row);
+      if (this.metrics && (row.val_loss !== undefined || last || this.step % 50 === 0)) this.metrics.writePlot();
+      if (o.checkpointEvery && this.step % o.checkpointEvery === 0 && !last && this.step < end) this.save();
+      // Let signal handlers (SIGINT) run between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.interrupted) {
+        this.save();
+        return 'interrupted';
+      }
+    }
+    this.save();
+    return this.step < o.steps ? 'interrupted' : 'done';
+  }
+}
