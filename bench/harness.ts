@@ -127,12 +127,12 @@ export function randomArray(n: number, seed: number): Float32Array {
   return out;
 }
 
-export function writeResults(kind: string, cases: CaseResult[], file?: string): string {
+export function writeResults(kind: string, cases: CaseResult[], file?: string, extra?: Record<string, unknown>): string {
   const date = new Date().toISOString().slice(0, 10);
   const out = file ?? path.join(packageRoot, 'bench', 'results', `${date}-cpu-${kind}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ kind, date: new Date().toISOString(), machine: machine(), cases }, null, 1));
+  fs.writeFileSync(tmp, JSON.stringify({ kind, date: new Date().toISOString(), machine: machine(), cases, ...extra }, null, 1));
   fs.renameSync(tmp, out);
   return out;
 }

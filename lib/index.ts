@@ -11,6 +11,8 @@ import { Tensor, tensor } from './tensor';
 export { Tensor, tensor, ops, info, setNumThreads, debug, nn, optim };
 export const io = { saveSafetensors, loadSafetensors, loadSafetensorsDir, readSafetensorsHeader };
 export * as data from './data';
+export * as train from './train';
+export * as dist from './dist';
 
 const conforms: {
   tensor: typeof Api.tensor;

@@ -4,6 +4,7 @@ import * as path from 'path';
 import type {
   AttentionGrads,
   AttentionResult,
+  CommBytes,
   CrossEntropyResult,
   DType,
   Device,
@@ -18,6 +19,28 @@ import type {
   SwigluGrads,
   Tensor,
 } from '../types/core';
+
+/** The native side of lib/dist/comm.ts's Communicator (comm_binding.cc). */
+export interface NativeCommunicator {
+  readonly rank: number;
+  readonly size: number;
+  readonly jobName: string;
+  readonly closed: boolean;
+  readonly geometry: { slotBytes: number; slots: number; direct: boolean };
+  allGather(input: unknown, output: unknown): Tensor;
+  allGatherV(input: unknown, counts: unknown, output: unknown): Tensor;
+  reduceScatter(input: unknown, output: unknown): Tensor;
+  reduceScatterV(input: unknown, counts: unknown, output: unknown): Tensor;
+  allReduce(t: unknown): Tensor;
+  broadcast(t: unknown, root: unknown): Tensor;
+  barrier(): void;
+  allReduceNumbers(values: unknown, op: unknown): Float64Array;
+  bytes(): CommBytes;
+  resetBytes(): void;
+  abort(reason: unknown): void;
+  close(): void;
+  markExiting(code: number): void;
+}
 
 export interface NativeAddon {
   Tensor: { prototype: Tensor };
@@ -60,6 +83,11 @@ export interface NativeAddon {
   setIsa(isa: unknown): Isa;
   poisonAllocations(on: boolean): void;
   liveTensors(): { count: number; bytes: number };
+  NativeCommunicator: new (jobName: unknown, rank: unknown, size: unknown, options: unknown) => NativeCommunicator;
+  commCleanupStale(jobName: unknown): boolean;
+  commSetParentDeathSignal(signal: unknown): void;
+  /** Bench only: a plain memcpy from src to dst (same byte size). */
+  commCopyBytes(dst: unknown, src: unknown): void;
 }
 
 export type { DType, Device };

@@ -451,3 +451,132 @@ export interface Io {
   readSafetensorsHeader(file: string): SafetensorsHeader;
 }
 export declare const io: Io;
+
+// ---------------------------------------------------------------------------------------------
+// dist: collectives between the processes of one job on one host (lib/dist)
+// ---------------------------------------------------------------------------------------------
+
+/** Bytes this rank wrote into its ring neighbour's slots, per kind of collective. */
+export interface CommBytes {
+  /** allGather and allGatherV: (size-1) chunks per call (its own and size-2 forwarded). */
+  allGather: number;
+  /** reduceScatter and reduceScatterV: (size-1) chunks of fp32 partial sums (also for bf16). */
+  reduceScatter: number;
+  /** allReduce: its reduce-scatter and all-gather phases. */
+  allReduce: number;
+  /** broadcast: the tensor once, except on the last rank of the ring from the root. */
+  broadcast: number;
+}
+
+export type NumbersOp = 'sum' | 'max';
+
+/** How a communicator moves data (diagnostics). */
+export interface CommTransport {
+  /** Bytes of one pipeline slot of the ring. */
+  slotBytes: number;
+  /** Slots per ring link. */
+  slots: number;
+  /** Large messages are read directly from the peers' buffers (process_vm_readv) instead of through the slots. */
+  direct: boolean;
+}
+
+export interface CommunicatorOptions {
+  /** Names the job's shared-memory segment /dev/shm/moontrain-<jobName>; [A-Za-z0-9._-], 1 to 200 characters. */
+  jobName: string;
+  /** 0 to size-1; rank 0 creates the segment. */
+  rank: number;
+  /** Processes in the job, 1 to 64. */
+  size: number;
+  /** Seconds the ranks wait for each other to join. Default 60. */
+  connectTimeout?: number;
+  /** Seconds any one wait inside a collective may take before the job fails. Default 600. */
+  timeout?: number;
+  /** A peer whose heartbeat (every 200 ms) is older than this many seconds counts as dead. Default 5. */
+  heartbeatTimeout?: number;
+  /** Bytes of one pipeline slot (rank 0's value is used by all). Default 512 KiB. */
+  slotBytes?: number;
+  /** Pipeline slots per ring link, 2 to 16. Default 4. */
+  slots?: number;
+  /** Pause iterations before a wait sleeps on a futex (100 at most with more ranks than CPUs, which then sched_yield first). Default 2000. */
+  spin?: number;
+  /**
+   * Single-copy transfers for large messages: peers read each other's buffers with
+   * process_vm_readv (like NCCL's P2P direct reads), when every rank can (probed when the job
+   * starts). Default true.
+   */
+  direct?: boolean;
+  /** The smallest largest-chunk, in bytes, that goes the direct way. Default 1 MiB. */
+  directMinBytes?: number;
+}
+
+export interface InitOptions extends Omit<CommunicatorOptions, 'jobName' | 'rank' | 'size'> {
+  /** Read WORLD_SIZE, RANK / LOCAL_RANK, MOONTRAIN_JOB from here instead of process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * A member of a job: rank `rank` of `size` processes on this host, connected by a shared-memory
+ * ring (NCCL style: data moves in pieces through pipeline slots of the next rank). Every rank
+ * must make the same calls in the same order with matching arguments; a mismatch, a dead peer,
+ * abort() or a timeout makes every rank's call throw an Error with `code`
+ * (ERR_MOONTRAIN_RANK_FAILED, _COMM_ABORTED, _COMM_MISMATCH, _COMM_TIMEOUT) and `rank`, the rank
+ * at fault, within about a second (a killed peer), or heartbeatTimeout (a hung one).
+ *
+ * Tensors are used flattened (element order); f32 and bf16. Sums are deterministic: element i
+ * of chunk c (the chunk rank c keeps) is ((x[c+1] + x[c+2]) + ...) + x[c] over ranks mod size,
+ * in fp32 (bf16 is widened, and rounded once at the end), so runs are bit-reproducible and every
+ * rank gets the same bits. In-place forms pass the same tensor as input and output.
+ */
+export interface Communicator {
+  readonly rank: number;
+  readonly size: number;
+  readonly jobName: string;
+  readonly closed: boolean;
+  /**
+   * output [size*n] = the concatenation of every rank's input [n] (in rank order). With an
+   * output of size*n elements it is filled and returned; passing the same tensor as input and
+   * output is the in-place form (this rank's chunk is already in place).
+   */
+  allGather(input: Tensor, output?: Tensor): Tensor;
+  /**
+   * input [size*n] -> output [n] = the sum over ranks of chunk `rank`. The same tensor as input
+   * and output: in place, the sum lands in chunk `rank` of it (other chunks are left as they are).
+   */
+  reduceScatter(input: Tensor, output?: Tensor): Tensor;
+  /** Variable chunks: counts[r] elements from rank r; flat output of sum(counts) elements. */
+  allGatherV(input: Tensor, counts: readonly number[] | Int32Array, output?: Tensor): Tensor;
+  /** input of sum(counts) elements -> this rank's counts[rank]-element slice of the sum over ranks. */
+  reduceScatterV(input: Tensor, counts: readonly number[] | Int32Array, output?: Tensor): Tensor;
+  /** IN PLACE: t = the sum over ranks (reduce-scatter over an even split, then all-gather); returns t. */
+  allReduce(t: Tensor): Tensor;
+  /** IN PLACE: t = root's t on every rank; returns t. */
+  broadcast(t: Tensor, root: number): Tensor;
+  /** Returns once every rank has called it. */
+  barrier(): void;
+  /** Small scalars (loss, norms, router loads): sum or max over ranks in double, in rank order; a new array. */
+  allReduceNumbers(values: Float64Array, op: NumbersOp): Float64Array;
+  /** Bytes sent by this rank since the last resetBytes(). */
+  bytes(): CommBytes;
+  resetBytes(): void;
+  /** Fails the job: every rank's next (or current) collective throws, naming this rank and the reason. */
+  abort(reason: string): void;
+  /** Leaves the job (peers still waiting on this rank fail); idempotent. */
+  close(): void;
+  /** Slot geometry and whether the direct path is on. */
+  transport(): CommTransport;
+}
+
+export interface LaunchOptions {
+  /** Processes to start, 1 to 64. */
+  nproc: number;
+  /** Arguments to process.execPath (Node), e.g. ['--import=tsx', 'train.ts', '--steps', '10']. */
+  argv: readonly string[];
+  /** Added to process.env for every child (before RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MOONTRAIN_JOB). */
+  env?: Record<string, string | undefined>;
+  /** The job name; default a fresh random one. */
+  jobName?: string;
+  /** After a rank fails, ms to let the others exit by themselves before SIGTERM. Default 0. */
+  graceMs?: number;
+  /** ms between SIGTERM and SIGKILL. Default 5000. */
+  killAfterMs?: number;
+}

@@ -7,3 +7,7 @@ export * as nn from '../dist/types/lib/nn/index';
 export * as optim from '../dist/types/lib/optim/index';
 /** The data pipeline: Brown corpus, byte-level BPE, token files, deterministic batches. */
 export * as data from '../dist/types/lib/data/index';
+/** The training loop, checkpoints, metrics. */
+export * as train from '../dist/types/lib/train/index';
+/** Ranks as processes, shared-memory collectives, ZeRO-1 with Distributed Muon. */
+export * as dist from '../dist/types/lib/dist/index';

@@ -11,6 +11,9 @@ import { info } from '../runtime';
 import { loadOptimizerState, readTrainerState, checkpointDir } from '../train/checkpoint';
 import { Progress } from '../train/progress';
 import { Trainer } from '../train/trainer';
+import { init } from '../dist/comm';
+import { launch } from '../dist/launch';
+import { ZeroOptimizer } from '../dist/zero';
 import { Flags, Parsed, UsageError, parseFlags } from './args';
 import { resolveConfig } from './info';
 
@@ -35,6 +38,7 @@ export const trainFlags: Flags = {
   resume: { type: 'string', help: 'continue the run in this directory' },
   'stop-after': { type: 'int', min: 1, help: 'stop (with a checkpoint) after N steps of this invocation; the schedule still follows --steps' },
   'cache-dir': { type: 'string', help: 'tokenizer and token cache (default ~/.cache/moontrain)' },
+  nproc: { type: 'int', min: 1, default: 1, help: 'ranks (processes) on this host: ZeRO-1 with Distributed Muon' },
 };
 
 export function cacheDir(a: Parsed): string {
@@ -43,6 +47,17 @@ export function cacheDir(a: Parsed): string {
 
 export async function trainCommand(argv: string[]): Promise<number> {
   let a = parseFlags(argv, trainFlags, 'train');
+  const nproc = a.nproc as number;
+  if (nproc > 1 && process.env.WORLD_SIZE === undefined) {
+    // The launcher: one process per rank, like torchrun; a failing rank stops the job.
+    if ((a['batch-size'] as number) % nproc !== 0)
+      throw new UsageError(`moontrain train: --batch-size ${a['batch-size']} must divide evenly over --nproc ${nproc}`);
+    const cores = os.cpus().length;
+    const threads = process.env.MOONTRAIN_NUM_THREADS ?? String(Math.max(1, Math.floor(cores / nproc)));
+    return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv], env: { MOONTRAIN_NUM_THREADS: threads } });
+  }
+  const comm = process.env.WORLD_SIZE !== undefined ? init() : undefined;
+  const W = comm?.size ?? 1, rank = comm?.rank ?? 0;
   const resume = a.resume as string | undefined;
   let startStep = 0, startTokens = 0;
   if (resume) {
@@ -55,10 +70,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const config = resolveConfig(a.config as string);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
+  if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
   const out = a.out as string;
   fs.mkdirSync(out, { recursive: true });
-  const progress = new Progress(startStep);
-  progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads -> ${out}`);
+  const progress = new Progress(startStep, rank === 0 ? process.stderr : devNull());
+  progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
   const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a) });
   if (data.vocabSize > config.vocab_size)
     throw new UsageError(`moontrain train: the data uses token ids up to ${data.vocabSize - 1}, beyond the model's vocab_size ${config.vocab_size}`);
@@ -67,17 +83,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ? MoonlightModel.load(checkpointDir(resume), { precision: a.precision as 'bf16' | 'f32' })
     : new MoonlightModel(config, { precision: a.precision as 'bf16' | 'f32', seed: a.seed as number });
   const lr = a.lr as number, wd = a['weight-decay'] as number;
-  const optimizer = a.optimizer === 'adamw'
-    ? new AdamW(model.parameters(), { lr, betas: [0.9, 0.95], eps: 1e-8, weightDecay: wd })
-    : new Muon(model.parameters(), { lr, weightDecay: wd, adamw: { betas: [0.9, 0.95], eps: 1e-8 } });
+  // With ranks, the inner optimizer only lends its settings: ZeRO keeps 1/N of the state.
+  const inner = a.optimizer === 'adamw'
+    ? new AdamW(comm ? [] : model.parameters(), { lr, betas: [0.9, 0.95], eps: 1e-8, weightDecay: wd })
+    : new Muon(comm ? [] : model.parameters(), { lr, weightDecay: wd, adamw: { betas: [0.9, 0.95], eps: 1e-8 } });
+  const optimizer = comm ? new ZeroOptimizer(inner, comm, model.parameters(), { clip: (a.clip as number) || undefined }) : inner;
   if (resume) loadOptimizerState(resume, optimizer);
   const batcher = new TokenBatcher(data.train, { batchSize: B, seqLen: S, seed: a.seed as number });
   const val = evalBatches(data.val, { batchSize: B, seqLen: S });
   const evalLimit = a['eval-batches'] as number;
   const sched = { lr, warmup: a.warmup as number, total: steps };
   const trainer = new Trainer({
-    model, optimizer, batchSize: B, seqLen: S, steps, seed: a.seed as number, out,
-    batch: (s) => batcher.batch(s),
+    model, optimizer, comm, batchSize: B / W, seqLen: S, steps, seed: a.seed as number, out,
+    batch: (s) => batcher.batch(s, rank, W),
     valBatches: () => val.slice(0, evalLimit),
     lr: (s) => (a.schedule === 'wsd' ? wsdLr(s, sched) : cosineLr(s, sched)),
     clip: (a.clip as number) || undefined,
@@ -97,6 +115,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const reason = await trainer.run();
   process.off('SIGINT', onSigint);
   progress.end();
+  comm?.close();
+  if (rank !== 0) {
+    model.dispose();
+    return 0;
+  }
   const rows = trainer.metrics!.rows;
   const lastVal = [...rows].reverse().find((r) => r.val_loss !== undefined)?.val_loss;
   progress.message(reason === 'interrupted'
@@ -105,4 +128,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   optimizer.dispose();
   model.dispose();
   return 0;
+}
+
+function devNull(): NodeJS.WriteStream {
+  return { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
 }

@@ -48,7 +48,7 @@ export class AdamW {
   lr: number;
   readonly weightDecay: number;
   stepCount = 0;
-  private readonly rule: AdamWRule;
+  readonly rule: AdamWRule;
   private readonly states: ParamState[];
 
   constructor(params: Parameter[], options: AdamWOptions) {

@@ -44,7 +44,7 @@ export class Muon {
   readonly nsCoefficients?: Triple | Triple[];
   readonly scale: MuonScale;
   stepCount = 0;
-  private readonly adamw: AdamWRule;
+  readonly adamwRule: AdamWRule;
   private readonly muonStates: ParamState[] = [];
   private readonly adamStates: ParamState[] = [];
 
@@ -59,11 +59,11 @@ export class Muon {
     this.scale = options.scale ?? 'moonlight';
     if (!['moonlight', 'keller', 'none'].includes(this.scale))
       throw new Error(`Muon: option 'scale': expected 'moonlight', 'keller' or 'none', got ${JSON.stringify(this.scale)}`);
-    this.adamw = new AdamWRule(o, options.adamw?.betas, options.adamw?.eps);
+    this.adamwRule = new AdamWRule(o, options.adamw?.betas, options.adamw?.eps);
     for (const p of params) {
       if (!p.requiresGrad) continue;
       if (isMuonParameter(p)) this.muonStates.push(new ParamState(p, ['momentum_buffer']));
-      else this.adamStates.push(this.adamw.state(p));
+      else this.adamStates.push(this.adamwRule.state(p));
     }
   }
 
@@ -84,7 +84,7 @@ export class Muon {
       groups.set(key, group);
     }
     for (const { states, updates } of groups.values()) this.orthogonalizeAndApply(states, updates);
-    for (const s of this.adamStates) this.adamw.apply(s, this.lr, this.weightDecay, this.stepCount);
+    for (const s of this.adamStates) this.adamwRule.apply(s, this.lr, this.weightDecay, this.stepCount);
   }
 
   private orthogonalizeAndApply(states: ParamState[], updates: Tensor[]): void {

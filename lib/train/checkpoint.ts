@@ -27,13 +27,14 @@ export function checkpointDir(dir: string): string {
   return fs.existsSync(path.join(dir, 'trainer.json')) ? dir : path.join(dir, 'checkpoint');
 }
 
-export function saveCheckpoint(runDir: string, model: MoonlightModel, optimizer: OptimizerLike, state: TrainerState): string {
+export type OptimizerStateDict = { step: number; params: Record<string, ParamStateDict> };
+
+export function saveCheckpoint(runDir: string, model: MoonlightModel, dict: OptimizerStateDict, state: TrainerState): string {
   const final = path.join(runDir, 'checkpoint');
   const tmp = `${final}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   model.save(tmp);
-  const dict = optimizer.stateDict();
   const tensors = new Map<string, Tensor>();
   for (const [name, s] of Object.entries(dict.params)) {
     const shape = model.namedParameters().find(([n]) => n === name)?.[1].value.shape ?? [];

@@ -3,6 +3,7 @@
 // update; evaluation, metrics, the plot and checkpoints on their schedules.
 import { gradNorm, clipGradNorm } from '../optim/schedule';
 import type { MoonlightModel } from '../nn/model';
+import type { Communicator } from '../dist/comm';
 import { OptimizerLike, saveCheckpoint } from './checkpoint';
 import { MetricsLog, StepMetrics } from './metrics';
 
@@ -13,7 +14,9 @@ export interface Batch {
 
 export interface TrainerOptions {
   model: MoonlightModel;
-  optimizer: OptimizerLike & { lr: number; step(): void; zeroGrad(): void };
+  optimizer: OptimizerLike & { lr: number; step(): void; zeroGrad(): void; distributed?: boolean; lastGradNorm?: number };
+  /** Data parallelism: this rank's share of each batch; losses, loads and norms are reduced. */
+  comm?: Communicator;
   /** The training batch of a step: a pure function of the step (and the data seed). */
   batch: (step: number) => Batch;
   /** Validation batches (iterated in full at each evaluation). */
@@ -26,7 +29,7 @@ export interface TrainerOptions {
   routerBiasRate?: number;
   evalEvery?: number;
   checkpointEvery?: number;
-  /** Run directory for metrics.jsonl, loss.svg and checkpoint/; none: nothing is written. */
+  /** Run directory for metrics.jsonl, loss.svg and checkpoint/ (written by rank 0 only); none: nothing is written. */
   out?: string;
   seed: number;
   startStep?: number;
@@ -50,7 +53,16 @@ export class Trainer {
   constructor(readonly o: TrainerOptions) {
     this.step = o.startStep ?? 0;
     this.tokens = o.startTokens ?? 0;
-    this.metrics = o.out ? new MetricsLog(o.out, this.step) : null;
+    this.metrics = o.out && this.rank === 0 ? new MetricsLog(o.out, this.step) : null;
+  }
+
+  get rank(): number {
+    return this.o.comm?.rank ?? 0;
+  }
+
+  /** Sums small values over the ranks (identity without a communicator). */
+  private reduce(values: number[]): number[] {
+    return this.o.comm && this.o.comm.size > 1 ? Array.from(this.o.comm.allReduceNumbers(Float64Array.from(values), 'sum')) : values;
   }
 
   /** Ask the loop to stop after the current step (SIGINT); it then saves a checkpoint. */
@@ -65,22 +77,32 @@ export class Trainer {
     const lr = this.o.lr(this.step);
     opt.lr = lr;
     const b = this.o.batch(this.step);
-    const loss = model.loss(b.ids, b.targets, [this.o.batchSize, this.o.seqLen]);
-    const aux = model.lastStats.auxLoss;
+    const local = model.loss(b.ids, b.targets, [this.o.batchSize, this.o.seqLen]);
+    const W = this.o.comm?.size ?? 1;
+    const [lossSum, count, auxSum] = this.reduce([local * model.lastStats.tokens, model.lastStats.tokens, model.lastStats.auxLoss]);
+    const loss = count > 0 ? lossSum / count : 0;
+    const aux = auxSum / W;
     if (!Number.isFinite(loss) || !Number.isFinite(aux)) {
       model.zeroGrad();
+      model.clearActivations();
       const e = new Error(`training stopped at step ${this.step}: the loss is ${loss} (aux ${aux}); the last checkpoint was kept`) as Error & { code: string };
       e.code = 'ERR_MOONTRAIN_NONFINITE_LOSS';
       throw e;
     }
     model.backward();
-    const params = model.parameters();
-    const norm = this.o.clip ? clipGradNorm(params, this.o.clip) : gradNorm(params);
-    opt.step();
+    let norm: number;
+    if (opt.distributed) {
+      opt.step();  // reduce-scatter, clipping by the global norm, update, all-gather
+      norm = opt.lastGradNorm ?? NaN;
+    } else {
+      const params = model.parameters();
+      norm = this.o.clip ? clipGradNorm(params, this.o.clip) : gradNorm(params);
+      opt.step();
+    }
     opt.zeroGrad();
-    model.updateRouterBias(this.o.routerBiasRate ?? 1e-3);
+    for (const m of model.moeLayers()) m.updateBias(this.o.routerBiasRate ?? 1e-3, Float64Array.from(this.reduce(Array.from(m.stats.load))));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const tokens = this.o.batchSize * this.o.seqLen;
+    const tokens = this.o.batchSize * this.o.seqLen * (this.o.comm?.size ?? 1);
     this.tokens += tokens;
     const row: StepMetrics = { step: this.step, loss, lr, tokens: this.tokens, tokens_per_s: tokens / seconds, grad_norm: norm };
     if (aux) row.aux_loss = aux;
@@ -88,22 +110,28 @@ export class Trainer {
     return row;
   }
 
-  /** Mean cross-entropy per target token over the validation batches. */
+  /** Mean cross-entropy per target token over the validation batches (split over the ranks). */
   evaluate(): number {
     const { model } = this.o;
-    let sum = 0, count = 0;
+    const W = this.o.comm?.size ?? 1;
+    let sum = 0, count = 0, i = 0;
     for (const b of this.o.valBatches?.() ?? []) {
+      if (i++ % W !== this.rank) continue;
       const loss = model.loss(b.ids, b.targets, [b.ids.length / this.o.seqLen, this.o.seqLen]);
       sum += loss * model.lastStats.tokens;
       count += model.lastStats.tokens;
     }
     model.clearActivations();
-    return count ? sum / count : NaN;
+    const [s, c] = this.reduce([sum, count]);
+    return c ? s / c : NaN;
   }
 
+  /** A checkpoint (a collective when distributed: every rank calls it, rank 0 writes). */
   save(): string | null {
     if (!this.o.out) return null;
-    return saveCheckpoint(this.o.out, this.o.model, this.o.optimizer, {
+    const dict = this.o.optimizer.stateDict();
+    if (this.rank !== 0) return null;
+    return saveCheckpoint(this.o.out, this.o.model, dict, {
       ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed,
     });
   }

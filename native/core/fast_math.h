@@ -1,7 +1,8 @@
 // exp for float without libm calls or branches, so loops over it vectorize (glibc's expf does
 // not without -ffast-math). Range reduction x = n·ln2 + r with |r| <= ln2/2 (ln2 split in two
-// parts) and a degree-6 polynomial for e^r: relative error below 2e-7 over the whole range;
-// exp(x) for x < -87.3 is 0 (flushes below FLT_MIN), for x > 88.7 +inf, NaN stays NaN.
+// parts) and a degree-6 polynomial for e^r: relative error below 1e-7 over [-87.3, 88.3];
+// exp(x) is 0 below -87.3 (flushed below FLT_MIN), +inf above 88.37 (a little early: the true
+// overflow is at 88.72), and NaN stays NaN.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -9,8 +10,9 @@
 namespace mt {
 
 inline float fast_exp(float x) {
-  const float clamped = x < -87.3365f ? -87.3365f : (x > 88.7228f ? 88.7228f : x);
-  const float n = __builtin_roundevenf(clamped * 1.44269504088896341f);
+  const bool nan = x != x;
+  const float clamped = nan ? 0.f : (x < -87.3365f ? -87.3365f : (x > 88.3762f ? 88.3762f : x));
+  const float n = __builtin_roundevenf(clamped * 1.44269504088896341f);  // in [-126, 127]
   const float r = (clamped - n * 0.693359375f) - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -19,13 +21,13 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, 4);
   float y = p * scale;
   y = x < -87.3365f ? 0.f : y;
-  y = x > 88.7228f ? __builtin_inff() : y;
-  return x != x ? x : y;
+  y = x > 88.3762f ? __builtin_inff() : y;
+  return nan ? x : y;
 }
 
 }  // namespace mt

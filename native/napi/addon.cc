@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterOps(env, exports);
   RegisterNnOps(env, exports);
   RegisterRuntime(env, exports);
+  RegisterComm(env, exports);
   return exports;
 }
 

@@ -1,0 +1,104 @@
+// The training step: tokens/s and MFU (FLOPs per token from the model's config over the bf16
+// GEMM rate measured in the same run), side by side with the PyTorch twin (bf16 autocast, same
+// batch, same threads); with nproc > 1, ZeRO-1 ranks: communication bytes per step for Muon and
+// AdamW, the optimizer's share of the step and the optimizer memory per rank.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { nn, optim, ops, tensor } from '../lib';
+import { presets, flopsPerToken } from '../lib/nn/config';
+import { info } from '../lib/runtime';
+import { PYTHON, torchAvailable } from './anchors/torch-twin-check';
+import { median, randomArray } from './harness';
+
+export interface StepResult {
+  config: string;
+  precision: string;
+  batch: number;
+  seq: number;
+  threads: number;
+  forwardBackwardMs: number;
+  optimizerMs: number;
+  stepMs: number;
+  tokensPerS: number;
+  forwardBackwardTokensPerS: number;
+  flopsPerToken: number;
+  bf16GemmGflops: number;
+  mfu: number;
+  torch?: { tokensPerS: number; medianMs: number; autocast: boolean; version: string } | { skipped: string };
+}
+
+function gemmRate(): number {
+  const n = 1024;
+  const a = tensor(randomArray(n * n, 1), [n, n], { dtype: 'bf16' }), b = tensor(randomArray(n * n, 2), [n, n], { dtype: 'bf16' });
+  const ts: number[] = [];
+  for (let i = 0; i < 7; ++i) {
+    const t0 = process.hrtime.bigint();
+    ops.matmul(a, b).dispose();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  a.dispose();
+  b.dispose();
+  return (2 * n * n * n) / (median(ts.slice(1)) * 1e6);
+}
+
+export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number): StepResult {
+  const model = nn.MoonlightModel.fromPreset(name, { precision });
+  const opt = new optim.Muon(model.parameters(), { lr: 1e-3 });
+  const V = model.config.vocab_size;
+  const ids = Int32Array.from({ length: batch * seq }, (_, i) => (i * 7919) % V);
+  const targets = Int32Array.from(ids, (x, i) => (x + i) % V);
+  const fb: number[] = [], op: number[] = [];
+  for (let s = 0; s < steps + 1; ++s) {
+    const t0 = process.hrtime.bigint();
+    model.loss(ids, targets, [batch, seq]);
+    model.backward();
+    const t1 = process.hrtime.bigint();
+    opt.step();
+    opt.zeroGrad();
+    const t2 = process.hrtime.bigint();
+    if (s > 0) {
+      fb.push(Number(t1 - t0) / 1e6);
+      op.push(Number(t2 - t1) / 1e6);
+    }
+  }
+  const fbMs = median(fb), opMs = median(op);
+  const flops = flopsPerToken(model.config, seq);
+  const rate = gemmRate();
+  const tokens = batch * seq;
+  const r: StepResult = {
+    config: name, precision, batch, seq, threads: info().threads,
+    forwardBackwardMs: fbMs, optimizerMs: opMs, stepMs: fbMs + opMs,
+    tokensPerS: tokens / ((fbMs + opMs) / 1000), forwardBackwardTokensPerS: tokens / (fbMs / 1000),
+    flopsPerToken: flops, bf16GemmGflops: rate, mfu: (flops * tokens) / ((fbMs + opMs) / 1000) / (rate * 1e9),
+  };
+  const missing = torchAvailable();
+  if (missing) {
+    r.torch = { skipped: missing };
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moontrain-step-'));
+    const f32 = nn.MoonlightModel.fromPreset(name, { precision: 'f32' });
+    f32.save(dir);
+    f32.dispose();
+    fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify({ ids: [...ids], targets: [...targets], shape: [batch, seq] }));
+    const twin = path.join(__dirname, 'anchors', 'torch_twin.py');
+    const args = [twin, '--model', dir, '--batch', path.join(dir, 'batch.json'), '--out', path.join(dir, 'x'), '--bench', String(steps), '--threads', String(info().threads)];
+    if (precision === 'bf16') args.push('--autocast');
+    const p = spawnSync(PYTHON, args, { encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (p.status === 0) {
+      const j = JSON.parse(p.stdout.trim().split('\n').pop()!);
+      r.torch = { tokensPerS: j.tokens_per_s, medianMs: j.median_s * 1000, autocast: j.autocast, version: j.torch };
+    } else {
+      r.torch = { skipped: `the twin failed: ${p.stderr.trim().split('\n').pop()}` };
+    }
+  }
+  opt.dispose();
+  model.dispose();
+  const t = r.torch && 'tokensPerS' in r.torch ? r.torch : undefined;
+  console.log(`step     ${name} ${precision} B=${batch} S=${seq} ${info().isa}/${r.threads}t  fwd+bwd ${fbMs.toFixed(1)} ms, optimizer ${opMs.toFixed(1)} ms` +
+    ` | ${r.tokensPerS.toFixed(0)} tok/s (fwd+bwd ${r.forwardBackwardTokensPerS.toFixed(0)}) | MFU ${(100 * r.mfu).toFixed(1)}% of ${rate.toFixed(0)} GFLOP/s` +
+    (t ? ` | PyTorch ${t.version} fwd+bwd ${t.tokensPerS.toFixed(0)} tok/s: ratio ${(r.forwardBackwardTokensPerS / t.tokensPerS).toFixed(2)}x` : ` | PyTorch: ${(r.torch as { skipped: string }).skipped}`));
+  return r;
+}

@@ -1,0 +1,153 @@
+// Collectives between the processes of one job on one host (a shared-memory ring, NCCL style),
+// one OS process per rank. Validation and the data movement are native (comm_binding.cc,
+// native/cpu/collectives); this file reads the torchrun-style environment and keeps track of
+// open communicators so a rank that exits is reported to its peers at once.
+import type {
+  CommBytes,
+  CommTransport,
+  Communicator as CommunicatorApi,
+  CommunicatorOptions,
+  InitOptions,
+  NumbersOp,
+  Tensor,
+} from '../../types/core';
+import { native, type NativeCommunicator } from '../native';
+
+export type { CommBytes, CommTransport, CommunicatorOptions, InitOptions, NumbersOp };
+
+const open = new Set<Communicator>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Peers blocked in a collective then fail at once with "rank R exited with code C" instead of
+  // noticing the process is gone.
+  process.on('exit', (code) => {
+    for (const c of open) c.markExiting(typeof code === 'number' ? code : 0);
+  });
+}
+
+/** A member of a job: rank `rank` of `size` processes on this host. */
+export class Communicator implements CommunicatorApi {
+  readonly rank: number;
+  readonly size: number;
+  readonly jobName: string;
+  readonly #native: NativeCommunicator;
+
+  constructor(options: CommunicatorOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('Communicator: expected an options object { jobName, rank, size }');
+    const { jobName, rank, size, ...rest } = options;
+    this.#native = new native.NativeCommunicator(jobName, rank, size, rest);
+    this.rank = this.#native.rank;
+    this.size = this.#native.size;
+    this.jobName = this.#native.jobName;
+    open.add(this);
+    installExitHook();
+  }
+
+  get closed(): boolean {
+    return this.#native.closed;
+  }
+
+  transport(): CommTransport {
+    return { ...this.#native.geometry };
+  }
+
+  allGather(input: Tensor, output?: Tensor): Tensor {
+    return this.#native.allGather(input, output);
+  }
+  reduceScatter(input: Tensor, output?: Tensor): Tensor {
+    return this.#native.reduceScatter(input, output);
+  }
+  allGatherV(input: Tensor, counts: readonly number[] | Int32Array, output?: Tensor): Tensor {
+    return this.#native.allGatherV(input, counts, output);
+  }
+  reduceScatterV(input: Tensor, counts: readonly number[] | Int32Array, output?: Tensor): Tensor {
+    return this.#native.reduceScatterV(input, counts, output);
+  }
+  allReduce(t: Tensor): Tensor {
+    return this.#native.allReduce(t);
+  }
+  broadcast(t: Tensor, root: number): Tensor {
+    return this.#native.broadcast(t, root);
+  }
+  barrier(): void {
+    this.#native.barrier();
+  }
+  allReduceNumbers(values: Float64Array, op: NumbersOp): Float64Array {
+    return this.#native.allReduceNumbers(values, op);
+  }
+  bytes(): CommBytes {
+    return this.#native.bytes();
+  }
+  resetBytes(): void {
+    this.#native.resetBytes();
+  }
+  abort(reason: string): void {
+    this.#native.abort(reason);
+  }
+  close(): void {
+    this.#native.close();
+    open.delete(this);
+  }
+  [Symbol.dispose](): void {
+    this.close();
+  }
+  /** Internal (the exit hook): tells the peers this process is exiting with `code`. */
+  markExiting(code: number): void {
+    this.#native.markExiting(code);
+  }
+}
+
+function envInt(name: string, value: string, lo: number, hi: number): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n < lo || n > hi)
+    throw new Error(`init: environment variable ${name}: expected an integer in [${lo}, ${hi}], got '${value}'`);
+  return n;
+}
+
+/**
+ * The communicator of this process, from the environment that launch() (or torchrun) sets:
+ * WORLD_SIZE, RANK (or LOCAL_RANK) and MOONTRAIN_JOB (else TORCHELASTIC_RUN_ID, else
+ * MASTER_PORT names the job; MASTER_ADDR is ignored: one host). Without WORLD_SIZE: a size-1
+ * communicator.
+ */
+export function init(options: InitOptions = {}): Communicator {
+  const env = options.env ?? process.env;
+  const { env: _env, ...rest } = options;
+  void _env;
+  const sizeVar = env.WORLD_SIZE;
+  if (sizeVar === undefined || sizeVar === '') {
+    const job = env.MOONTRAIN_JOB || `solo-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+    return new Communicator({ ...rest, jobName: job, rank: 0, size: 1 });
+  }
+  const size = envInt('WORLD_SIZE', sizeVar, 1, 64);
+  const rankVar = env.RANK ?? env.LOCAL_RANK;
+  if (rankVar === undefined) throw new Error(`init: WORLD_SIZE is ${size} but neither RANK nor LOCAL_RANK is set`);
+  const rank = envInt(env.RANK !== undefined ? 'RANK' : 'LOCAL_RANK', rankVar, 0, size - 1);
+  if (env.RANK !== undefined && env.LOCAL_RANK !== undefined && env.LOCAL_RANK !== env.RANK)
+    throw new Error(`init: RANK ${env.RANK} differs from LOCAL_RANK ${env.LOCAL_RANK}: moontrain's communicator spans one host only`);
+  if (env.LOCAL_WORLD_SIZE !== undefined && env.LOCAL_WORLD_SIZE !== sizeVar)
+    throw new Error(`init: LOCAL_WORLD_SIZE ${env.LOCAL_WORLD_SIZE} differs from WORLD_SIZE ${sizeVar}: moontrain's communicator spans one host only`);
+  let job = env.MOONTRAIN_JOB || env.TORCHELASTIC_RUN_ID || (env.MASTER_PORT ? `port-${env.MASTER_PORT}` : '');
+  if (!job)
+    throw new Error(
+      `init: WORLD_SIZE is ${size} but MOONTRAIN_JOB is not set: start the ranks with launch() (moontrain's launcher), ` +
+        'or give every rank the same MOONTRAIN_JOB (or MASTER_PORT)',
+    );
+  job = job.replace(/[^A-Za-z0-9._-]/g, '_');
+  // Children of launch(): die with the launcher even if it is SIGKILLed (no orphans).
+  if (env.MOONTRAIN_LAUNCHER_PID !== undefined && env.MOONTRAIN_LAUNCHER_PID === String(process.ppid)) native.commSetParentDeathSignal(15);
+  return new Communicator({ ...rest, jobName: job, rank, size });
+}
+
+/** Removes a leftover shared-memory segment of `jobName` whose creator is gone; true if one was removed. */
+export function cleanupStale(jobName: string): boolean {
+  return native.commCleanupStale(jobName);
+}
+
+/** The name of a job's segment under /dev/shm. */
+export function segmentPath(jobName: string): string {
+  return `/dev/shm/moontrain-${jobName}`;
+}

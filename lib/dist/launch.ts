@@ -1,0 +1,123 @@
+// Starts the ranks of a job as child processes of this one (torchrun style) and watches them:
+// the first rank to fail stops the job, SIGINT/SIGTERM reach every child, and the job's
+// shared-memory segment is removed at the end, so neither processes nor segments are left.
+import { spawn, type ChildProcess } from 'child_process';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import { constants as osConstants } from 'os';
+import type { LaunchOptions } from '../../types/core';
+import { segmentPath } from './comm';
+
+export type { LaunchOptions };
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+/** A fresh job name: `job-<pid>-<12 hex digits>`. */
+export function newJobName(): string {
+  return `job-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Runs `nproc` children of process.execPath with `argv` and the environment RANK, WORLD_SIZE,
+ * LOCAL_RANK, LOCAL_WORLD_SIZE, MOONTRAIN_JOB (and MOONTRAIN_LAUNCHER_PID, so init() arranges
+ * for a child to die with this process), stdio inherited. Resolves with 0 when every rank exits
+ * with 0. When a rank exits otherwise, prints `moontrain: rank R exited with code C (signal S);
+ * stopping the job`, sends SIGTERM to the others (after graceMs), SIGKILL killAfterMs later, and
+ * resolves with that rank's code (128 + signal number for a signal) once all have exited.
+ */
+export function launch(options: LaunchOptions): Promise<number> {
+  const { nproc, argv } = options;
+  if (!Number.isInteger(nproc) || nproc < 1 || nproc > 64) throw new RangeError(`launch: nproc: expected an integer in [1, 64], got ${nproc}`);
+  if (!Array.isArray(argv) || argv.some((a) => typeof a !== 'string')) throw new TypeError('launch: argv: expected an array of strings');
+  const jobName = options.jobName ?? newJobName();
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(jobName)) throw new RangeError(`launch: jobName: expected [A-Za-z0-9._-]{1,200}, got '${jobName}'`);
+  const graceMs = options.graceMs ?? 0;
+  const killAfterMs = options.killAfterMs ?? 5000;
+
+  return new Promise<number>((resolve) => {
+    const children: (ChildProcess | null)[] = [];
+    const running = new Set<number>();
+    let result = 0;
+    let stopping = false;
+    const timers: NodeJS.Timeout[] = [];
+
+    const forward = (signal: NodeJS.Signals) => () => {
+      if (result === 0) result = 128 + signalNumber(signal);
+      for (const r of running) children[r]?.kill(signal);
+    };
+    const onInt = forward('SIGINT');
+    const onTerm = forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+
+    const stopOthers = () => {
+      if (stopping) return;
+      stopping = true;
+      timers.push(
+        setTimeout(() => {
+          for (const r of running) children[r]?.kill('SIGTERM');
+          timers.push(
+            setTimeout(() => {
+              for (const r of running) children[r]?.kill('SIGKILL');
+            }, killAfterMs),
+          );
+        }, graceMs),
+      );
+    };
+
+    const finish = () => {
+      for (const t of timers) clearTimeout(t);
+      process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onTerm);
+      try {
+        fs.rmSync(segmentPath(jobName), { force: true });
+      } catch {
+        // nothing to remove
+      }
+      resolve(result);
+    };
+
+    const exited = (rank: number, code: number | null, signal: NodeJS.Signals | null) => {
+      if (!running.delete(rank)) return;
+      if ((code !== 0 || signal) && !stopping) {
+        const c = code ?? 128 + (signal ? signalNumber(signal) : 0);
+        console.error(`moontrain: rank ${rank} exited with code ${c}${signal ? ` (signal ${signal})` : ''}; stopping the job`);
+        if (result === 0) result = c === 0 ? 1 : c;
+        stopOthers();
+      }
+      if (running.size === 0) finish();
+    };
+
+    for (let rank = 0; rank < nproc; ++rank) {
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        ...options.env,
+        RANK: String(rank),
+        LOCAL_RANK: String(rank),
+        WORLD_SIZE: String(nproc),
+        LOCAL_WORLD_SIZE: String(nproc),
+        MOONTRAIN_JOB: jobName,
+        MOONTRAIN_LAUNCHER_PID: String(process.pid),
+      };
+      let child: ChildProcess;
+      try {
+        child = spawn(process.execPath, [...argv], { stdio: 'inherit', env });
+      } catch (e) {
+        console.error(`moontrain: cannot start rank ${rank}: ${(e as Error).message}; stopping the job`);
+        if (result === 0) result = 1;
+        stopOthers();
+        break;
+      }
+      children.push(child);
+      running.add(rank);
+      child.on('error', (e) => {
+        console.error(`moontrain: rank ${rank}: ${e.message}`);
+        exited(rank, 1, null);
+      });
+      child.on('exit', (code, signal) => exited(rank, code, signal));
+    }
+    if (running.size === 0) finish();
+  });
+}

@@ -1,0 +1,25 @@
+// Helpers shared by the communicator's files: the clock and the data kernels of the ring.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "../../core/dtype.h"
+
+namespace mt::comm {
+
+// CLOCK_MONOTONIC in ns (system-wide, so comparable between processes).
+uint64_t now_ns();
+
+// Plain copy (into a slot: we want it to stay in cache for the next rank).
+void copy_cached(void* dst, const void* src, size_t bytes);
+// Copy with non-temporal stores for the destination (a large output nobody reads soon).
+void copy_streaming(void* dst, const void* src, size_t bytes);
+
+// dst[i] = float(src[i]).
+void widen_to_f32(float* dst, const void* src, DType dtype, int64_t n);
+// dst[i] = partial[i] + float(x[i]) (fp32 partial sums travelling the ring).
+void add_partial(float* dst, const float* partial, const void* x, DType dtype, int64_t n);
+// out[i] = round_to_dtype(partial[i] + float(x[i])) (the last hop of a chunk).
+void add_final(void* out, const float* partial, const void* x, DType dtype, int64_t n);
+
+}  // namespace mt::comm

@@ -1,0 +1,100 @@
+// ZeRO-1 with Distributed Muon: one step on hand-made parameters against the single-process
+// optimizer, and whole training runs that give the same losses for 1, 2, 3 and 4 ranks.
+import test from 'ava';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { optim, tensor } from '../../lib';
+import { launch } from '../../lib/dist/launch';
+import { writeLlmcTokenFile } from '../../lib/data';
+import { makeParams } from '../helpers/zero-params';
+
+const root = path.join(__dirname, '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-zero-'));
+
+function singleProcess(kind: string, world: number): Float32Array[] {
+  const params = makeParams();
+  const opt = kind === 'adamw' ? new optim.AdamW(params, { lr: 0.01 }) : new optim.Muon(params, { lr: 0.02, weightDecay: 0.1 });
+  for (let step = 0; step < 2; ++step) {
+    params.forEach((p, i) => {
+      const n = p.value.shape.reduce((a, b) => a * b, 1);
+      // The mean over ranks of the workers' gradients: sin(...) · (r + 1), r < world.
+      const g = Float32Array.from({ length: n }, (_, k) => (Math.sin(1 + k * 0.37 + i + step) * (world + 1)) / 2);
+      p.grad = tensor(g, p.value.shape);
+    });
+    opt.step();
+    opt.zeroGrad();
+  }
+  return params.map((p) => p.value.toFloat32Array());
+}
+
+for (const kind of ['muon', 'adamw']) {
+  for (const world of [2, 3]) {
+    test(`one Distributed-${kind} step on ${world} ranks equals the single-process optimizer`, async (t) => {
+      const out = path.join(tmp, `${kind}-${world}.json`);
+      const code = await launch({ nproc: world, argv: ['--import=tsx', path.join(root, 'test', 'helpers', 'zero-worker.ts'), out, kind] });
+      t.is(code, 0);
+      const got = JSON.parse(fs.readFileSync(out, 'utf8'));
+      if (kind === 'muon') t.true(got.cut > 0, 'rank boundaries cut some matrices');
+      const want = singleProcess(kind, world);
+      got.params.forEach(([name, values]: [string, number[]], i: number) => {
+        const err = Math.max(...values.map((v, k) => Math.abs(v - want[i][k])));
+        t.true(err < 2e-6, `${name}: max |Δ| ${err}`);
+      });
+    });
+  }
+}
+
+const data = path.join(tmp, 'tokens.bin');
+writeLlmcTokenFile(data, Int32Array.from({ length: 40000 }, (_, i) => ((i * 13) ^ (i >> 4)) % 300), 2);
+const config = path.join(tmp, 'config.json');
+fs.writeFileSync(config, JSON.stringify({
+  hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 8,
+  qk_rope_head_dim: 4, v_head_dim: 8, intermediate_size: 48, moe_intermediate_size: 16, n_routed_experts: 4,
+  num_experts_per_tok: 2, n_shared_experts: 1, first_k_dense_replace: 1, n_group: 1, topk_group: 1, scoring_func: 'sigmoid',
+  topk_method: 'noaux_tc', norm_topk_prob: true, routed_scaling_factor: 1, aux_loss_alpha: 0.001, seq_aux: true,
+  rms_norm_eps: 1e-5, rope_theta: 10000, rope_interleave: true, vocab_size: 300, tie_word_embeddings: false,
+}));
+
+function run(nproc: number, optimizer: string, steps: number, out: string, extra: string[] = []) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), 'train', '--config', config, '--data', data,
+    '--batch-size', '12', '--seq-len', '16', '--steps', String(steps), '--eval-every', '10', '--eval-batches', '4', '--precision', 'f32',
+    '--lr', '0.01', '--warmup', '2', '--optimizer', optimizer, '--nproc', String(nproc), '--out', out, ...extra], { cwd: root, encoding: 'utf8' });
+  return { ...r, losses: r.status === 0 ? fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss as number) : [] };
+}
+
+function weights(dir: string): Float32Array {
+  const b = fs.readFileSync(path.join(dir, 'checkpoint', 'model.safetensors'));
+  const start = 8 + Number(b.readBigUInt64LE(0));
+  return new Float32Array(b.buffer.slice(b.byteOffset + start, b.byteOffset + b.length));
+}
+
+for (const optimizer of ['muon', 'adamw']) {
+  test(`${optimizer}: --nproc 1, 2, 3, 4 give the same loss at every step and the same weights (f32, 20 steps)`, (t) => {
+    const runs = [1, 2, 3, 4].map((n) => ({ n, ...run(n, optimizer, 20, path.join(tmp, `${optimizer}-n${n}`)) }));
+    for (const r of runs) t.is(r.status, 0, r.stderr);
+    const base = runs[0].losses;
+    t.is(base.length, 20);
+    const w1 = weights(path.join(tmp, `${optimizer}-n1`));
+    for (const r of runs.slice(1)) {
+      const worst = Math.max(...r.losses.map((l, i) => Math.abs(l - base[i]) / base[i]));
+      t.true(worst <= 1e-5, `nproc ${r.n}: worst relative loss difference ${worst}`);
+      const wn = weights(path.join(tmp, `${optimizer}-n${r.n}`));
+      const werr = Math.max(...Array.from(w1, (v, i) => Math.abs(v - wn[i])));
+      t.true(werr < 1e-4, `nproc ${r.n}: final weights differ by ${werr}`);
+    }
+  });
+}
+
+test('a checkpoint written by 3 ranks resumes on 2 ranks on the same loss curve', (t) => {
+  const full = run(1, 'muon', 12, path.join(tmp, 'resume-full'));
+  const part = run(3, 'muon', 12, path.join(tmp, 'resume-part'), ['--stop-after', '6']);
+  t.is(part.status, 0, part.stderr);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), 'train', '--resume', path.join(tmp, 'resume-part'), '--nproc', '2'], { cwd: root, encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const resumed = fs.readFileSync(path.join(tmp, 'resume-part', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss as number);
+  const worst = Math.max(...resumed.map((l, i) => Math.abs(l - full.losses[i]) / full.losses[i]));
+  t.is(resumed.length, 12);
+  t.true(worst <= 1e-5, `worst relative difference ${worst}`);
+});
