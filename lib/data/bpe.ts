@@ -24,7 +24,7 @@
 // JSON form: { type: 'byte-bpe', version: 1, vocabSize, merges: [[a, b], ...] } with
 // vocabSize === 256 + merges.length.
 import * as fs from 'fs';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../io/atomic';
 import { badFile, checkInt, checkPath, describe, invalid } from './errors';
 
 /** GPT-2's pre-tokenization pattern. */

@@ -14,7 +14,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../io/atomic';
 import { badFile, checkInt, checkPath, describe, invalid } from './errors';
 
 export const LLMC_MAGIC = 20240520;

@@ -11,9 +11,9 @@
 // (and the tensor, when one is to blame); bad arguments are moontrain's usual invalid-argument
 // Errors.
 import * as fs from 'fs';
+import { withAtomicFile, writeAll } from './atomic';
 import * as os from 'os';
 import * as path from 'path';
-import { threadId } from 'worker_threads';
 import type {
   DType,
   LoadSafetensorsOptions,
@@ -702,11 +702,6 @@ function loadSharded(indexFile: string, opts: LoadOpts): SafetensorsContents<Ten
 // saving
 // ---------------------------------------------------------------------------------------------
 
-function writeAll(fd: number, data: Uint8Array): void {
-  let done = 0;
-  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
-}
-
 /**
  * Writes tensors (in the order given) and optional string metadata to `file` as safetensors,
  * atomically: to `<file>.tmp-<pid>` (plus `-<threadId>` in a worker thread, which shares the pid),
@@ -764,52 +759,23 @@ export function saveSafetensors(
   head.writeBigUInt64LE(BigInt(n), 0);
   json.copy(head, 8);
 
-  const tmp = `${file}.tmp-${process.pid}${threadId ? `-${threadId}` : ''}`;
-  const fd = fs.openSync(tmp, 'w');
-  let renamed = false;
-  try {
-    try {
-      writeAll(fd, head);
-      let scratch: Uint16Array | undefined;
-      for (const it of items) {
-        const f32 = it.t.toFloat32Array();
-        if (it.dtype === 'F32') {
-          writeAll(fd, new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength));
-          continue;
-        }
-        // bf16 values are exact in float32: their bits are the upper halves
-        const u32 = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
-        scratch ??= new Uint16Array(chunkBytes / 2);
-        for (let i0 = 0; i0 < u32.length; i0 += scratch.length) {
-          const m = Math.min(scratch.length, u32.length - i0);
-          for (let i = 0; i < m; i++) scratch[i] = u32[i0 + i] >>> 16;
-          writeAll(fd, new Uint8Array(scratch.buffer, 0, m * 2));
-        }
+  withAtomicFile(file, (fd) => {
+    writeAll(fd, head);
+    let scratch: Uint16Array | undefined;
+    for (const it of items) {
+      const f32 = it.t.toFloat32Array();
+      if (it.dtype === 'F32') {
+        writeAll(fd, new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength));
+        continue;
       }
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-    renamed = true;
-  } finally {
-    if (!renamed) {
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        // already gone
+      // bf16 values are exact in float32: their bits are the upper halves
+      const u32 = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
+      scratch ??= new Uint16Array(chunkBytes / 2);
+      for (let i0 = 0; i0 < u32.length; i0 += scratch.length) {
+        const m = Math.min(scratch.length, u32.length - i0);
+        for (let i = 0; i < m; i++) scratch[i] = u32[i0 + i] >>> 16;
+        writeAll(fd, new Uint8Array(scratch.buffer, 0, m * 2));
       }
     }
-  }
-  // Make the rename itself durable (best effort: not every file system lets a directory be fsynced).
-  try {
-    const dfd = fs.openSync(path.dirname(path.resolve(file)), 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    // ignore
-  }
+  });
 }

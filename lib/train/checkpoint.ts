@@ -9,7 +9,7 @@ import { loadSafetensors, saveSafetensors } from '../io/safetensors';
 import type { MoonlightModel } from '../nn/model';
 import type { ParamStateDict } from '../optim/state';
 import { tensor } from '../tensor';
-import { writeAtomic } from './metrics';
+import { writeFileAtomic } from '../io/atomic';
 
 export interface OptimizerLike {
   stateDict(): { step: number; params: Record<string, ParamStateDict> };
@@ -47,7 +47,7 @@ export function saveCheckpoint(runDir: string, model: MoonlightModel, dict: Opti
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
-  writeAtomic(path.join(tmp, 'trainer.json'), JSON.stringify(state, null, 1));
+  writeFileAtomic(path.join(tmp, 'trainer.json'), JSON.stringify(state, null, 1));
   const old = `${final}.old-${process.pid}`;
   if (fs.existsSync(final)) fs.renameSync(final, old);
   fs.renameSync(tmp, final);

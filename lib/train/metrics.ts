@@ -2,6 +2,7 @@
 // against tokens), both replaced atomically so a crash never leaves a torn file.
 import * as fs from 'fs';
 import * as path from 'path';
+import { writeFileAtomic } from '../io/atomic';
 
 export interface StepMetrics {
   step: number;
@@ -13,18 +14,6 @@ export interface StepMetrics {
   aux_loss?: number;
   val_loss?: number;
   [key: string]: number | undefined;
-}
-
-export function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }
 
 export class MetricsLog {
@@ -54,11 +43,11 @@ export class MetricsLog {
   }
 
   flush(): void {
-    writeAtomic(this.file, this.rows.map((r) => JSON.stringify(r) + '\n').join(''));
+    writeFileAtomic(this.file, this.rows.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 
   writePlot(): void {
-    writeAtomic(path.join(this.dir, 'loss.svg'), lossSvg(this.rows));
+    writeFileAtomic(path.join(this.dir, 'loss.svg'), lossSvg(this.rows));
   }
 }
 

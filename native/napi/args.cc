@@ -151,4 +151,15 @@ void require_same_dtype(const Tensor& t, const Tensor& ref, const char* op, cons
     throw ArgError(op, name, std::string("dtype ") + dtype_name(ref.dtype) + " (as " + ref_name + ")", dtype_name(t.dtype));
 }
 
+const OpTable& backend_for(const Tensor& t, const char* op, const char* name, bool has_op) {
+  const OpTable& table = ops_for(t.device());
+  if (!has_op) throw ArgError(op, name, "a tensor on a device that implements " + std::string(op), std::string("a ") + table.backend + " tensor");
+  return table;
+}
+
+void require_same_device(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name) {
+  if (t.device() != ref.device())
+    throw ArgError(op, name, std::string("a tensor on the same device as ") + ref_name, "a tensor on another device");
+}
+
 }  // namespace mt::napi

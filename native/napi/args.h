@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../core/tensor.h"
+#include "../ops.h"
 
 namespace mt::napi {
 
@@ -36,5 +37,9 @@ std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64
 // Requirements on tensors already read.
 void require_rank(const Tensor& t, int lo, int hi, const char* op, const char* name);
 void require_same_dtype(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name);
+void require_same_device(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name);
+
+// The op table of t's device, or an error when that backend lacks the op (has_op false).
+const OpTable& backend_for(const Tensor& t, const char* op, const char* name, bool has_op);
 
 }  // namespace mt::napi

@@ -22,17 +22,6 @@ using std::to_string;
 // Validation helpers
 // ---------------------------------------------------------------------------------------------
 
-const OpTable& backend_for(const Tensor& t, const char* op, const char* name, bool has_op) {
-  const OpTable& table = ops_for(t.device());
-  if (!has_op) throw ArgError(op, name, "a tensor on a device that implements " + std::string(op), std::string("a ") + table.backend + " tensor");
-  return table;
-}
-
-void require_same_device(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name) {
-  if (t.device() != ref.device())
-    throw ArgError(op, name, std::string("a tensor on the same device as ") + ref_name, "a tensor on another device");
-}
-
 void require_f32(const Tensor& t, const char* op, const char* name, const char* why = nullptr) {
   if (t.dtype != DType::F32)
     throw ArgError(op, name, std::string("dtype f32") + (why ? std::string(" (") + why + ")" : ""), dtype_name(t.dtype));

@@ -139,7 +139,12 @@ void Communicator::direct_reduce_scatter(const char* op, const char* in, char* o
     // Ring order: x[r+1], + x[r+2], ..., + x[r] (this rank's own, last).
     for (int s = 1; s < size_; ++s) {
       const int q = (rank_ + s) % size_;
-      read_peer(op, q, staging_.data(), rank_info(q).direct_addr.load(std::memory_order_acquire) + at, static_cast<size_t>(len) * esz);
+      const uint64_t remote = rank_info(q).direct_addr.load(std::memory_order_acquire) + at;
+      if (s == 1 && dtype == DType::F32) {
+        read_peer(op, q, acc_.data(), remote, static_cast<size_t>(len) * esz);  // f32: straight into the sums
+        continue;
+      }
+      read_peer(op, q, staging_.data(), remote, static_cast<size_t>(len) * esz);
       if (s == 1) widen_to_f32(acc_.data(), staging_.data(), dtype, len);
       else add_partial(acc_.data(), acc_.data(), staging_.data(), dtype, len);
     }
