@@ -27,7 +27,35 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-export function benchCommand(args: string[]): number {
+/** `bench step --nproc N`: ZeRO-1 communication and optimizer figures for Muon and AdamW. */
+async function benchStepDistributed(nproc: number, json?: string): Promise<void> {
+  const path = require('path') as typeof import('path');
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const worker = path.join(__dirname, 'step-dist-worker' + path.extname(__filename));
+  const rows: Record<string, unknown>[] = [];
+  for (const kind of ['muon', 'adamw']) {
+    for (const n of [1, nproc]) {
+      const r = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, '..', 'lib', 'cli' + path.extname(__filename)), 'bench-rank', String(n), worker, 'tiny', kind, '16', '128', '5'], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`bench step --nproc: the ranks failed: ${r.stderr}`);
+      const row = JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+      rows.push(row);
+      console.log(`zero1    tiny ${kind.padEnd(5)} nproc ${n}: step ${row.stepMs.toFixed(1)} ms, optimizer ${(100 * row.optimizerShare).toFixed(1)}% of it, ` +
+        `${(row.bytesPerStep.reduceScatter / 1e6).toFixed(2)} MB reduce-scatter + ${(row.bytesPerStep.allGather / 1e6).toFixed(2)} MB all-gather per rank per step ` +
+        `(${row.bytesPerParam.toFixed(2)} bytes/param), optimizer state ${(row.optimizerStateBytesPerRank / 1e6).toFixed(2)} MB per rank`);
+    }
+  }
+  const muon = rows.find((r) => r.optimizer === 'muon' && r.nproc === nproc) as { bytesPerParam: number };
+  const adamw = rows.find((r) => r.optimizer === 'adamw' && r.nproc === nproc) as { bytesPerParam: number };
+  if (nproc > 1) console.log(`communication Muon / AdamW at nproc ${nproc}: ${(muon.bytesPerParam / adamw.bytesPerParam).toFixed(3)} (Moonlight bounds it in (1, 1.25])`);
+  console.log(`results: ${writeResults(`step-n${nproc}`, [], json, { zero1: rows })}`);
+}
+
+export async function benchCommand(args: string[]): Promise<number> {
+  const nproc = Number(flag(args, '--nproc') ?? 1);
+  if (args[0] === 'step' && nproc > 1) {
+    await benchStepDistributed(nproc, flag(args, '--json'));
+    return 0;
+  }
   const kind = args[0];
   const quick = args.includes('--quick');
   const repeats = Number(flag(args, '--repeats') ?? (quick ? 3 : 9));

@@ -31,6 +31,12 @@ async function main(argv: string[]): Promise<number> {
     case 'sample': return sampleCommand(rest);
     case 'info': return infoCommand(rest);
     case 'bench': return (require('../bench/run') as typeof import('../bench/run')).benchCommand(rest);
+    case 'bench-rank': {
+      // internal: launch N ranks of a bench worker script (used by bench step --nproc)
+      const [n, script, ...args] = rest;
+      const { launch } = require('./dist/launch') as typeof import('./dist/launch');
+      return launch({ nproc: Number(n), argv: [...process.execArgv, script, ...args] });
+    }
     case undefined: case 'help': case '--help': case '-h':
       console.log(usage);
       return 0;

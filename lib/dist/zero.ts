@@ -263,6 +263,18 @@ export class ZeroOptimizer {
     for (const p of this.params) p.zeroGrad();
   }
 
+  /** Trainable elements in the flat layout. */
+  parameterCount(): number {
+    return this.total;
+  }
+
+  /** Bytes of optimizer state (master weights and buffers) this rank holds. */
+  stateBytes(): number {
+    let n = 0;
+    for (const p of this.pieces) n += p.length * 4 * (1 + Object.keys(p.buffers).length);
+    return n;
+  }
+
   routing(): { name: string; optimizer: 'muon' | 'adamw' }[] {
     return this.params.map((p) => ({ name: p.name, optimizer: this.kind === 'muon' && isMuonParameter(p) ? 'muon' as const : 'adamw' as const }));
   }

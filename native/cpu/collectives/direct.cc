@@ -36,9 +36,10 @@ constexpr int64_t kReducePiece = 32768;  // elements
 
 void Communicator::probe_direct(bool wanted) {
   if (size_ == 1) return;
-  // Let any process of this user read us (Yama ptrace_scope 1 would otherwise allow only parents).
+  // Let the peers read us even under Yama ptrace_scope 1 (which allows only ancestors), as Open
+  // MPI's CMA transport does. Only when direct transfers are wanted (options.direct).
 #ifdef PR_SET_PTRACER
-  prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+  if (wanted) prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 #endif
   RankInfo& me = rank_info(rank_);
   me.probe_addr.store(reinterpret_cast<uint64_t>(&g_probe_word), std::memory_order_release);
