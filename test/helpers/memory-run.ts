@@ -1,0 +1,32 @@
+// Trains a micro model for 400 steps in its own process (so other tests do not share its
+// memory) and prints the resident-set growth from step 50 and the live native tensors.
+import { debug, nn, optim } from '../../lib';
+import { TokenBatcher } from '../../lib/data';
+import { Trainer } from '../../lib/train/trainer';
+
+const micro: nn.MoonlightConfig = {
+  ...nn.tiny, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, kv_lora_rank: 8, qk_nope_head_dim: 8,
+  qk_rope_head_dim: 4, v_head_dim: 8, intermediate_size: 48, moe_intermediate_size: 16, n_routed_experts: 4,
+  num_experts_per_tok: 2, n_shared_experts: 1, first_k_dense_replace: 1, vocab_size: 50,
+};
+const tokens = Int32Array.from({ length: 5000 }, (_, i) => (i * 7 + (i >> 3)) % 50);
+const model = new nn.MoonlightModel(micro, { precision: 'bf16', seed: 2 });
+const opt = new optim.Muon(model.parameters(), { lr: 0.01 });
+const batcher = new TokenBatcher(tokens, { batchSize: 4, seqLen: 16, seed: 9 });
+const trainer = new Trainer({ model, optimizer: opt, batchSize: 4, seqLen: 16, steps: 400, seed: 9, clip: 1, batch: (s) => batcher.batch(s), lr: () => 0.01 });
+const gc = (globalThis as { gc?: () => void }).gc!;
+(async () => {
+  let at50 = 0, live50 = 0;
+  for (let s = 0; s < 400; ++s) {
+    trainer.trainStep();
+    // As Trainer.run does: Node runs the finalizers of collected JS wrappers between turns.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (s === 50) {
+      gc();
+      at50 = process.memoryUsage().rss;
+      live50 = debug.liveTensors().count;
+    }
+  }
+  gc();
+  console.log(JSON.stringify({ growthMiB: (process.memoryUsage().rss - at50) / 2 ** 20, live50, live400: debug.liveTensors().count }));
+})();
