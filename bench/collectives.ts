@@ -70,7 +70,7 @@ function runRank(comm: Communicator, kind: CollectiveKind, maxBytes: number): Ro
     const src = fill(count, 3);
     const dst = fill(count, 4);
     const iters = Math.max(1, Math.min(100, Math.floor((4 << 20) / Math.max(bytes, 1))));
-    const repeats = bytes >= 64 << 20 ? 7 : bytes >= 4 << 20 ? 11 : 21;
+    const repeats = bytes >= 64 << 20 ? 9 : bytes >= 4 << 20 ? 11 : 21;
     const runOop = kind === 'allgather' ? () => comm.allGather(small, big) : () => comm.reduceScatter(big, small);
     const runIp = kind === 'allgather' ? () => comm.allGather(inPlace, inPlace) : () => comm.reduceScatter(inPlace, inPlace);
     const runCopy = () => native.commCopyBytes(dst, src);
@@ -161,6 +161,11 @@ function worker(): void {
     spin: num('MOONTRAIN_COMM_SPIN'),
     directMinBytes: num('MOONTRAIN_COMM_DIRECT_MIN_BYTES'),
   });
+  const loadStart = os.loadavg();
+  if (comm.rank === 0) {
+    const tr = comm.transport();
+    console.log(`# transport: ${tr.slots} slots x ${tr.slotBytes / 1024} KiB per ring link; direct (process_vm_readv) for large messages: ${tr.direct ? 'on' : 'off'}; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
+  }
   const rows = runRank(comm, kind, maxBytes);
   if (comm.rank === 0) {
     const big = rows.filter((r) => r.bytes >= 64 << 20);
@@ -170,7 +175,6 @@ function worker(): void {
       console.log(`# busbw / memcpy for sizes >= 64 MiB: out of place ${oop}; in place ${ip}`);
     }
     fs.mkdirSync(path.dirname(json), { recursive: true });
-    const geometry = (comm as unknown as { size: number }) && { nproc: comm.size };
     const doc = {
       kind,
       dtype: 'f32',
@@ -183,10 +187,12 @@ function worker(): void {
         busbw: 'algbw * (N-1)/N, GB/s = 1e9 B/s',
         memcpy: 'every rank copies `bytes` between two tensors at the same time; bw = bytes / us',
       },
-      geometry,
+      transport: comm.transport(),
+      loadAverage: { start: loadStart, end: os.loadavg() },
       rows,
     };
     fs.writeFileSync(json, JSON.stringify(doc, null, 1));
+    console.log(`# load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`results: ${json}`);
   }
   comm.close();

@@ -52,6 +52,11 @@ async function benchStepDistributed(nproc: number, json?: string): Promise<void>
 
 export async function benchCommand(args: string[]): Promise<number> {
   const nproc = Number(flag(args, '--nproc') ?? 1);
+  if (args[0] === 'allgather' || args[0] === 'reducescatter') {
+    if (!(Number.isInteger(nproc) && nproc >= 2)) throw new UsageError(`moontrain bench ${args[0]}: --nproc: expected an integer >= 2, got '${flag(args, '--nproc') ?? ''}'`);
+    const { benchCollectives } = require('./collectives') as typeof import('./collectives');
+    return benchCollectives(args[0], nproc, flag(args, '--json'));
+  }
   if (args[0] === 'step' && nproc > 1) {
     await benchStepDistributed(nproc, flag(args, '--json'));
     return 0;
@@ -59,7 +64,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const kind = args[0];
   const quick = args.includes('--quick');
   const repeats = Number(flag(args, '--repeats') ?? (quick ? 3 : 9));
-  if (!['gemm', 'grouped', 'ns', 'step', 'all'].includes(kind)) throw new UsageError(`moontrain bench: expected gemm, grouped, ns, step or all, got '${kind ?? ''}'`);
+  if (!['gemm', 'grouped', 'ns', 'step', 'all'].includes(kind)) throw new UsageError(`moontrain bench: expected gemm, grouped, ns, step, allgather, reducescatter or all, got '${kind ?? ''}'`);
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new UsageError(`moontrain bench: --repeats: expected an integer >= 1, got '${flag(args, '--repeats')}'`);
   runBench(kind as BenchKind, repeats, quick, flag(args, '--json'));
   return 0;

@@ -21,7 +21,10 @@ ${flagHelp(sampleFlags)}
 ${flagHelp(infoFlags)}
 
   bench gemm|grouped|ns|step|all [--repeats N] [--json FILE] [--quick]
-            microbenchmarks side by side with OpenBLAS / PyTorch`;
+            microbenchmarks side by side with OpenBLAS / PyTorch (step: the training step and MFU)
+  bench step --nproc N          ZeRO-1 bytes per step, optimizer share and memory, Muon vs AdamW
+  bench allgather|reducescatter --nproc N [--json FILE]
+            ring collectives between processes next to a memcpy by as many processes`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -507,6 +507,12 @@ export interface CommunicatorOptions {
   direct?: boolean;
   /** The smallest largest-chunk, in bytes, that goes the direct way. Default 1 MiB. */
   directMinBytes?: number;
+  /**
+   * Use the direct path also when the job has more ranks than this process may use CPUs. Off by
+   * default: then the staged ring is faster (a slot a rank wrote is still in the cache of the CPU
+   * its neighbour runs on next). Every rank must agree; the job uses direct only if all want it.
+   */
+  directWhenOversubscribed?: boolean;
 }
 
 export interface InitOptions extends Omit<CommunicatorOptions, 'jobName' | 'rank' | 'size'> {

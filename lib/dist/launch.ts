@@ -25,7 +25,10 @@ export function newJobName(): string {
  * for a child to die with this process), stdio inherited. Resolves with 0 when every rank exits
  * with 0. When a rank exits otherwise, prints `moontrain: rank R exited with code C (signal S);
  * stopping the job`, sends SIGTERM to the others (after graceMs), SIGKILL killAfterMs later, and
- * resolves with that rank's code (128 + signal number for a signal) once all have exited.
+ * resolves with that rank's code (128 + signal number for a signal) once all have exited; when
+ * several fail at once, the first exit observed counts (a survivor that saw the failure may exit
+ * before the rank at fault is reaped). SIGINT and SIGTERM sent to this process are forwarded to
+ * every rank (which then wind down on their own) and make the result 130 / 143.
  */
 export function launch(options: LaunchOptions): Promise<number> {
   const { nproc, argv } = options;
@@ -41,9 +44,13 @@ export function launch(options: LaunchOptions): Promise<number> {
     const running = new Set<number>();
     let result = 0;
     let stopping = false;
+    let interrupted = false;
     const timers: NodeJS.Timeout[] = [];
 
+    // After a forwarded SIGINT/SIGTERM the ranks wind down on their own (a trainer may be saving
+    // a checkpoint): their exits no longer stop the others.
     const forward = (signal: NodeJS.Signals) => () => {
+      interrupted = true;
       if (result === 0) result = 128 + signalNumber(signal);
       for (const r of running) children[r]?.kill(signal);
     };
@@ -81,7 +88,7 @@ export function launch(options: LaunchOptions): Promise<number> {
 
     const exited = (rank: number, code: number | null, signal: NodeJS.Signals | null) => {
       if (!running.delete(rank)) return;
-      if ((code !== 0 || signal) && !stopping) {
+      if ((code !== 0 || signal) && !stopping && !interrupted) {
         const c = code ?? 128 + (signal ? signalNumber(signal) : 0);
         console.error(`moontrain: rank ${rank} exited with code ${c}${signal ? ` (signal ${signal})` : ''}; stopping the job`);
         if (result === 0) result = c === 0 ? 1 : c;

@@ -170,6 +170,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
       opt.slots = static_cast<int>(integer_option(o, "slots", opt.slots, 2, comm::kMaxSlots, op));
       opt.spin = static_cast<int>(integer_option(o, "spin", opt.spin, 0, 1000000, op));
       opt.direct = bool_option(o, "direct", opt.direct, op);
+      opt.direct_when_oversubscribed = bool_option(o, "directWhenOversubscribed", opt.direct_when_oversubscribed, op);
       opt.direct_min_bytes =
           static_cast<size_t>(integer_option(o, "directMinBytes", static_cast<int64_t>(opt.direct_min_bytes), 0, int64_t(1) << 50, op));
       comm_ = std::make_unique<comm::Communicator>(job, rank, size, opt);

@@ -363,7 +363,8 @@ void Communicator::attach(const Options& options) {
   // Everyone has it mapped: drop the name, so nothing is left behind whatever happens next.
   shm_unlink(name.c_str());
   try {
-    probe_direct(options.direct);
+    // Every rank's flag goes into the decision (probe_direct ANDs them), so all choose alike.
+    probe_direct(options.direct && (!oversubscribed_ || options.direct_when_oversubscribed));
   } catch (...) {
     close();
     throw;

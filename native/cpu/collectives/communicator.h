@@ -61,6 +61,9 @@ struct Options {
   // direct_min_bytes; otherwise (and always for small messages) the slot ring.
   bool direct = true;
   size_t direct_min_bytes = 1024 * 1024;
+  // With more ranks than CPUs the staged ring is faster (a slot written by one rank is still in
+  // the cache of the CPU the next rank then runs on), so direct is off unless this is set.
+  bool direct_when_oversubscribed = false;
 };
 
 struct ByteCounters {

@@ -32,6 +32,7 @@ constexpr size_t kDirectPiece = size_t(4) << 20;
 // Reduce-scatter reads a peer's piece into a buffer that stays in L2.
 constexpr int64_t kReducePiece = 32768;  // elements
 
+
 }  // namespace
 
 void Communicator::probe_direct(bool wanted) {
@@ -119,7 +120,10 @@ void Communicator::direct_all_gather(const char* op, const char* in, char* out, 
     const size_t bytes = static_cast<size_t>(counts[q]) * esz;
     if (bytes) read_peer(op, q, out + static_cast<size_t>(d[q]) * esz, rank_info(q).direct_addr.load(std::memory_order_acquire), bytes);
   }
-  if (own != in && counts[rank_]) copy_streaming(own, in, static_cast<size_t>(counts[rank_]) * esz);
+  if (own != in && counts[rank_]) {
+    const bool stream = static_cast<size_t>(d[size_]) * esz >= streaming_min_bytes();
+    (stream ? copy_streaming : copy_cached)(own, in, static_cast<size_t>(counts[rank_]) * esz);
+  }
   direct_end(op);
   *counter += static_cast<uint64_t>(size_ - 1) * static_cast<uint64_t>(counts[rank_]) * esz;
 }
@@ -132,6 +136,7 @@ void Communicator::direct_reduce_scatter(const char* op, const char* in, char* o
   direct_begin(op, in);
   const int64_t n = counts[rank_];
   const char* own = in + static_cast<size_t>(d[rank_]) * esz;
+  const bool stream = static_cast<size_t>(n) * esz >= streaming_min_bytes();
   acc_.resize(static_cast<size_t>(kReducePiece));
   staging_.resize(static_cast<size_t>(kReducePiece) * esz);
   for (int64_t off = 0; off < n; off += kReducePiece) {
@@ -149,7 +154,7 @@ void Communicator::direct_reduce_scatter(const char* op, const char* in, char* o
       if (s == 1) widen_to_f32(acc_.data(), staging_.data(), dtype, len);
       else add_partial(acc_.data(), acc_.data(), staging_.data(), dtype, len);
     }
-    add_final(out + static_cast<size_t>(off) * esz, acc_.data(), own + static_cast<size_t>(off) * esz, dtype, len);
+    (stream ? add_final_streaming : add_final)(out + static_cast<size_t>(off) * esz, acc_.data(), own + static_cast<size_t>(off) * esz, dtype, len);
   }
   direct_end(op);
   uint64_t sent = 0;

@@ -21,9 +21,6 @@ namespace mt::comm {
 
 namespace {
 
-// Outputs at least this large are written with non-temporal stores.
-constexpr size_t kStreamingBytes = size_t(8) << 20;
-
 uint64_t fnv1a(uint64_t h, uint64_t v) {
   for (int i = 0; i < 8; ++i) {
     h ^= (v >> (8 * i)) & 0xff;
@@ -250,7 +247,7 @@ static void ring_all_gather(Communicator& comm, RingCall& call, const char* in, 
   const int64_t P = pieces_for(counts, piece);
   char* own = out + static_cast<size_t>(d[r]) * esz;
   const bool in_place = own == in;
-  const bool stream = static_cast<size_t>(d[N]) * esz >= kStreamingBytes;
+  const bool stream = static_cast<size_t>(d[N]) * esz >= streaming_min_bytes();
   auto to_output = stream ? copy_streaming : copy_cached;
   for (int64_t p = 0; p < P; ++p) {
     const int64_t off = p * piece;
@@ -285,6 +282,7 @@ static void ring_reduce_scatter(Communicator& comm, RingCall& call, const char* 
   const std::vector<int64_t> d = displacements(counts);
   // Partial sums travel as fp32 whatever the dtype.
   const int64_t piece = static_cast<int64_t>(comm.slot_bytes() / sizeof(float));
+  const bool stream = static_cast<size_t>(counts[r]) * esz >= streaming_min_bytes();
   const int64_t P = pieces_for(counts, piece);
   for (int64_t p = 0; p < P; ++p) {
     const int64_t off = p * piece;
@@ -306,7 +304,7 @@ static void ring_reduce_scatter(Communicator& comm, RingCall& call, const char* 
         add_partial(reinterpret_cast<float*>(call.send_slot()), partial, x, dtype, len);
         call.publish(static_cast<uint64_t>(len) * sizeof(float));
       } else {
-        add_final(out + static_cast<size_t>(off) * esz, partial, x, dtype, len);
+        (stream ? add_final_streaming : add_final)(out + static_cast<size_t>(off) * esz, partial, x, dtype, len);
       }
       call.release();
     }
