@@ -71,6 +71,9 @@ let anchors: AnchorAddon | null | undefined;
 export function loadBenchAnchors(): AnchorAddon | undefined {
   if (anchors === undefined) {
     const file = path.join(packageRoot, 'build', 'bench', 'bench_anchors.node');
+    // OpenBLAS's worker threads spin for ~2^28 cycles after each call (THREAD_TIMEOUT), stealing
+    // the cores from whatever runs next; interleaved timing needs them asleep at once.
+    process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
     anchors = fs.existsSync(file) ? (require(file) as AnchorAddon) : null;
     if (!anchors) console.log(`anchors: ${file} is missing (built by \`npm run build\`); running without OpenBLAS`);
   }
