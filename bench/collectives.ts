@@ -5,7 +5,8 @@
 //
 //   size   nccl-tests' size: the whole array, i.e. each rank's all-gather output or reduce-scatter
 //          input (rounded down to a multiple of nproc elements)
-//   time   per call: the slowest rank's time (every rank starts at a barrier), median of repeats
+//   time   per call: from the first rank's start to the last rank's end (all leave a barrier
+//          together), median of repeats
 //   algbw  size / time;  busbw = algbw * (N-1)/N  (nccl-tests/doc/PERFORMANCE.md)
 //   memcpy every rank copies `size` bytes between two tensors at once; bw = size / time
 //
@@ -21,6 +22,8 @@ import { tensor, type Tensor } from '../lib/tensor';
 export type CollectiveKind = 'allgather' | 'reducescatter';
 
 interface Row {
+  /** The nominal size (a power of 4); bytes is it rounded down to a multiple of nproc elements. */
+  target: number;
   bytes: number;
   count: number;
   repeats: number;
@@ -74,12 +77,15 @@ function runRank(comm: Communicator, kind: CollectiveKind, maxBytes: number): Ro
     const runOop = kind === 'allgather' ? () => comm.allGather(small, big) : () => comm.reduceScatter(big, small);
     const runIp = kind === 'allgather' ? () => comm.allGather(inPlace, inPlace) : () => comm.reduceScatter(inPlace, inPlace);
     const runCopy = () => native.commCopyBytes(dst, src);
+    // From the first rank's start to the last rank's end (CLOCK_MONOTONIC is system-wide): with
+    // more ranks than CPUs a rank's own stopwatch also counts the time others ran on its CPU.
     const timeIt = (fn: () => void): number => {
       comm.barrier();
-      const t0 = process.hrtime.bigint();
+      const t0 = Number(process.hrtime.bigint()) / 1e3;
       for (let i = 0; i < iters; ++i) fn();
-      const us = Number(process.hrtime.bigint() - t0) / 1e3 / iters;
-      return comm.allReduceNumbers(new Float64Array([us]), 'max')[0];
+      const t1 = Number(process.hrtime.bigint()) / 1e3;
+      const [end, negStart] = comm.allReduceNumbers(new Float64Array([t1, -t0]), 'max');
+      return (end + negStart) / iters;
     };
     // Warm-up: pages, caches.
     runOop();
@@ -95,6 +101,7 @@ function runRank(comm: Communicator, kind: CollectiveKind, maxBytes: number): Ro
     const oopUs = median(t.oop), ipUs = median(t.ip), copyUs = median(t.copy);
     const copyBw = gbps(bytes, copyUs);
     const row: Row = {
+      target,
       bytes,
       count,
       repeats,
@@ -112,7 +119,7 @@ function runRank(comm: Communicator, kind: CollectiveKind, maxBytes: number): Ro
 }
 
 function printHeader(kind: CollectiveKind, N: number): void {
-  console.log(`# ${kind}, ${N} ranks, f32; size = the whole array (nccl-tests); time = slowest rank, median; GB/s = 1e9 B/s`);
+  console.log(`# ${kind}, ${N} ranks, f32; size = the whole array (nccl-tests); time = first start to last end over ranks, median; GB/s = 1e9 B/s`);
   console.log(
     `# ${'size'.padStart(10)} ${'count'.padStart(10)} | ${'oop us'.padStart(10)} ${'algbw'.padStart(7)} ${'busbw'.padStart(7)} | ` +
       `${'ip us'.padStart(10)} ${'algbw'.padStart(7)} ${'busbw'.padStart(7)} | ${'memcpy us'.padStart(10)} ${'bw'.padStart(7)} | busbw/memcpy oop, ip`,
@@ -168,7 +175,7 @@ function worker(): void {
   }
   const rows = runRank(comm, kind, maxBytes);
   if (comm.rank === 0) {
-    const big = rows.filter((r) => r.bytes >= 64 << 20);
+    const big = rows.filter((r) => r.target >= 64 << 20);
     if (big.length) {
       const oop = big.map((r) => (r.ratio.outOfPlace * 100).toFixed(0) + '%').join(', ');
       const ip = big.map((r) => (r.ratio.inPlace * 100).toFixed(0) + '%').join(', ');
@@ -183,7 +190,7 @@ function worker(): void {
       machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version },
       definitions: {
         bytes: 'the whole array: each rank\'s all-gather output / reduce-scatter input (nccl-tests "size")',
-        us: 'per call, slowest rank, median over repeats',
+        us: 'per call, from the first rank\'s start to the last rank\'s end (after a barrier), median over repeats',
         busbw: 'algbw * (N-1)/N, GB/s = 1e9 B/s',
         memcpy: 'every rank copies `bytes` between two tensors at the same time; bw = bytes / us',
       },

@@ -139,9 +139,10 @@ bool cleanup_stale(const std::string& job) {
       if (p != MAP_FAILED) {
         const Header* h = static_cast<const Header*>(p);
         if (h->magic.load(std::memory_order_acquire) == kMagic) {
+          // Alive, and (when /proc tells) the same process, not a later one with a reused pid.
           uint64_t start = 0;
-          const bool same = process_alive(h->creator_pid) && read_proc_stat(h->creator_pid, nullptr, &start) &&
-                            (h->creator_start_ticks == 0 || start == h->creator_start_ticks);
+          bool same = process_alive(h->creator_pid);
+          if (same && h->creator_start_ticks != 0 && read_proc_stat(h->creator_pid, nullptr, &start)) same = start == h->creator_start_ticks;
           stale = !same;
         } else {
           // Not initialised: stale unless it is being created right now.
