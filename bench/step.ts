@@ -9,6 +9,7 @@ import * as path from 'path';
 import { nn, optim, ops, tensor } from '../lib';
 import { presets, flopsPerToken } from '../lib/nn/config';
 import { info } from '../lib/runtime';
+import { packageRoot } from '../lib/native';
 import { PYTHON, torchAvailable } from './anchors/torch-twin-check';
 import { median, randomArray } from './harness';
 
@@ -82,7 +83,7 @@ export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32',
     f32.save(dir);
     f32.dispose();
     fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify({ ids: [...ids], targets: [...targets], shape: [batch, seq] }));
-    const twin = path.join(__dirname, 'anchors', 'torch_twin.py');
+    const twin = path.join(packageRoot, 'bench', 'anchors', 'torch_twin.py');
     const args = [twin, '--model', dir, '--batch', path.join(dir, 'batch.json'), '--out', path.join(dir, 'x'), '--bench', String(steps), '--threads', String(info().threads)];
     if (precision === 'bf16') args.push('--autocast');
     const p = spawnSync(PYTHON, args, { encoding: 'utf8' });

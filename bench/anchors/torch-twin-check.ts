@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { io, nn } from '../../lib';
+import { packageRoot } from '../../lib/native';
 import { expertName } from '../../lib/nn/init';
 
 export const PYTHON = '/usr/bin/python3';
@@ -41,7 +42,7 @@ export function compareWithTorch(label: string, config: nn.MoonlightConfig, B: n
   model.backward();
   fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify({ ids: [...ids], targets: [...targets], shape: [B, S] }));
   const out = path.join(dir, 'grads.safetensors');
-  const twin = path.join(__dirname, 'torch_twin.py');
+  const twin = path.join(packageRoot, 'bench', 'anchors', 'torch_twin.py');
   const printed = JSON.parse(execFileSync(PYTHON, [twin, '--model', dir, '--batch', path.join(dir, 'batch.json'), '--out', out]).toString());
   const { tensors } = io.loadSafetensors(out);
   let worst = { name: '', rel: 0 }, count = 0;
