@@ -44,14 +44,20 @@ function gemmRate(): number {
   return (2 * n * n * n) / (median(ts.slice(1)) * 1e6);
 }
 
-export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number): StepResult {
-  const model = nn.MoonlightModel.fromPreset(name, { precision });
-  const opt = new optim.Muon(model.parameters(), { lr: 1e-3 });
-  const V = model.config.vocab_size;
-  const ids = Int32Array.from({ length: batch * seq }, (_, i) => (i * 7919) % V);
-  const targets = Int32Array.from(ids, (x, i) => (x + i) % V);
-  const fb: number[] = [], op: number[] = [];
+/** A deterministic batch of `n` token ids and targets. */
+export function syntheticBatch(vocab: number, n: number, salt = 0): { ids: Int32Array; targets: Int32Array } {
+  const ids = Int32Array.from({ length: n }, (_, i) => (i * 7919 + salt) % vocab);
+  return { ids, targets: Int32Array.from(ids, (x, i) => (x + i) % vocab) };
+}
+
+/** Times `steps` training steps after one warm-up: forward+backward and optimizer, in ms. */
+export function timeSteps(
+  model: nn.MoonlightModel, opt: { step(): void; zeroGrad(): void }, ids: Int32Array, targets: Int32Array,
+  batch: number, seq: number, steps: number, afterWarmup?: () => void,
+): { forwardBackward: number[]; optimizer: number[] } {
+  const forwardBackward: number[] = [], optimizer: number[] = [];
   for (let s = 0; s < steps + 1; ++s) {
+    if (s === 1) afterWarmup?.();
     const t0 = process.hrtime.bigint();
     model.loss(ids, targets, [batch, seq]);
     model.backward();
@@ -60,10 +66,18 @@ export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32',
     opt.zeroGrad();
     const t2 = process.hrtime.bigint();
     if (s > 0) {
-      fb.push(Number(t1 - t0) / 1e6);
-      op.push(Number(t2 - t1) / 1e6);
+      forwardBackward.push(Number(t1 - t0) / 1e6);
+      optimizer.push(Number(t2 - t1) / 1e6);
     }
   }
+  return { forwardBackward, optimizer };
+}
+
+export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number): StepResult {
+  const model = nn.MoonlightModel.fromPreset(name, { precision });
+  const opt = new optim.Muon(model.parameters(), { lr: 1e-3 });
+  const { ids, targets } = syntheticBatch(model.config.vocab_size, batch * seq);
+  const { forwardBackward: fb, optimizer: op } = timeSteps(model, opt, ids, targets, batch, seq, steps);
   const fbMs = median(fb), opMs = median(op);
   const flops = flopsPerToken(model.config, seq);
   const rate = gemmRate();

@@ -5,23 +5,14 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeLlmcTokenFile } from '../../lib/data';
+import { writeMicroRun } from '../helpers/micro-run';
 
 const root = path.join(__dirname, '..', '..');
 const cli = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-cli-'));
-const data = path.join(tmp, 'tokens.bin');
-writeLlmcTokenFile(data, Int32Array.from({ length: 40000 }, (_, i) => ((i * 13) ^ (i >> 4)) % 300), 2);
-const micro = path.join(tmp, 'config.json');
-fs.writeFileSync(micro, JSON.stringify({
-  hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 8,
-  qk_rope_head_dim: 4, v_head_dim: 8, intermediate_size: 48, moe_intermediate_size: 16, n_routed_experts: 4,
-  num_experts_per_tok: 2, n_shared_experts: 1, first_k_dense_replace: 1, n_group: 1, topk_group: 1, scoring_func: 'sigmoid',
-  topk_method: 'noaux_tc', norm_topk_prob: true, routed_scaling_factor: 1, aux_loss_alpha: 0.001, seq_aux: true,
-  rms_norm_eps: 1e-5, rope_theta: 10000, rope_interleave: true, vocab_size: 300, tie_word_embeddings: false,
-}));
+const { config: micro, data } = writeMicroRun(tmp);
 const common = ['--config', micro, '--data', data, '--batch-size', '4', '--seq-len', '16', '--eval-every', '4', '--eval-batches', '2', '--warmup', '2', '--lr', '0.01'];
 const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss as number);
 

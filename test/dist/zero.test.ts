@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { optim, tensor } from '../../lib';
 import { launch } from '../../lib/dist/launch';
-import { writeLlmcTokenFile } from '../../lib/data';
+import { writeMicroRun } from '../helpers/micro-run';
 import { makeParams } from '../helpers/zero-params';
 
 const root = path.join(__dirname, '..', '..');
@@ -46,16 +46,7 @@ for (const kind of ['muon', 'adamw']) {
   }
 }
 
-const data = path.join(tmp, 'tokens.bin');
-writeLlmcTokenFile(data, Int32Array.from({ length: 40000 }, (_, i) => ((i * 13) ^ (i >> 4)) % 300), 2);
-const config = path.join(tmp, 'config.json');
-fs.writeFileSync(config, JSON.stringify({
-  hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 8,
-  qk_rope_head_dim: 4, v_head_dim: 8, intermediate_size: 48, moe_intermediate_size: 16, n_routed_experts: 4,
-  num_experts_per_tok: 2, n_shared_experts: 1, first_k_dense_replace: 1, n_group: 1, topk_group: 1, scoring_func: 'sigmoid',
-  topk_method: 'noaux_tc', norm_topk_prob: true, routed_scaling_factor: 1, aux_loss_alpha: 0.001, seq_aux: true,
-  rms_norm_eps: 1e-5, rope_theta: 10000, rope_interleave: true, vocab_size: 300, tie_word_embeddings: false,
-}));
+const { config, data } = writeMicroRun(tmp);
 
 function run(nproc: number, optimizer: string, steps: number, out: string, extra: string[] = []) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), 'train', '--config', config, '--data', data,

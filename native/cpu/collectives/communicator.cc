@@ -489,7 +489,7 @@ void Communicator::check_usable(const char* op) {
   if (!broken_.empty()) throw CommError(op, broken_code_, broken_ + " (an earlier collective failed)", broken_rank_);
 }
 
-void Communicator::check_failures(const char* op) {
+void Communicator::check_failures(const char* op, const std::function<bool(uint32_t)>* ok, FutexWord* word) {
   Header* h = header();
   const uint32_t a = h->abort.value.load(std::memory_order_acquire);
   if (a != 0) {
@@ -513,12 +513,22 @@ void Communicator::check_failures(const char* op) {
     if (state == kRankAbsent) continue;
     const int pid = ri.pid.load(std::memory_order_relaxed);
     const std::string who = "rank " + std::to_string(q) + " (pid " + std::to_string(pid) + ")";
+    // A peer that closed, exited or died after providing what we wait for is not a failure (its
+    // earlier writes are visible once we have seen its state): re-read the awaited word first.
+    const auto arrived = [&] { return ok && word && (*ok)(word->value.load(std::memory_order_acquire)); };
     if (state == kRankExited) {
+      if (arrived()) return;
       const int code = ri.exit_code.load(std::memory_order_relaxed);
       fail(op, q, code == 0x7fffffff ? who + " exited" : who + " exited with code " + std::to_string(code), true);
     }
-    if (state == kRankClosed) fail(op, q, who + " closed its communicator", true);
-    if (!process_alive(pid)) fail(op, q, who + " died", true);
+    if (state == kRankClosed) {
+      if (arrived()) return;
+      fail(op, q, who + " closed its communicator", true);
+    }
+    if (!process_alive(pid)) {
+      if (arrived()) return;
+      fail(op, q, who + " died", true);
+    }
     const uint64_t hb = ri.heartbeat_ns.load(std::memory_order_acquire);
     const uint64_t now2 = now_ns();
     if (now2 > hb && static_cast<double>(now2 - hb) * 1e-9 > heartbeat_timeout_s_)
@@ -586,7 +596,7 @@ uint32_t Communicator::wait_word_slow(FutexWord& w, const WaitPredicate& ok, con
   }
   const uint64_t start = now_ns();
   for (;;) {
-    check_failures(op);
+    check_failures(op, &ok, &w);
     w.sleepers.fetch_add(1, std::memory_order_seq_cst);
     uint32_t v = w.value.load(std::memory_order_seq_cst);
     if (!ok(v)) futex_wait(&w.value, v, 50000000L);

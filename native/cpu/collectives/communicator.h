@@ -135,7 +135,9 @@ class Communicator {
   void stop_heartbeat();
 
   // Throws when the job has failed (abort word, a dead peer, diverged calls); op names the caller.
-  void check_failures(const char* op);
+  // still_waiting (optional) re-reads what the caller waits for: a peer that closed or exited
+  // after providing it is not a failure.
+  void check_failures(const char* op, const std::function<bool(uint32_t)>* ok = nullptr, FutexWord* word = nullptr);
   // Throws CommError; with record, first writes the failure into the abort word (unless another
   // rank did first: then that one is reported).
   [[noreturn]] void fail(const char* op, int failed_rank, const std::string& reason, bool record);
