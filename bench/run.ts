@@ -3,9 +3,8 @@ import { benchGemm } from './gemm';
 import { benchGrouped } from './grouped';
 import { CaseResult, machine, writeResults } from './harness';
 import { benchNewtonSchulz } from './newton-schulz';
-import { benchStep } from './step';
-
 import { UsageError } from '../lib/cli/args';
+import { benchStep } from './step';
 
 export type BenchKind = 'gemm' | 'grouped' | 'ns' | 'step' | 'all';
 
