@@ -7,6 +7,7 @@ import * as path from 'path';
 import { tensor, type Tensor } from '../../lib';
 import { Communicator, init } from '../../lib/dist/comm';
 import { displacements, evenCounts, exactSum, inputArray, ringSum, sumTolerance, type DType } from './dist-ref';
+import type { RankResult } from './dist-run';
 
 const scenario = process.env.DIST_SCENARIO ?? 'collectives';
 const outDir = process.env.DIST_OUT as string;
@@ -14,20 +15,7 @@ const job = process.env.MOONTRAIN_JOB as string;
 const rank = Number(process.env.RANK);
 const size = Number(process.env.WORLD_SIZE);
 
-interface Result {
-  rank: number;
-  pid: number;
-  job: string;
-  failures: string[];
-  checks: number;
-  direct?: boolean;
-  hashes?: Record<string, string>;
-  error?: { message: string; code?: string; rank?: number; op?: string };
-  startedAt?: number;
-  detectedAt?: number;
-  victimAt?: number;
-  [k: string]: unknown;
-}
+type Result = RankResult & { [k: string]: unknown };
 
 const result: Result = { rank, pid: process.pid, job, failures: [], checks: 0 };
 
