@@ -155,8 +155,7 @@ export class MLAttention {
     free(dckv, dkPe);
     dx = addInto(dx, linearBackward(dkva, ctx.x, this.kvA));
     dkva.dispose();
-    this.saved.free();
-    this.ctx = {};
+    this.clearActivations();
     return dx;
   }
 

@@ -61,8 +61,7 @@ export class DecoderLayer {
     const dhn = this.attn.backward(dx1);
     const dx = addInto(dx1, rmsNormBackward(dhn, ctx.x, this.inputNorm, ctx.rstd1));
     dhn.dispose();
-    this.saved.free();
-    this.ctx = null;
+    this.clearActivations();
     return dx;
   }
 

@@ -43,8 +43,7 @@ export class SwiGLU {
     da.dispose();
     const dx = addInto(linearBackward(dgate, x, this.gate), linearBackward(dup, x, this.up));
     free(dgate, dup);
-    this.saved.free();
-    this.ctx = null;
+    this.clearActivations();
     return dx;
   }
 

@@ -107,8 +107,7 @@ export class MoE {
     if (dxRouter !== dx32) dx32.dispose();
     dx = addInto(dx, dxRouter);
     if (this.shared) dx = addInto(dx, this.shared.backward(dy));
-    this.saved.free();
-    this.ctx = null;
+    this.clearActivations();
     return dx;
   }
 
