@@ -13,13 +13,19 @@ function duration(s: number): string {
   return h > 0 ? `${h}h${String(m % 60).padStart(2, '0')}m` : m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
 }
 
+/** Where progress goes: process.stderr by default (a bar when it is a terminal). */
+export interface ProgressStream {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
+
 export class Progress {
   private readonly tty: boolean;
   private lastLine = 0;
   private readonly started = Date.now();
   private readonly startStep: number;
 
-  constructor(startStep: number, private readonly stream: NodeJS.WriteStream = process.stderr, private readonly every = 10) {
+  constructor(startStep: number, private readonly stream: ProgressStream = process.stderr, private readonly every = 10) {
     this.tty = !!stream.isTTY;
     this.startStep = startStep;
   }
