@@ -9,7 +9,8 @@ import { io, nn } from '../../lib';
 import { packageRoot } from '../../lib/native';
 import { expertName } from '../../lib/nn/init';
 
-export const PYTHON = '/usr/bin/python3';
+/** The Python that runs the PyTorch anchors: MOONTRAIN_PYTHON, else Debian's. */
+export const PYTHON = process.env.MOONTRAIN_PYTHON ?? '/usr/bin/python3';
 
 export function torchAvailable(): string | null {
   try {

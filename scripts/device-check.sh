@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The check for a lent GPU host that may have no Node.js and no compilers: a packed `node`, the
+# runtime node_modules and a fresh install of the npm tarball travel in .device/ (made by
+# scripts/device-pack.sh). It records the host, then runs on the prebuilt binary: the installed
+# package (CUDA devices through the statically linked runtime, require/import, the API example,
+# `moontrain train --steps 20`), the op tests on this host's best CPU path (AMX where present),
+# and the CPU benchmarks with their anchors (GEMM, collectives with ranks <= cores, the training
+# step beside the PyTorch twin when torch is installed). Everything goes to $OUT (default
+# bench/results/device-<date>), one file per part, written as it finishes.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${OUT:-$root/bench/results/device-$(date +%F)}
+mkdir -p "$out"
+scratch=$(mktemp -d)
+log() { echo "== $* ($(date +%T))" | tee -a "$out/summary.txt"; }
+part() { # part NAME SECONDS CMD...: runs CMD with a time limit, output to $out/NAME.txt
+  local name=$1 limit=$2
+  shift 2
+  log "$name"
+  timeout --kill-after=5 "$limit" "$@" >"$out/$name.txt" 2>&1
+  local rc=$?
+  echo "   $name: exit $rc" | tee -a "$out/summary.txt"
+  tail -3 "$out/$name.txt" | sed 's/^/   | /' | tee -a "$out/summary.txt"
+}
+
+log "host"
+{
+  date -u
+  uname -a
+  ldd --version 2>&1 | head -1
+  grep -m1 'model name' /proc/cpuinfo
+  echo "cpus: $(nproc)"
+  grep -m1 -o 'amx_bf16\|avx512_bf16' /proc/cpuinfo | sort -u | tr '\n' ' '
+  echo
+  nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv 2>&1 || echo "nvidia-smi: not found"
+  command -v node && node --version
+  for py in python3 /usr/bin/python3 /opt/conda/bin/python3; do
+    command -v "$py" >/dev/null && "$py" -c "import sys, torch; print(sys.executable, 'torch', torch.__version__, 'cuda', torch.cuda.is_available())" 2>&1 | tail -1
+  done
+} >"$out/host.txt" 2>&1
+cat "$out/host.txt" | tee -a "$out/summary.txt"
+
+# Node: the host's when it has one, else the packed binary.
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.modules' 2>/dev/null)" != 115 ]; then
+  xz -dc .device/node.xz >"$scratch/node" && chmod +x "$scratch/node"
+  export PATH="$scratch:$PATH"
+fi
+[ -d node_modules ] || tar -xJf .device/node_modules.tar.xz
+mkdir -p "$scratch/app" && tar -C "$scratch/app" -xJf .device/app.tar.xz
+# A host whose libstdc++ predates GCC 12 gets the one the prebuild was linked against.
+if ! node -e "require('node-gyp-build')('.')" 2>"$scratch/load.err"; then
+  cat "$scratch/load.err" | tee -a "$out/summary.txt"
+  grep -q GLIBCXX "$scratch/load.err" && export LD_LIBRARY_PATH="$root/.device/lib" && log "using the packed libstdc++"
+fi
+for py in /usr/bin/python3 python3 /opt/conda/bin/python3; do
+  if command -v "$py" >/dev/null && "$py" -c 'import torch, numpy' 2>/dev/null; then export MOONTRAIN_PYTHON=$(command -v "$py"); break; fi
+done
+export MOONTRAIN_CACHE="$scratch/app/cache" OPENBLAS_THREAD_TIMEOUT=4
+
+cd "$scratch/app"
+part installed-info 60 node -e "
+  const m = require('moontrain'); const i = m.info();
+  console.log(JSON.stringify({ isa: i.isa, isaAvailable: i.isaAvailable, threads: i.threads, cuda: i.cuda }, null, 1));"
+cp "$out/installed-info.txt" "$out/installed-info.json" 2>/dev/null
+part installed-import 60 node --input-type=module -e "
+  import { tensor, ops } from 'moontrain';
+  const y = ops.matmul(tensor([1, 2, 3, 4], [2, 2]), tensor([1, 2, 3, 4], [2, 2]));
+  if (y.toFloat32Array().join() !== '7,10,15,22') throw new Error('wrong product'); console.log('import ok');"
+part installed-api-example 60 node api.mjs
+part installed-train 120 node node_modules/moontrain/dist/lib/cli.js train --steps 20 --eval-every 10 --eval-batches 2 --out "$scratch/run"
+cd "$root"
+
+part op-tests 240 node_modules/.bin/ava --timeout=4m test/ops test/nn-ops test/errors.test.ts test/optim
+part bench-gemm 150 node dist/lib/cli.js bench gemm --repeats 5 --json "$out/cpu-gemm.json"
+part bench-ns 120 node dist/lib/cli.js bench ns --repeats 3 --json "$out/cpu-ns.json"
+for n in 2 4; do
+  part "bench-allgather-n$n" 90 node dist/lib/cli.js bench allgather --nproc $n --json "$out/cpu-allgather-n$n.json"
+  part "bench-reducescatter-n$n" 90 node dist/lib/cli.js bench reducescatter --nproc $n --json "$out/cpu-reducescatter-n$n.json"
+done
+part bench-step 240 node dist/lib/cli.js bench step --json "$out/cpu-step.json"
+log "done"
+rm -rf "$scratch"
