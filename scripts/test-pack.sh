@@ -71,8 +71,10 @@ for mode in scripts no-scripts; do
     console.log('import ok');"
 
   step "the README's API example ($mode)"
-  cp "$root/examples/api.mjs" .
+  cp "$root/examples/api.mjs" "$root/examples/zero.mjs" .
   PATH="$bin" node api.mjs
+  step "the README's ZeRO-1 example: 2 rank processes ($mode)"
+  PATH="$bin" node zero.mjs
 
   if [ "$mode" = scripts ]; then
     step "npx moontrain train --steps 20"

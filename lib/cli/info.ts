@@ -27,6 +27,13 @@ export function resolveConfig(name: string): MoonlightConfig {
 export function infoCommand(argv: string[]): number {
   const a = parseFlags(argv, infoFlags, 'info');
   const machine = info();
+  if (a.devices) {
+    const { available, reason, devices, driverVersion, runtimeVersion } = machine.cuda;
+    if (a.json) console.log(JSON.stringify({ available, reason, driverVersion, runtimeVersion, devices }, null, 2));
+    else if (!available) console.log(`no usable CUDA device: ${reason}`);
+    else devices.forEach((d, i) => console.log(`cuda:${i} ${d.name}, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB, compute capability ${d.computeCapability}`));
+    return 0;
+  }
   const out: Record<string, unknown> = { ...machine };
   if (a.config) {
     const c = resolveConfig(a.config as string);

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
+#include "cond_var.h"
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -98,7 +98,7 @@ class Pool {
 
   std::mutex run_mu_;  // one parallel region at a time
   std::mutex mu_;
-  std::condition_variable cv_, done_cv_;
+  CondVar cv_, done_cv_;
   std::vector<std::thread> workers_;
   const std::function<void(int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
