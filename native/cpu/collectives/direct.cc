@@ -30,7 +30,7 @@ volatile uint64_t g_probe_word = 0x6d6f6f6e74726169ull;
 // process_vm_readv moves at most this much per call (so abort and liveness are checked between).
 constexpr size_t kDirectPiece = size_t(4) << 20;
 // Reduce-scatter reads a peer's piece into a buffer that stays in L2.
-constexpr int64_t kReducePiece = 32768;  // elements
+constexpr int64_t kReducePiece = 131072;  // elements
 
 
 }  // namespace
