@@ -110,6 +110,12 @@ EOF
     grep -q "sudo apt-get install build-essential cmake" <<<"$msg" || fail "install.js did not say what to install: $msg"
     grep -q "cmake and a C++ compiler not found" <<<"$msg" || fail "install.js did not say what was missing: $msg"
     echo "$msg" | head -4
+
+    step "no prebuild, compilers present: the install builds from source (cmake-js)"
+    (cd node_modules/moontrain && node scripts/install.js) >"$work/source-build.log" 2>&1 || { tail -30 "$work/source-build.log"; fail "the build from source failed"; }
+    grep -q "building from source" "$work/source-build.log" || fail "install.js did not build from source"
+    [ -f node_modules/moontrain/build/Release/moontrain.node ] || fail "no build/Release/moontrain.node after the build from source"
+    PATH="$bin" node api.mjs >/dev/null
   fi
   cd "$root"
 done
