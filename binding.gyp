@@ -3,7 +3,7 @@
   # files are static libraries of their own so their -m flags cannot reach shared code.
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions"],
-    "cflags_cc": ["-std=c++17", "-O3", "-march=x86-64-v3", "-fvisibility=hidden", "-fPIC"],
+    "cflags_cc": ["-std=c++17", "-O3", "-march=x86-64-v3", "-fno-trapping-math", "-fvisibility=hidden", "-fPIC"],
     "defines": ["NAPI_VERSION=9", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_ADDON_API_CPP_EXCEPTIONS",
                 "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"]

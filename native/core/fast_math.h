@@ -1,5 +1,5 @@
 // exp for float without libm calls or branches, so loops over it vectorize (glibc's expf does
-// not without -ffast-math). Range reduction x = n·ln2 + r with |r| <= ln2/2 (ln2 split in two
+// not without -ffast-math; the selects need -fno-trapping-math, set for the whole build). Range reduction x = n·ln2 + r with |r| <= ln2/2 (ln2 split in two
 // parts) and a degree-6 polynomial for e^r: relative error below 1e-7 over [-87.3, 88.3];
 // exp(x) is 0 below -87.3 (flushed below FLT_MIN), +inf above 88.37 (a little early: the true
 // overflow is at 88.72), and NaN stays NaN.
@@ -10,9 +10,12 @@
 namespace mt {
 
 inline float fast_exp(float x) {
-  const bool nan = x != x;
-  const float clamped = nan ? 0.f : (x < -87.3365f ? -87.3365f : (x > 88.3762f ? 88.3762f : x));
-  const float n = __builtin_roundevenf(clamped * 1.44269504088896341f);  // in [-126, 127]
+  // Comparisons with a bound give the bound for NaN, so `clamped` is finite for any x.
+  float clamped = x > -87.3365f ? x : -87.3365f;
+  clamped = clamped < 88.3762f ? clamped : 88.3762f;
+  // Round to nearest even by adding and removing 1.5·2^23 (exact for |v| < 2^22; here |v| <= 128):
+  // plain arithmetic, where __builtin_roundevenf keeps GCC 12 from vectorizing.
+  const float n = (clamped * 1.44269504088896341f + 12582912.f) - 12582912.f;  // in [-126, 127]
   const float r = (clamped - n * 0.693359375f) - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -27,7 +30,7 @@ inline float fast_exp(float x) {
   float y = p * scale;
   y = x < -87.3365f ? 0.f : y;
   y = x > 88.3762f ? __builtin_inff() : y;
-  return nan ? x : y;
+  return x != x ? x : y;
 }
 
 }  // namespace mt

@@ -11,6 +11,7 @@
 #include "../gemm.h"
 #include "../../core/fast_math.h"
 #include "../nn_ops.h"
+#include "softmax_row.h"
 
 namespace mt::cpu {
 
@@ -61,11 +62,11 @@ void probabilities(const float* s, const float* lse, int64_t S, bool causal, flo
   for (int64_t i = 0; i < S; ++i) {
     const int64_t lim = causal ? i + 1 : S;
     const float l = lse[row0 + i];
-    for (int64_t j = 0; j < S; ++j) {
-      const float v = j < lim ? fast_exp(s[i * S + j] - l) : 0.f;
-      p32[i * S + j] = v;
-      store_from_f32(pdt, dt, i * S + j, v);
-    }
+    const float* sr = s + i * S;
+    float* pr = p32 + i * S;
+    for (int64_t j = 0; j < lim; ++j) pr[j] = fast_exp(sr[j] - l);
+    for (int64_t j = lim; j < S; ++j) pr[j] = 0.f;
+    store_f32(pdt, dt, i * S, S, pr);
   }
 }
 
@@ -83,18 +84,19 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   for (int64_t first = 0; first < B * H; first += round) {
     const int64_t n = std::min(round, B * H - first);
     scores(q, k, options.scale, first, n, s.data());
-    parallel_for(n * S, [&](int64_t row) {  // softmax of one query row
-      const int64_t bh = first + row / S, i = row % S;
-      float* sr = s.data() + row * S;
-      const int64_t lim = options.causal ? i + 1 : S;
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < lim; ++j) m = std::max(m, sr[j]);
-      float sum = 0.f;
-      for (int64_t j = 0; j < lim; ++j) sum += (sr[j] = fast_exp(sr[j] - m));
-      const float inv = 1.f / sum;
-      char* pr = p.data() + row * S * dtype_size(dt);
-      for (int64_t j = 0; j < S; ++j) store_from_f32(pr, dt, j, j < lim ? sr[j] * inv : 0.f);
-      lse[bh * S + i] = m + std::log(sum);
+    parallel_chunks(n * S, grain_for(4 * S), [&](int64_t lo, int64_t hi) {
+      for (int64_t row = lo; row < hi; ++row) {  // softmax of one query row
+        const int64_t bh = first + row / S, i = row % S;
+        float* sr = s.data() + row * S;
+        const int64_t lim = options.causal ? i + 1 : S;
+        const float m = row_max(sr, lim);
+        const float sum = exp_shift_sum(sr, lim, m);
+        const float inv = 1.f / sum;
+        for (int64_t j = 0; j < lim; ++j) sr[j] *= inv;
+        for (int64_t j = lim; j < S; ++j) sr[j] = 0.f;
+        store_f32(p.data(), dt, row * S, S, sr);
+        lse[bh * S + i] = m + std::log(sum);
+      }
     });
     std::vector<GemmProblem> ps;
     for (int64_t i = 0; i < n; ++i) {
@@ -132,15 +134,19 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
     }
     gemm_batch(dvp.data(), n);
     gemm_batch(dpp.data(), n);
-    parallel_for(n * S, [&](int64_t row) {  // dS for one query row
-      const int64_t bh = first + row / S, i = row % S, b = bh / H, h = bh % H;
-      const int64_t base_o = ((b * S + i) * H + h) * dv;
-      double d = 0;
-      for (int64_t c = 0; c < dv; ++c) d += double(load_as_f32(dout.data(), dout.dtype, base_o + c)) * load_as_f32(out.data(), out.dtype, base_o + c);
-      const float* pr = p32.data() + row * S;
-      const float* dpr = dp.data() + row * S;
-      char* dsr = ds.data() + row * S * es;
-      for (int64_t j = 0; j < S; ++j) store_from_f32(dsr, dt, j, pr[j] * (dpr[j] - static_cast<float>(d)));
+    parallel_chunks(n * S, grain_for(2 * S), [&](int64_t lo, int64_t hi) {
+      std::vector<float> dsr(static_cast<size_t>(S));
+      for (int64_t row = lo; row < hi; ++row) {  // dS for one query row
+        const int64_t bh = first + row / S, i = row % S, b = bh / H, h = bh % H;
+        const int64_t base_o = ((b * S + i) * H + h) * dv;
+        double d = 0;
+        for (int64_t c = 0; c < dv; ++c) d += double(load_as_f32(dout.data(), dout.dtype, base_o + c)) * load_as_f32(out.data(), out.dtype, base_o + c);
+        const float df = static_cast<float>(d);
+        const float* pr = p32.data() + row * S;
+        const float* dpr = dp.data() + row * S;
+        for (int64_t j = 0; j < S; ++j) dsr[static_cast<size_t>(j)] = pr[j] * (dpr[j] - df);
+        store_f32(ds.data(), dt, row * S, S, dsr.data());
+      }
     });
     std::vector<GemmProblem> dqp, dkp;
     for (int64_t i = 0; i < n; ++i) {

@@ -4,6 +4,7 @@
 
 #include "../../core/fast_math.h"
 #include "../nn_ops.h"
+#include "softmax_row.h"
 
 namespace mt::cpu {
 
@@ -19,12 +20,9 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t
     std::vector<float> row(static_cast<size_t>(V));
     for (int64_t t = t0; t < t1; ++t) {
       load_f32(logits.data(), logits.dtype, t * V, V, row.data());
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < V; ++j) m = std::max(m, row[j]);
+      const float m = row_max(row.data(), V);
       const float target_logit = targets[t] >= 0 ? row[targets[t]] : 0.f;
-      double sum = 0;
-      for (int64_t j = 0; j < V; ++j) row[j] = fast_exp(row[j] - m);
-      for (int64_t j = 0; j < V; ++j) sum += row[j];
+      const double sum = exp_shift_sum(row.data(), V, m);
       const double l = m + std::log(sum);
       lse[t] = static_cast<float>(l);
       if (targets[t] >= 0) row_loss[t] = l - target_logit;
@@ -52,7 +50,9 @@ Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& 
         std::fill(row.begin(), row.end(), 0.0f);
       } else {
         load_f32(logits.data(), logits.dtype, t * V, V, row.data());
-        for (int64_t j = 0; j < V; ++j) row[j] = scale * fast_exp(row[j] - l[t]);
+        const float lt = l[t];  // a local, so the loop does not reload it after each store (and vectorizes)
+        float* x = row.data();
+        for (int64_t j = 0; j < V; ++j) x[j] = scale * fast_exp(x[j] - lt);
         row[targets[t]] -= scale;
       }
       store_f32(d.data(), d.dtype, t * V, V, row.data());
