@@ -116,6 +116,13 @@ void pack_pairs(const bf16_t* src, int64_t rs, int64_t ks, int64_t rows, int64_t
         const __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi + r)));
         _mm512_storeu_si512(out + r, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
       }
+      if (r < rows) {  // the rest of a panel (A's panels are 14 rows): masked
+        const __mmask16 m = static_cast<__mmask16>((1u << (rows - r)) - 1);
+        const __m512i l = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo + r));
+        const __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, hi + r));
+        _mm512_mask_storeu_epi32(out + r, m, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+        r = rows;
+      }
     }
     for (; r < rows; ++r) out[r] = lo[r * rs] | (static_cast<uint32_t>(hi[r * rs]) << 16);
   }
