@@ -41,9 +41,11 @@ void compute(int64_t kc, const void* a_, const void* b_, float* acc, int64_t lda
 
 // dst[p * ldd + r] = word p of row r, for a 16 x 16 block of 32-bit words (rows of src are
 // ld_src bf16 apart): the classic unpack / shuffle transpose.
-void transpose16x16(const bf16_t* src, int64_t ld_src, uint32_t* dst, int64_t ldd) {
+// 16 pairs (32 bf16) of each of the first `n` rows of src (the other rows read as zeros) become
+// 16 lines of 16 words; only the first n words of each line are stored.
+void transpose16x16(const bf16_t* src, int64_t ld_src, int n, uint32_t* dst, int64_t ldd) {
   __m512i r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + i * ld_src);
+  for (int i = 0; i < 16; ++i) r[i] = i < n ? _mm512_loadu_si512(src + i * ld_src) : _mm512_setzero_si512();
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
     t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
@@ -66,7 +68,8 @@ void transpose16x16(const bf16_t* src, int64_t ld_src, uint32_t* dst, int64_t ld
     r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
     r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
   }
-  for (int i = 0; i < 16; ++i) _mm512_storeu_si512(dst + i * ldd, r[i]);
+  const __mmask16 keep = static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1);
+  for (int i = 0; i < 16; ++i) _mm512_mask_storeu_epi32(dst + i * ldd, keep, r[i]);
 }
 
 // Packs element (r, k) of a [rows x K] bf16 view (strides rs between rows, ks between k) as
@@ -76,27 +79,14 @@ void pack_pairs(const bf16_t* src, int64_t rs, int64_t ks, int64_t rows, int64_t
   uint32_t* dst = reinterpret_cast<uint32_t*>(dst_);
   const int64_t pairs = kp / 2, full = K / 2;
   if (rows < width || pairs > full) std::memset(dst, 0, sizeof(uint32_t) * width * pairs);
-  if (ks == 1) {  // each row is contiguous in k: a pair is one unaligned 32-bit load
-    int64_t r_done = 0, p_done = 0;
-    if (rows == width && width % 16 == 0) {  // full panel: 16 x 16 word transposes
-      p_done = full / 16 * 16;
-      r_done = rows;
-      for (int64_t r0 = 0; r0 < rows; r0 += 16)
-        for (int64_t p0 = 0; p0 < p_done; p0 += 16) transpose16x16(src + r0 * rs + 2 * p0, rs, dst + p0 * width + r0, width);
-    }
+  if (ks == 1) {  // each row is contiguous in k: 16 x 16 word transposes, then single pairs
+    const int64_t p_done = full / 16 * 16;
+    for (int64_t r0 = 0; r0 < rows; r0 += 16)
+      for (int64_t p0 = 0; p0 < p_done; p0 += 16)
+        transpose16x16(src + r0 * rs + 2 * p0, rs, static_cast<int>(std::min<int64_t>(16, rows - r0)), dst + p0 * width + r0, width);
     for (int64_t r = 0; r < rows; ++r) {
-      if (r < r_done) {
-        const bf16_t* row = src + r * rs;
-        for (int64_t p = p_done; p < full; ++p) {
-          uint32_t w;
-          std::memcpy(&w, row + 2 * p, 4);
-          dst[p * width + r] = w;
-        }
-        if (K & 1) dst[full * width + r] = row[K - 1];
-        continue;
-      }
       const bf16_t* row = src + r * rs;
-      for (int64_t p = 0; p < full; ++p) {
+      for (int64_t p = p_done; p < full; ++p) {
         uint32_t w;
         std::memcpy(&w, row + 2 * p, 4);
         dst[p * width + r] = w;
