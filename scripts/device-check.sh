@@ -74,7 +74,7 @@ cd "$root"
 part op-tests 240 node_modules/.bin/ava --timeout=4m test/ops test/nn-ops test/errors.test.ts test/optim
 part bench-gemm 150 node dist/lib/cli.js bench gemm --repeats 5 --json "$out/cpu-gemm.json"
 part bench-ns 120 node dist/lib/cli.js bench ns --repeats 3 --json "$out/cpu-ns.json"
-for n in 2 4; do
+for n in 2 3 4; do
   part "bench-allgather-n$n" 90 node dist/lib/cli.js bench allgather --nproc $n --json "$out/cpu-allgather-n$n.json"
   part "bench-reducescatter-n$n" 90 node dist/lib/cli.js bench reducescatter --nproc $n --json "$out/cpu-reducescatter-n$n.json"
 done
