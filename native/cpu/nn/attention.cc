@@ -25,6 +25,23 @@ int64_t heads_per_round(int64_t BH, int64_t S) {
   return std::max<int64_t>(1, std::min(BH, (int64_t(64) << 20) / per));
 }
 
+// Runs fn(first, n) on groups of (b, h) pairs covering [0, BH). Up to kPairTaskMaxS, each pair is
+// one task on the pool: all phases of a pair run on one thread with its S x S scratch in cache,
+// and nothing waits for the other pairs between phases. Longer sequences go in rounds of pairs,
+// each phase parallel inside fn. The choice depends on S only, so results do not depend on the
+// thread count.
+constexpr int64_t kPairTaskMaxS = 256;
+
+template <class Fn>
+void for_head_groups(int64_t BH, int64_t S, Fn fn) {
+  if (S <= kPairTaskMaxS) {
+    parallel_for(BH, [&](int64_t bh) { fn(bh, 1); });
+    return;
+  }
+  const int64_t round = heads_per_round(BH, S);
+  for (int64_t first = 0; first < BH; first += round) fn(first, std::min(round, BH - first));
+}
+
 // Head h of batch b of a [B,S,H,d] tensor as a matrix [S, d] (row stride H·d).
 MatRef head(const Tensor& t, int64_t b, int64_t h, bool trans = false) {
   const int64_t S = t.shape[1], H = t.shape[2], d = t.shape[3];
@@ -77,12 +94,10 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   AttentionResult r{empty_tensor({B, S, H, dv}, q.dtype), empty_tensor({B, H, S}, DType::F32)};
   float* lse = f32_mut(r.lse);
   if (B * H * S == 0) return r;
-  const int64_t round = heads_per_round(B * H, S);
   const DType dt = v.dtype;
-  HostBuffer<float> s(static_cast<size_t>(round * S * S));
-  HostBuffer<char> p(static_cast<size_t>(round * S * S) * dtype_size(dt));
-  for (int64_t first = 0; first < B * H; first += round) {
-    const int64_t n = std::min(round, B * H - first);
+  for_head_groups(B * H, S, [&](int64_t first, int64_t n) {
+    HostBuffer<float> s(static_cast<size_t>(n * S * S));
+    HostBuffer<char> p(static_cast<size_t>(n * S * S) * dtype_size(dt));
     scores(q, k, options.scale, first, n, s.data());
     parallel_chunks(n * S, grain_for(4 * S), [&](int64_t lo, int64_t hi) {
       for (int64_t row = lo; row < hi; ++row) {  // softmax of one query row
@@ -104,7 +119,7 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
       ps.push_back(product(S, dv, S, {p.data() + i * S * S * dtype_size(dt), dt, S, false}, head(v, b, h), head_out(r.out, b, h), r.out.dtype, H * dv));
     }
     gemm_batch(ps.data(), n);
-  }
+  });
   return r;
 }
 
@@ -115,13 +130,11 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   if (B * H * S == 0) return g;
   const DType dt = q.dtype;
   const size_t es = dtype_size(dt);
-  const int64_t round = heads_per_round(B * H, S);
-  const size_t cells = static_cast<size_t>(round * S * S);
-  HostBuffer<float> s(cells), p32(cells), dp(cells);
-  HostBuffer<char> pdt(cells * es), ds(cells * es);
   const float* lse_data = static_cast<const float*>(lse.data());
-  for (int64_t first = 0; first < B * H; first += round) {
-    const int64_t n = std::min(round, B * H - first);
+  for_head_groups(B * H, S, [&](int64_t first, int64_t n) {
+    const size_t cells = static_cast<size_t>(n * S * S);
+    HostBuffer<float> s(cells), p32(cells), dp(cells);
+    HostBuffer<char> pdt(cells * es), ds(cells * es);
     scores(q, k, options.scale, first, n, s.data());
     parallel_for(n, [&](int64_t i) {
       probabilities(s.data() + i * S * S, lse_data, S, options.causal, p32.data() + i * S * S, pdt.data() + i * S * S * es, dt, (first + i) * S);
@@ -157,7 +170,7 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
     }
     gemm_batch(dqp.data(), n);
     gemm_batch(dkp.data(), n);
-  }
+  });
   return g;
 }
 
