@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // moontrain's command line.
-import { UsageError, flagHelp } from './cli/args';
+import { HelpRequested, UsageError, flagHelp } from './cli/args';
 import { evalCommand, evalFlags } from './cli/eval';
 import { infoCommand, infoFlags } from './cli/info';
 import { sampleCommand, sampleFlags } from './cli/sample';
 import { trainCommand, trainFlags } from './cli/train';
 
-const usage = `usage: moontrain <command> [options]
+const usage = `usage: moontrain <command> [options]     (moontrain <command> --help: that command's options)
 
   train     train a Moonlight-style MoE (default: tiny on the Brown corpus, Muon)
 ${flagHelp(trainFlags)}
@@ -40,6 +40,9 @@ async function main(argv: string[]): Promise<number> {
       const { launch } = require('./dist/launch') as typeof import('./dist/launch');
       return launch({ nproc: Number(n), argv: [...process.execArgv, script, ...args] });
     }
+    case 'version': case '--version': case '-v':
+      console.log((require('./runtime') as typeof import('./runtime')).info().version);
+      return 0;
     case undefined: case 'help': case '--help': case '-h':
       console.log(usage);
       return 0;
@@ -51,6 +54,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: Error & { code?: string }) => {
+    if (e instanceof HelpRequested) {
+      console.log(e.message);
+      return;
+    }
     // Expected failures get one clear line; a stack only for bugs (or MOONTRAIN_DEBUG=1).
     const expected = e instanceof UsageError || (typeof e.code === 'string' && e.code.startsWith('ERR_')) || e.code === 'ENOENT' || e.code === 'ENOSPC' || e.code === 'EACCES';
     console.error(expected && !process.env.MOONTRAIN_DEBUG ? e.message : e.stack ?? String(e));

@@ -4,6 +4,9 @@ import { parseArgs } from 'util';
 
 export class UsageError extends Error {}
 
+/** `--help` / `-h` after a command: its usage goes to stdout and the exit code is 0. */
+export class HelpRequested extends Error {}
+
 type FlagType = 'string' | 'number' | 'int' | 'bool';
 export interface FlagSpec {
   type: FlagType;
@@ -17,6 +20,7 @@ export type Flags = Record<string, FlagSpec>;
 export type Parsed = Record<string, string | number | boolean | undefined>;
 
 export function parseFlags(argv: string[], flags: Flags, command: string): Parsed {
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested(`usage: moontrain ${command} [options]\n${flagHelp(flags)}`);
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const [name, f] of Object.entries(flags)) options[name] = { type: f.type === 'bool' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;

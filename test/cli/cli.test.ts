@@ -83,3 +83,16 @@ test('bad input ends with one clear line and a non-zero exit, never a stack', (t
     t.notRegex(r.stderr, /\n\s+at /, `no stack trace for ${args.join(' ')}`);
   }
 });
+
+test('--version prints the version; <command> --help prints that command\'s flags and exits 0', (t) => {
+  const version = cli(['--version']);
+  t.is(version.status, 0);
+  t.is(version.stdout.trim(), JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+  for (const command of ['train', 'eval', 'sample', 'info']) {
+    const r = cli([command, '--help']);
+    t.is(r.status, 0, command);
+    t.true(r.stdout.startsWith(`usage: moontrain ${command} [options]`), command);
+    t.regex(r.stdout, command === 'train' ? /--optimizer muon\|adamw/ : /--/, command);
+    t.is(r.stderr, '', command);
+  }
+});
