@@ -95,6 +95,7 @@ export type { DType, Device };
 export const packageRoot = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 
 function load(): NativeAddon {
+  (require(path.join(packageRoot, 'scripts', 'cpu-floor.js')) as { assertCpuFloor(): void }).assertCpuFloor();
   const override = process.env.MOONTRAIN_ADDON;
   if (override) return require(path.resolve(override)) as NativeAddon;
   return require('node-gyp-build')(packageRoot) as NativeAddon;

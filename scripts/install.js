@@ -43,6 +43,12 @@ then run: npm rebuild moontrain
 }
 
 if (process.env.MOONTRAIN_SKIP_BUILD) process.exit(0);
+const cpuProblem = require('./cpu-floor').cpuFloorProblem();
+if (cpuProblem) {
+  // Neither the prebuilt binary nor a build from source (same floor) would run here.
+  console.error(`moontrain: ${cpuProblem}`);
+  process.exit(1);
+}
 const noPrebuild = loadError();
 if (noPrebuild === null) process.exit(0);
 

@@ -13,3 +13,10 @@ isa=$(q -p "require('./dist/lib').info().isa")
 echo "emulated Haswell: isa=$isa"
 [ "$isa" = avx2 ] || { echo "expected the avx2 path on Haswell, got $isa"; exit 1; }
 q node_modules/ava/entrypoints/cli.mjs 'test/ops/**/*.test.ts' 'test/tensor.test.ts'
+
+# Below the floor: an emulated Sandy Bridge (AVX, no AVX2/FMA) must get the documented Error from
+# the addon's own CPUID check (qemu-user shows the host's /proc/cpuinfo, so the JS pre-check of
+# scripts/cpu-floor.js passes here; test/cpu-floor.test.ts covers that one).
+old=$(qemu-x86_64 -cpu SandyBridge "$node_bin" -e "try { require('./dist/lib'); console.log('loaded') } catch (e) { console.log(e.code) }" 2>/dev/null)
+echo "emulated Sandy Bridge: $old"
+[ "$old" = ERR_MOONTRAIN_UNSUPPORTED_CPU ] || { echo "expected ERR_MOONTRAIN_UNSUPPORTED_CPU on Sandy Bridge, got '$old'"; exit 1; }
