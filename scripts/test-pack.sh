@@ -76,13 +76,13 @@ for mode in scripts no-scripts; do
   step "the README's ZeRO-1 example: 2 rank processes ($mode)"
   PATH="$bin" node zero.mjs
 
-  if [ "$mode" = scripts ]; then
-    step "npx moontrain train --steps 20"
-    PATH="$bin" npx moontrain train --steps 20 --eval-every 10 --eval-batches 2 --out run
-    [ -s run/metrics.jsonl ] && [ -d run/checkpoint ] || fail "train left no metrics or checkpoint"
-    PATH="$bin" npx moontrain sample --checkpoint run --prompt "The jury" --tokens 8
-    PATH="$bin" npx moontrain info --config tiny --json >/dev/null
+  step "npx moontrain train --steps 20 ($mode)"
+  PATH="$bin" npx moontrain train --steps 20 --eval-every 10 --eval-batches 2 --out run
+  [ -s run/metrics.jsonl ] && [ -d run/checkpoint ] || fail "train left no metrics or checkpoint ($mode)"
+  PATH="$bin" npx moontrain sample --checkpoint run --prompt "The jury" --tokens 8
+  PATH="$bin" npx moontrain info --config tiny --json >/dev/null
 
+  if [ "$mode" = scripts ]; then
     step "types: a consumer compiles, a misuse does not"
     cp "$root/test/types/consumer.ts" .
     cat >tsconfig.json <<'EOF'
