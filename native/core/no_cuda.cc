@@ -10,11 +10,12 @@ CudaStatus cuda_status() {
 }
 
 const OpTable& cuda_ops() {
-  static const OpTable table{"cuda", nullptr, nullptr, nullptr, nullptr,
-                             // neural-network ops: 29 entries, none on CUDA yet
-                             nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                             nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                             nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  // No CUDA kernels yet: every entry is null, and callers fall back or report it.
+  static const OpTable table = [] {
+    OpTable t{};
+    t.backend = "cuda";
+    return t;
+  }();
   return table;
 }
 
