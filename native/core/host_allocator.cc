@@ -14,9 +14,10 @@ namespace mt {
 namespace {
 
 constexpr size_t kSmallAlign = 64;
-constexpr size_t kLarge = size_t(1) << 20;       // blocks from here up are mapped
+constexpr size_t kMedium = size_t(64) << 10;     // blocks from here up are mapped and cached
+constexpr size_t kLarge = size_t(1) << 20;       // blocks from here up get 2 MiB huge pages
 constexpr size_t kHuge = size_t(2) << 20;        // huge page size and large-block granule
-constexpr size_t kCacheLimit = size_t(4) << 30;  // freed large blocks kept for reuse
+constexpr size_t kCacheLimit = size_t(4) << 30;  // freed mapped blocks kept for reuse
 
 struct LargeCache {
   std::mutex mu;
@@ -29,7 +30,19 @@ LargeCache& cache() {
   return *c;
 }
 
-size_t large_size(size_t bytes) { return (bytes + kHuge - 1) / kHuge * kHuge; }
+// Mapped blocks come in size classes: multiples of 64 KiB below 1 MiB, of 2 MiB above. A training
+// step allocates the same sizes every step, so after the first one they come from the cache,
+// without page faults (measured: ~5,900 faults per tiny step when blocks under 1 MiB went through
+// malloc, which returns them to the system).
+size_t block_size(size_t bytes) {
+  const size_t granule = bytes >= kLarge ? kHuge : kMedium;
+  return (bytes + granule - 1) / granule * granule;
+}
+
+void* map_medium(size_t size) {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
 
 void* map_large(size_t size) {
   // Over-map by one granule, then trim, to get a 2 MiB-aligned block.
@@ -48,10 +61,10 @@ void* map_large(size_t size) {
 
 void* host_alloc(size_t bytes) {
   void* p = nullptr;
-  if (bytes < kLarge) {
+  if (bytes < kMedium) {
     p = std::aligned_alloc(kSmallAlign, bytes == 0 ? kSmallAlign : (bytes + kSmallAlign - 1) / kSmallAlign * kSmallAlign);
   } else {
-    const size_t size = large_size(bytes);
+    const size_t size = block_size(bytes);
     {
       LargeCache& c = cache();
       std::lock_guard<std::mutex> lk(c.mu);
@@ -63,10 +76,11 @@ void* host_alloc(size_t bytes) {
         return p;
       }
     }
-    p = map_large(size);
+    const auto map = size >= kLarge ? map_large : map_medium;
+    p = map(size);
     if (!p) {
       host_release_cache();
-      p = map_large(size);
+      p = map(size);
     }
   }
   if (!p) throw RuntimeError("alloc", "ERR_MOONTRAIN_OUT_OF_MEMORY", "out of host memory allocating " + std::to_string(bytes) + " bytes");
@@ -75,11 +89,11 @@ void* host_alloc(size_t bytes) {
 
 void host_free(void* p, size_t bytes) {
   if (!p) return;
-  if (bytes < kLarge) {
+  if (bytes < kMedium) {
     std::free(p);
     return;
   }
-  const size_t size = large_size(bytes);
+  const size_t size = block_size(bytes);
   LargeCache& c = cache();
   {
     std::lock_guard<std::mutex> lk(c.mu);

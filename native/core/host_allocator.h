@@ -1,7 +1,7 @@
-// Host memory for tensors. Small blocks come from aligned_alloc. Large blocks are 2 MiB-aligned
-// mappings with transparent huge pages requested (a fresh 100 MB output otherwise costs ~25k
-// page faults, more than the GEMM that fills it), and freed large blocks are kept in a bounded
-// cache by size, since a training step allocates the same sizes every step.
+// Host memory for tensors. Blocks under 64 KiB come from aligned_alloc. Larger ones are mappings
+// (from 1 MiB up 2 MiB-aligned with transparent huge pages requested: a fresh 100 MB output
+// otherwise costs ~25k page faults, more than the GEMM that fills it), and freed ones are kept in
+// a bounded cache by size class, since a training step allocates the same sizes every step.
 #pragma once
 #include <cstddef>
 
