@@ -11,7 +11,7 @@
 #include "../gemm.h"
 #include "../../core/fast_math.h"
 #include "../nn_ops.h"
-#include "softmax_row.h"
+#include "row_reduce.h"
 
 namespace mt::cpu {
 

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "../nn_ops.h"
+#include "row_reduce.h"
 
 namespace mt::cpu {
 
@@ -17,8 +18,7 @@ RmsNormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
     std::vector<float> row(static_cast<size_t>(D));
     for (int64_t t = t0; t < t1; ++t) {
       load_f32(x.data(), x.dtype, t * D, D, row.data());
-      double ss = 0;
-      for (int64_t j = 0; j < D; ++j) ss += static_cast<double>(row[j]) * row[j];
+      const double ss = sum_squares_f64(row.data(), D);
       const float rs = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
       rstd[t] = rs;
       for (int64_t j = 0; j < D; ++j) row[j] = row[j] * rs * w[j];
@@ -42,8 +42,7 @@ RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& 
     for (int64_t t = t0; t < t1; ++t) {
       load_f32(x.data(), x.dtype, t * D, D, xr.data());
       load_f32(dy.data(), dy.dtype, t * D, D, gr.data());
-      double dot = 0;
-      for (int64_t j = 0; j < D; ++j) dot += static_cast<double>(gr[j]) * w[j] * xr[j];
+      const double dot = dot_f64(gr.data(), w.data(), xr.data(), D);
       // In double: the two terms nearly cancel when x is almost parallel to g (e.g. D = 1).
       const double r = rs[t];
       const double c = r * r * r * dot / static_cast<double>(D);

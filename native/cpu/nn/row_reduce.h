@@ -1,6 +1,6 @@
-// Row kernels shared by the softmax-based ops (attention, cross-entropy): written as eight
-// interleaved lanes so they vectorize on the AVX2 floor without -ffast-math, in a fixed order so
-// a result does not depend on the thread count or the run.
+// Reductions over a row shared by the nn ops (softmax in attention and cross-entropy, RMSNorm):
+// written as eight interleaved lanes so they vectorize on the AVX2 floor without -ffast-math,
+// in a fixed order so a result does not depend on the thread count or the run.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -36,6 +36,28 @@ inline float exp_shift_sum(float* x, int64_t n, float shift) {
     }
   float tail = 0.f;
   for (; j < n; ++j) tail += (x[j] = fast_exp(x[j] - shift));
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail;
+}
+
+// Sum over j of a[j] * b[j] * c[j], products and sums in double.
+inline double dot_f64(const float* a, const float* b, const float* c, int64_t n) {
+  double part[8] = {};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) part[l] += static_cast<double>(a[j + l]) * b[j + l] * c[j + l];
+  double tail = 0;
+  for (; j < n; ++j) tail += static_cast<double>(a[j]) * b[j] * c[j];
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail;
+}
+
+// Sum over j of a[j]^2 in double.
+inline double sum_squares_f64(const float* a, int64_t n) {
+  double part[8] = {};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) part[l] += static_cast<double>(a[j + l]) * a[j + l];
+  double tail = 0;
+  for (; j < n; ++j) tail += static_cast<double>(a[j]) * a[j];
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail;
 }
 
