@@ -148,13 +148,13 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
     gemm_batch(dvp.data(), n);
     gemm_batch(dpp.data(), n);
     parallel_chunks(n * S, grain_for(2 * S), [&](int64_t lo, int64_t hi) {
-      std::vector<float> dsr(static_cast<size_t>(S));
+      std::vector<float> dsr(static_cast<size_t>(S)), dor(static_cast<size_t>(dv)), outr(static_cast<size_t>(dv));
       for (int64_t row = lo; row < hi; ++row) {  // dS for one query row
         const int64_t bh = first + row / S, i = row % S, b = bh / H, h = bh % H;
         const int64_t base_o = ((b * S + i) * H + h) * dv;
-        double d = 0;
-        for (int64_t c = 0; c < dv; ++c) d += double(load_as_f32(dout.data(), dout.dtype, base_o + c)) * load_as_f32(out.data(), out.dtype, base_o + c);
-        const float df = static_cast<float>(d);
+        load_f32(dout.data(), dout.dtype, base_o, dv, dor.data());
+        load_f32(out.data(), out.dtype, base_o, dv, outr.data());
+        const float df = static_cast<float>(dot_f64(dor.data(), outr.data(), dv));
         const float* pr = p32.data() + row * S;
         const float* dpr = dp.data() + row * S;
         for (int64_t j = 0; j < S; ++j) dsr[static_cast<size_t>(j)] = pr[j] * (dpr[j] - df);

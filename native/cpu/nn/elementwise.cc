@@ -1,6 +1,7 @@
 // Elementwise arithmetic, conversions, the sum of squares (for gradient norms) and last-dimension
 // split/concat (MLA separates q_nope/q_rope and k_nope/k_rope/v with them).
 #include "../nn_ops.h"
+#include "row_reduce.h"
 
 namespace mt::cpu {
 
@@ -58,9 +59,7 @@ double sum_squares(const Tensor& t) {
     std::vector<float> row(static_cast<size_t>(cols));
     for (int64_t r = r0; r < r1; ++r) {
       load_f32(t.data(), t.dtype, r * cols, cols, row.data());
-      double s = 0;
-      for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(row[j]) * row[j];
-      partial[r] = s;
+      partial[r] = sum_squares_f64(row.data(), cols);
     }
   });
   double total = 0;

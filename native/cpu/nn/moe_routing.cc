@@ -4,6 +4,7 @@
 
 #include "../../core/fast_math.h"
 #include "../nn_ops.h"
+#include "row_reduce.h"
 
 namespace mt::cpu {
 
@@ -187,9 +188,7 @@ MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, con
       for (int64_t k = 0; k < K; ++k) {
         const int64_t r = rows[t * K + k];
         load_f32(ys.data(), ys.dtype, r * D, D, row.data());
-        double s = 0;
-        for (int64_t j = 0; j < D; ++j) s += static_cast<double>(d[j]) * row[j];
-        dw[t * K + k] = static_cast<float>(s);
+        dw[t * K + k] = static_cast<float>(dot_f64(d.data(), row.data(), D));
         const float wk = w[t * K + k];
         for (int64_t j = 0; j < D; ++j) row[j] = wk * d[j];
         store_f32(g.dys.data(), g.dys.dtype, r * D, D, row.data());

@@ -50,15 +50,18 @@ inline double dot_f64(const float* a, const float* b, const float* c, int64_t n)
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail;
 }
 
-// Sum over j of a[j]^2 in double.
-inline double sum_squares_f64(const float* a, int64_t n) {
+// Sum over j of a[j] * b[j] in double.
+inline double dot_f64(const float* a, const float* b, int64_t n) {
   double part[8] = {};
   int64_t j = 0;
   for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) part[l] += static_cast<double>(a[j + l]) * a[j + l];
+    for (int l = 0; l < 8; ++l) part[l] += static_cast<double>(a[j + l]) * b[j + l];
   double tail = 0;
-  for (; j < n; ++j) tail += static_cast<double>(a[j]) * a[j];
+  for (; j < n; ++j) tail += static_cast<double>(a[j]) * b[j];
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail;
 }
+
+// Sum over j of a[j]^2 in double.
+inline double sum_squares_f64(const float* a, int64_t n) { return dot_f64(a, a, n); }
 
 }  // namespace mt::cpu::nn
