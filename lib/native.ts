@@ -82,6 +82,9 @@ export interface NativeAddon {
   setNumThreads(n: unknown): void;
   setIsa(isa: unknown): Isa;
   poisonAllocations(on: boolean): void;
+  /** Sets whether new tensors are reported to V8 (returns the previous setting); no argument: the bytes reported now. */
+  reportExternalMemory(on: boolean): boolean;
+  reportExternalMemory(): number;
   liveTensors(): { count: number; bytes: number };
   NativeCommunicator: new (jobName: unknown, rank: unknown, size: unknown, options: unknown) => NativeCommunicator;
   commCleanupStale(jobName: unknown): boolean;

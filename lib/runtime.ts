@@ -23,3 +23,16 @@ export const debug = {
     return native.liveTensors();
   },
 };
+
+/**
+ * Runs fn with new tensors not reported to V8 as external memory (internal: for the model and the
+ * optimizers, which dispose every intermediate they make; see AddonData in tensor_object.h).
+ */
+export function untrackedMemory<T>(fn: () => T): T {
+  const previous = native.reportExternalMemory(false);
+  try {
+    return fn();
+  } finally {
+    native.reportExternalMemory(previous);
+  }
+}

@@ -20,6 +20,7 @@ import type { ParamStateDict } from '../optim/state';
 import { ops } from '../ops';
 import { tensor } from '../tensor';
 import type { Communicator } from './comm';
+import { untrackedMemory } from '../runtime';
 
 interface Piece {
   param: Parameter;
@@ -96,27 +97,30 @@ export class ZeroOptimizer {
   }
 
   step(): void {
-    this.stepCount++;
-    const g = this.reduceScatterGradients();
-    this.lastGradNorm = Math.sqrt(this.comm.allReduceNumbers(Float64Array.of(sumSquares(g)), 'sum')[0]);
-    const clip = this.options.clip;
-    if (clip && Number.isFinite(this.lastGradNorm) && this.lastGradNorm > clip) {
-      const s = clip / (this.lastGradNorm + 1e-6);
-      for (let i = 0; i < g.length; ++i) g[i] *= s;
-    }
-    const lo = this.bounds[this.comm.rank];
-    const grads = this.pieces.map((p) => tensor(g.subarray(p.offset + p.start - lo, p.offset + p.start - lo + p.length), [p.length]));
-    const lr = this.inner.lr, wd = this.inner.weightDecay;
-    if (this.inner instanceof Muon) this.muonStep(grads);
-    const adam = this.inner instanceof Muon ? this.inner.adamwRule : this.inner.rule;
-    this.pieces.forEach((p, i) => {
-      if (p.muon) return;
-      ops.adamwStep(p.master, grads[i], p.buffers.exp_avg, p.buffers.exp_avg_sq, {
-        lr, beta1: adam.betas[0], beta2: adam.betas[1], eps: adam.eps, weightDecay: wd, step: this.stepCount,
+    // The optimizer disposes what it makes: no external-memory reports (see untrackedMemory).
+    untrackedMemory(() => {
+      this.stepCount++;
+      const g = this.reduceScatterGradients();
+      this.lastGradNorm = Math.sqrt(this.comm.allReduceNumbers(Float64Array.of(sumSquares(g)), 'sum')[0]);
+      const clip = this.options.clip;
+      if (clip && Number.isFinite(this.lastGradNorm) && this.lastGradNorm > clip) {
+        const s = clip / (this.lastGradNorm + 1e-6);
+        for (let i = 0; i < g.length; ++i) g[i] *= s;
+      }
+      const lo = this.bounds[this.comm.rank];
+      const grads = this.pieces.map((p) => tensor(g.subarray(p.offset + p.start - lo, p.offset + p.start - lo + p.length), [p.length]));
+      const lr = this.inner.lr, wd = this.inner.weightDecay;
+      if (this.inner instanceof Muon) this.muonStep(grads);
+      const adam = this.inner instanceof Muon ? this.inner.adamwRule : this.inner.rule;
+      this.pieces.forEach((p, i) => {
+        if (p.muon) return;
+        ops.adamwStep(p.master, grads[i], p.buffers.exp_avg, p.buffers.exp_avg_sq, {
+          lr, beta1: adam.betas[0], beta2: adam.betas[1], eps: adam.eps, weightDecay: wd, step: this.stepCount,
+        });
       });
+      for (const t of grads) t.dispose();
+      this.allGatherParameters();
     });
-    for (const t of grads) t.dispose();
-    this.allGatherParameters();
   }
 
   /** The local slice of the mean of every rank's gradients (fp32, flat). */

@@ -16,6 +16,19 @@ import { CheckpointSource, ParameterSource, RandomInit, expertName } from './ini
 import { MoE } from './moe';
 import type { Parameter } from './parameter';
 import { Saved } from './tape';
+import { untrackedMemory } from '../runtime';
+
+/** What loss() keeps for backward(). */
+interface ForwardContext {
+  ids: Int32Array;
+  targets: Int32Array;
+  xs: Tensor[];
+  hf: Tensor;
+  rstd: Tensor;
+  logits: Tensor;
+  lse: Tensor;
+  count: number;
+}
 
 export interface ModelOptions {
   /** Storage and compute type of the weights and activations; the router always runs in fp32. */
@@ -33,7 +46,7 @@ export class MoonlightModel {
   readonly norm: Parameter;
   readonly head: Parameter | null;
   private readonly saved = new Saved();
-  private ctx: { ids: Int32Array; targets: Int32Array; xs: Tensor[]; hf: Tensor; rstd: Tensor; logits: Tensor; lse: Tensor; count: number } | null = null;
+  private ctx: ForwardContext | null = null;
   /** From the last forward: mean cross-entropy, summed auxiliary losses, per-layer expert loads. */
   lastStats = { loss: NaN, auxLoss: 0, tokens: 0 };
 
@@ -130,13 +143,15 @@ export class MoonlightModel {
    */
   loss(ids: Int32Array, targets: Int32Array, shape: readonly [number, number]): number {
     const [B, S] = this.checkBatch(ids, targets, shape);
-    const { xs, hf, rstd, logits } = this.forward(ids, B, S);
-    const ce = ops.crossEntropy(logits, targets);
-    const lse = this.saved.keep(ce.lse);
-    this.ctx = { ids, targets, xs, hf, rstd, logits, lse, count: ce.count };
-    const auxLoss = this.moeLayers().reduce((a, m) => a + m.stats.auxLoss, 0);
-    this.lastStats = { loss: ce.loss, auxLoss, tokens: ce.count };
-    return ce.loss;
+    return untrackedMemory(() => {
+      const { xs, hf, rstd, logits } = this.forward(ids, B, S);
+      const ce = ops.crossEntropy(logits, targets);
+      const lse = this.saved.keep(ce.lse);
+      this.ctx = { ids, targets, xs, hf, rstd, logits, lse, count: ce.count };
+      const auxLoss = this.moeLayers().reduce((a, m) => a + m.stats.auxLoss, 0);
+      this.lastStats = { loss: ce.loss, auxLoss, tokens: ce.count };
+      return ce.loss;
+    });
   }
 
   /** Next-token logits after the last position of one sequence (for sampling); keeps nothing. */
@@ -177,6 +192,10 @@ export class MoonlightModel {
   backward(): void {
     const ctx = this.ctx;
     if (!ctx) throw new Error('MoonlightModel.backward: call loss() first (each loss() allows one backward())');
+    untrackedMemory(() => this.backwardFrom(ctx));
+  }
+
+  private backwardFrom(ctx: ForwardContext): void {
     const dlogits = ops.crossEntropyBackward(ctx.logits, ctx.targets, ctx.lse, { scale: ctx.count > 0 ? 1 / ctx.count : 0 });
     const dhf = linearBackward(dlogits, ctx.hf, this.head ?? this.embed);
     dlogits.dispose();

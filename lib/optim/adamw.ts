@@ -3,6 +3,7 @@
 import type { Parameter } from '../nn/parameter';
 import { ops } from '../ops';
 import { ParamState, ParamStateDict } from './state';
+import { untrackedMemory } from '../runtime';
 
 export interface AdamWOptions {
   lr: number;
@@ -59,8 +60,11 @@ export class AdamW {
   }
 
   step(): void {
-    this.stepCount++;
-    for (const s of this.states) this.rule.apply(s, this.lr, this.weightDecay, this.stepCount);
+    // The optimizer disposes what it makes: no external-memory reports (see untrackedMemory).
+    untrackedMemory(() => {
+      this.stepCount++;
+      for (const s of this.states) this.rule.apply(s, this.lr, this.weightDecay, this.stepCount);
+    });
   }
 
   zeroGrad(): void {

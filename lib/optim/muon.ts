@@ -9,6 +9,7 @@ import { reshaped } from '../nn/tape';
 import { ops } from '../ops';
 import { AdamWRule, checkNumber } from './adamw';
 import { ParamState, ParamStateDict } from './state';
+import { untrackedMemory } from '../runtime';
 
 export type MuonScale = 'moonlight' | 'keller' | 'none';
 type Triple = [number, number, number];
@@ -68,23 +69,26 @@ export class Muon {
   }
 
   step(): void {
-    this.stepCount++;
-    // Same-shape matrices are orthogonalised together: one batched Newton–Schulz call per shape
-    // (every expert of a layer, and the same projection across layers).
-    const groups = new Map<string, { states: ParamState[]; updates: Tensor[] }>();
-    for (const s of this.muonStates) {
-      const g = s.param.grad;
-      if (!g) continue;
-      const u = ops.muonMomentum(s.buffers.momentum_buffer, g, { momentum: this.momentum, nesterov: this.nesterov });
-      const shape = s.param.value.shape;
-      const key = `${shape.slice(-2).join('x')}:${s.param.value.dtype}`;
-      const group = groups.get(key) ?? { states: [], updates: [] };
-      group.states.push(s);
-      group.updates.push(u);
-      groups.set(key, group);
-    }
-    for (const { states, updates } of groups.values()) this.orthogonalizeAndApply(states, updates);
-    for (const s of this.adamStates) this.adamwRule.apply(s, this.lr, this.weightDecay, this.stepCount);
+    // The optimizer disposes what it makes: no external-memory reports (see untrackedMemory).
+    untrackedMemory(() => {
+      this.stepCount++;
+      // Same-shape matrices are orthogonalised together: one batched Newton–Schulz call per shape
+      // (every expert of a layer, and the same projection across layers).
+      const groups = new Map<string, { states: ParamState[]; updates: Tensor[] }>();
+      for (const s of this.muonStates) {
+        const g = s.param.grad;
+        if (!g) continue;
+        const u = ops.muonMomentum(s.buffers.momentum_buffer, g, { momentum: this.momentum, nesterov: this.nesterov });
+        const shape = s.param.value.shape;
+        const key = `${shape.slice(-2).join('x')}:${s.param.value.dtype}`;
+        const group = groups.get(key) ?? { states: [], updates: [] };
+        group.states.push(s);
+        group.updates.push(u);
+        groups.set(key, group);
+      }
+      for (const { states, updates } of groups.values()) this.orthogonalizeAndApply(states, updates);
+      for (const s of this.adamStates) this.adamwRule.apply(s, this.lr, this.weightDecay, this.stepCount);
+    });
   }
 
   private orthogonalizeAndApply(states: ParamState[], updates: Tensor[]): void {

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "errors.h"
 #include "ops_binding.h"
+#include "tensor_object.h"
 
 namespace mt::napi {
 
@@ -69,6 +70,16 @@ Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// Internal (lib/runtime.ts untrackedMemory): whether new tensors report their bytes to V8; returns
+// the previous setting. With no argument it changes nothing and returns the bytes reported now.
+Napi::Value ReportExternalMemory(const Napi::CallbackInfo& info) {
+  AddonData* data = info.Env().GetInstanceData<AddonData>();
+  if (info.Length() == 0) return Napi::Number::New(info.Env(), static_cast<double>(data->reported_external_bytes));
+  const bool previous = data->report_external_memory;
+  data->report_external_memory = info[0].ToBoolean().Value();
+  return Napi::Boolean::New(info.Env(), previous);
+}
+
 Napi::Value PoisonAllocations(const Napi::CallbackInfo& info) {
   set_poison_allocations(info[0].ToBoolean().Value());
   return info.Env().Undefined();
@@ -82,6 +93,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New<SetIsa>(env, "setIsa"));
   exports.Set("liveTensors", Napi::Function::New<LiveTensors>(env, "liveTensors"));
   exports.Set("poisonAllocations", Napi::Function::New<PoisonAllocations>(env, "poisonAllocations"));
+  exports.Set("reportExternalMemory", Napi::Function::New<ReportExternalMemory>(env, "reportExternalMemory"));
 }
 
 }  // namespace mt::napi

@@ -42,7 +42,11 @@ Napi::Object TensorObject::Wrap(Napi::Env env, Tensor t) {
   data->wrapping = false;
   TensorObject* self = Unwrap(obj);
   self->tensor_ = std::move(t);
-  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(self->tensor_.nbytes()));
+  if (data->report_external_memory) {
+    self->reported_bytes_ = static_cast<int64_t>(self->tensor_.nbytes());
+    data->reported_external_bytes += self->reported_bytes_;
+    Napi::MemoryManagement::AdjustExternalMemory(env, self->reported_bytes_);
+  }
   return obj;
 }
 
@@ -58,9 +62,12 @@ TensorObject* TensorObject::FromValue(const Napi::Value& v) {
 
 void TensorObject::Release() {
   if (!tensor_.storage) return;
-  const int64_t bytes = static_cast<int64_t>(tensor_.nbytes());
   tensor_.storage.reset();
-  Napi::MemoryManagement::AdjustExternalMemory(env_, -bytes);
+  if (reported_bytes_) {
+    if (AddonData* data = env_.GetInstanceData<AddonData>()) data->reported_external_bytes -= reported_bytes_;
+    Napi::MemoryManagement::AdjustExternalMemory(env_, -reported_bytes_);
+  }
+  reported_bytes_ = 0;
 }
 
 Napi::Value TensorObject::Shape(const Napi::CallbackInfo& info) {

@@ -32,6 +32,7 @@ class TensorObject : public Napi::ObjectWrap<TensorObject> {
 
   Tensor tensor_;
   Napi::Env env_;
+  int64_t reported_bytes_ = 0;  // told to V8 as external memory (see AddonData)
 };
 
 // Per-environment (main thread or worker_thread) state of the addon.
@@ -39,6 +40,12 @@ struct AddonData {
   Napi::FunctionReference tensor_constructor;
   // Set by TensorObject::Wrap around its constructor call: user code cannot construct tensors.
   bool wrapping = false;
+  // New tensors report their bytes to V8 as external memory, so that tensors dropped without
+  // dispose() are collected soon. The model and optimizers turn it off around their own steps:
+  // they dispose every intermediate themselves, and reporting ~70 MB of activations per tiny
+  // step made V8 run a full mark-compact every step (measured with --trace-gc).
+  bool report_external_memory = true;
+  int64_t reported_external_bytes = 0;  // the sum now reported, for tests
 };
 
 }  // namespace mt::napi
