@@ -7,6 +7,7 @@
 // independent output rows or columns with a fixed partition and every sum runs in one task in a
 // fixed order, so results are bitwise identical for any thread count.
 #pragma once
+#include <type_traits>
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -176,6 +177,26 @@ inline void store_f32(void* base, DType d, int64_t offset, int64_t n, const floa
     bf16_t* p = static_cast<bf16_t*>(base) + offset;
     for (int64_t i = 0; i < n; ++i) p[i] = f32_to_bf16(in[i]);
   }
+}
+
+// Element i of a float or bf16 buffer as float, and back (bf16: round to nearest even): for
+// one-pass loops over a single dtype, which the compiler vectorizes.
+template <typename T>
+inline float widen(T v) {
+  if constexpr (std::is_same_v<T, float>) return v;
+  else return bf16_to_f32(v);
+}
+template <typename T>
+inline T narrow(float v) {
+  if constexpr (std::is_same_v<T, float>) return v;
+  else return f32_to_bf16(v);
+}
+
+// Calls fn.template operator()<T>() with T = float or bf16_t for dtype d.
+template <typename Fn>
+inline void with_element_type(DType d, Fn&& fn) {
+  if (d == DType::F32) fn(float{});
+  else fn(bf16_t{});
 }
 
 inline const float* f32_data(const Tensor& t) { return static_cast<const float*>(t.data()); }

@@ -1,7 +1,5 @@
 // Elementwise arithmetic, conversions, the sum of squares (for gradient norms) and last-dimension
 // split/concat (MLA separates q_nope/q_rope and k_nope/k_rope/v with them).
-#include <type_traits>
-
 #include "../nn_ops.h"
 #include "row_reduce.h"
 
@@ -16,23 +14,22 @@ constexpr int64_t kChunk = 16384;
 // One pass over elements of a single dtype T (float or bf16_t), widened to float for f.
 template <typename T, typename F>
 void map2_same(const T* a, const T* b, T* out, int64_t i0, int64_t i1, F f) {
-  const auto wide = [](T v) { if constexpr (std::is_same_v<T, float>) return v; else return bf16_to_f32(v); };
-  const auto narrow = [](float v) { if constexpr (std::is_same_v<T, float>) return v; else return f32_to_bf16(v); };
   if (b)
-    for (int64_t i = i0; i < i1; ++i) out[i] = narrow(f(wide(a[i]), wide(b[i])));
+    for (int64_t i = i0; i < i1; ++i) out[i] = narrow<T>(f(widen(a[i]), widen(b[i])));
   else
-    for (int64_t i = i0; i < i1; ++i) out[i] = narrow(f(wide(a[i]), 0.0f));
+    for (int64_t i = i0; i < i1; ++i) out[i] = narrow<T>(f(widen(a[i]), 0.0f));
 }
 
 // out = f(a[i], b[i]) over chunks, computed in float.
 template <typename F>
 void map2(const Tensor& a, const Tensor* b, const Tensor& out, F f) {
   if (a.dtype == out.dtype && (!b || b->dtype == out.dtype)) {  // the common case: no staging buffers
-    parallel_chunks(a.numel(), kChunk, [&](int64_t i0, int64_t i1) {
-      if (out.dtype == DType::F32)
-        map2_same(static_cast<const float*>(a.data()), b ? static_cast<const float*>(b->data()) : nullptr, static_cast<float*>(out.data()), i0, i1, f);
-      else
-        map2_same(static_cast<const bf16_t*>(a.data()), b ? static_cast<const bf16_t*>(b->data()) : nullptr, static_cast<bf16_t*>(out.data()), i0, i1, f);
+    with_element_type(out.dtype, [&](auto zero) {
+      using T = decltype(zero);
+      const T* pa = static_cast<const T*>(a.data());
+      const T* pb = b ? static_cast<const T*>(b->data()) : nullptr;
+      T* po = static_cast<T*>(out.data());
+      parallel_chunks(a.numel(), kChunk, [&](int64_t i0, int64_t i1) { map2_same(pa, pb, po, i0, i1, f); });
     });
     return;
   }
