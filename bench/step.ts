@@ -73,11 +73,57 @@ export function timeSteps(
   return { forwardBackward, optimizer };
 }
 
-export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number): StepResult {
+type TwinTimes = { times: number[]; version: string; autocast: boolean } | { error: string };
+type Twin = { skipped: string } | { run(steps: number): TwinTimes; close(): void };
+
+/** The PyTorch twin of a model: one process per round, `--bench k` timing k fwd+bwd passes. */
+function twinRunner(name: keyof typeof presets, precision: 'bf16' | 'f32', ids: Int32Array, targets: Int32Array, batch: number, seq: number): Twin {
+  const missing = torchAvailable();
+  if (missing) return { skipped: missing };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moontrain-step-'));
+  const f32 = nn.MoonlightModel.fromPreset(name, { precision: 'f32' });
+  f32.save(dir);
+  f32.dispose();
+  fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify({ ids: [...ids], targets: [...targets], shape: [batch, seq] }));
+  const twin = path.join(packageRoot, 'bench', 'anchors', 'torch_twin.py');
+  const base = [twin, '--model', dir, '--batch', path.join(dir, 'batch.json'), '--out', path.join(dir, 'x'), '--threads', String(info().threads)];
+  if (precision === 'bf16') base.push('--autocast');
+  return {
+    run(steps: number): TwinTimes {
+      const p = spawnSync(PYTHON, [...base, '--bench', String(steps)], { encoding: 'utf8' });
+      if (p.status !== 0) return { error: `the twin failed: ${p.stderr.trim().split('\n').pop()}` };
+      const j = JSON.parse(p.stdout.trim().split('\n').pop()!);
+      return { times: (j.times_s as number[]).map((s) => s * 1000), version: j.torch, autocast: j.autocast };
+    },
+    close: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * moontrain and the PyTorch twin on the same batch and threads, interleaved: `rounds` rounds of
+ * `steps` timed steps each side (after one warm-up step per round), medians over all of them.
+ */
+export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number, rounds = 3): StepResult {
   const model = nn.MoonlightModel.fromPreset(name, { precision });
   const opt = new optim.Muon(model.parameters(), { lr: 1e-3 });
   const { ids, targets } = syntheticBatch(model.config.vocab_size, batch * seq);
-  const { forwardBackward: fb, optimizer: op } = timeSteps(model, opt, ids, targets, batch, seq, steps);
+  const twin = twinRunner(name, precision, ids, targets, batch, seq);
+  const fb: number[] = [], op: number[] = [], torchMs: number[] = [];
+  let torch: StepResult['torch'] = 'skipped' in twin ? { skipped: twin.skipped } : undefined;
+  let torchInfo = { version: '', autocast: false };
+  for (let round = 0; round < rounds; ++round) {
+    const ours = timeSteps(model, opt, ids, targets, batch, seq, steps);
+    fb.push(...ours.forwardBackward);
+    op.push(...ours.optimizer);
+    if (!('run' in twin) || torch) continue;
+    const theirs = twin.run(steps);
+    if ('error' in theirs) torch = { skipped: theirs.error };
+    else {
+      torchMs.push(...theirs.times);
+      torchInfo = { version: theirs.version, autocast: theirs.autocast };
+    }
+  }
+  if ('close' in twin) twin.close();
   const fbMs = median(fb), opMs = median(op);
   const flops = flopsPerToken(model.config, seq);
   const rate = gemmRate();
@@ -87,28 +133,8 @@ export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32',
     forwardBackwardMs: fbMs, optimizerMs: opMs, stepMs: fbMs + opMs,
     tokensPerS: tokens / ((fbMs + opMs) / 1000), forwardBackwardTokensPerS: tokens / (fbMs / 1000),
     flopsPerToken: flops, bf16GemmGflops: rate, mfu: (flops * tokens) / ((fbMs + opMs) / 1000) / (rate * 1e9),
+    torch: torch ?? { tokensPerS: tokens / (median(torchMs) / 1000), medianMs: median(torchMs), ...torchInfo },
   };
-  const missing = torchAvailable();
-  if (missing) {
-    r.torch = { skipped: missing };
-  } else {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moontrain-step-'));
-    const f32 = nn.MoonlightModel.fromPreset(name, { precision: 'f32' });
-    f32.save(dir);
-    f32.dispose();
-    fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify({ ids: [...ids], targets: [...targets], shape: [batch, seq] }));
-    const twin = path.join(packageRoot, 'bench', 'anchors', 'torch_twin.py');
-    const args = [twin, '--model', dir, '--batch', path.join(dir, 'batch.json'), '--out', path.join(dir, 'x'), '--bench', String(steps), '--threads', String(info().threads)];
-    if (precision === 'bf16') args.push('--autocast');
-    const p = spawnSync(PYTHON, args, { encoding: 'utf8' });
-    fs.rmSync(dir, { recursive: true, force: true });
-    if (p.status === 0) {
-      const j = JSON.parse(p.stdout.trim().split('\n').pop()!);
-      r.torch = { tokensPerS: j.tokens_per_s, medianMs: j.median_s * 1000, autocast: j.autocast, version: j.torch };
-    } else {
-      r.torch = { skipped: `the twin failed: ${p.stderr.trim().split('\n').pop()}` };
-    }
-  }
   opt.dispose();
   model.dispose();
   const t = r.torch && 'tokensPerS' in r.torch ? r.torch : undefined;

@@ -187,9 +187,9 @@ def main():
                 ce, aux = model_loss(c, p, ids, targets, B, S)
             (ce + aux).backward()
             times.append(time.perf_counter() - t1)
-        times = sorted(times[1:])
-        med = times[len(times) // 2]
-        print(json.dumps({"median_s": med, "tokens_per_s": B * S / med, "loss": ce.item(), "threads": a.threads, "autocast": a.autocast, "torch": torch.__version__}))
+        times = times[1:]
+        med = sorted(times)[len(times) // 2]
+        print(json.dumps({"median_s": med, "tokens_per_s": B * S / med, "times_s": times, "loss": ce.item(), "threads": a.threads, "autocast": a.autocast, "torch": torch.__version__}))
         return
     t0 = time.time()
     ce, aux = model_loss(c, p, ids, targets, B, S)
