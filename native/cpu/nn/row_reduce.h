@@ -23,42 +23,32 @@ inline float row_max(const float* x, int64_t n) {
   return r;
 }
 
-// x[j] = exp(x[j] - shift) for j in [0, n); returns their sum, added in eight interleaved
-// partial sums (a fixed order, so the loop vectorizes and the result is the same on every run).
-inline float exp_shift_sum(float* x, int64_t n, float shift) {
-  float part[8] = {};
+// Sum over j in [0, n) of term(j), added in eight interleaved partial sums of type T and then
+// pairwise: a fixed order, so the loop vectorizes and the result is the same on every run.
+template <typename T, typename Term>
+inline T lane_sum(int64_t n, Term term) {
+  T part[8] = {};
   int64_t j = 0;
   for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) {
-      const float e = fast_exp(x[j + l] - shift);
-      x[j + l] = e;
-      part[l] += e;
-    }
-  float tail = 0.f;
-  for (; j < n; ++j) tail += (x[j] = fast_exp(x[j] - shift));
+    for (int l = 0; l < 8; ++l) part[l] += term(j + l);
+  T tail = 0;
+  for (; j < n; ++j) tail += term(j);
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail;
+}
+
+// x[j] = exp(x[j] - shift) for j in [0, n); returns their sum.
+inline float exp_shift_sum(float* x, int64_t n, float shift) {
+  return lane_sum<float>(n, [=](int64_t j) { return x[j] = fast_exp(x[j] - shift); });
 }
 
 // Sum over j of a[j] * b[j] * c[j], products and sums in double.
 inline double dot_f64(const float* a, const float* b, const float* c, int64_t n) {
-  double part[8] = {};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) part[l] += static_cast<double>(a[j + l]) * b[j + l] * c[j + l];
-  double tail = 0;
-  for (; j < n; ++j) tail += static_cast<double>(a[j]) * b[j] * c[j];
-  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail;
+  return lane_sum<double>(n, [=](int64_t j) { return static_cast<double>(a[j]) * b[j] * c[j]; });
 }
 
 // Sum over j of a[j] * b[j] in double.
 inline double dot_f64(const float* a, const float* b, int64_t n) {
-  double part[8] = {};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) part[l] += static_cast<double>(a[j + l]) * b[j + l];
-  double tail = 0;
-  for (; j < n; ++j) tail += static_cast<double>(a[j]) * b[j];
-  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail;
+  return lane_sum<double>(n, [=](int64_t j) { return static_cast<double>(a[j]) * b[j]; });
 }
 
 // Sum over j of a[j]^2 in double.
