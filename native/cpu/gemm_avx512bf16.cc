@@ -14,9 +14,14 @@ namespace {
 
 constexpr int kMr = 14, kNr = 32;
 
-void compute(int64_t kc, const void* a_, const void* b_, float* acc, int64_t ldacc, bool accumulate) {
-  const uint32_t* a = static_cast<const uint32_t*>(a_);  // one bf16 pair per 32-bit word
+// Word (p, r) of A, one bf16 pair, lies at a[p * p_stride + r * r_stride]: a packed panel has
+// (kMr, 1), rows read in place have (1, lda / 2).
+template <bool kPacked>
+inline void compute_block(int64_t kc, const uint32_t* a, int64_t r_stride, const void* b_, float* acc, int64_t ldacc, bool accumulate) {
   const __m512bh* b = static_cast<const __m512bh*>(b_);
+  const uint32_t* row[kMr];
+#pragma GCC unroll 14
+  for (int r = 0; r < kMr; ++r) row[r] = a + (kPacked ? r : r * r_stride);
   __m512 c[kMr][2];
 #pragma GCC unroll 14
   for (int r = 0; r < kMr; ++r) {
@@ -27,7 +32,7 @@ void compute(int64_t kc, const void* a_, const void* b_, float* acc, int64_t lda
     const __m512bh b0 = b[2 * p], b1 = b[2 * p + 1];
 #pragma GCC unroll 14
     for (int r = 0; r < kMr; ++r) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[p * kMr + r]));
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(kPacked ? a[p * kMr + r] : row[r][p]));
       c[r][0] = _mm512_dpbf16_ps(c[r][0], av, b0);
       c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
     }
@@ -37,6 +42,14 @@ void compute(int64_t kc, const void* a_, const void* b_, float* acc, int64_t lda
     _mm512_storeu_ps(acc + r * ldacc, c[r][0]);
     _mm512_storeu_ps(acc + r * ldacc + 16, c[r][1]);
   }
+}
+
+void compute(int64_t kc, const void* a, const void* b, float* acc, int64_t ldacc, bool accumulate) {
+  compute_block<true>(kc, static_cast<const uint32_t*>(a), 1, b, acc, ldacc, accumulate);
+}
+
+void compute_unpacked_a(int64_t kc, const void* a, int64_t lda, const void* b, float* acc, int64_t ldacc, bool accumulate) {
+  compute_block<false>(kc, static_cast<const uint32_t*>(a), lda / 2, b, acc, ldacc, accumulate);
 }
 
 // dst[p * ldd + r] = word p of row r, for a 16 x 16 block of 32-bit words (rows of src are
@@ -137,7 +150,8 @@ void pack_b(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, vo
 }  // namespace isa_avx512bf16
 
 const Microkernel& microkernel_avx512_bf16() {
-  static const Microkernel k{"avx512bf16-14x32", isa_avx512bf16::kMr, isa_avx512bf16::kNr, 2, DType::BF16, 112, 256, 512, isa_avx512bf16::pack_a, isa_avx512bf16::pack_b, isa_avx512bf16::compute};
+  static const Microkernel k{"avx512bf16-14x32", isa_avx512bf16::kMr, isa_avx512bf16::kNr, 2, DType::BF16, 112, 256, 512, isa_avx512bf16::pack_a, isa_avx512bf16::pack_b, isa_avx512bf16::compute,
+                              isa_avx512bf16::compute_unpacked_a};
   return k;
 }
 

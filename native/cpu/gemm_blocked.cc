@@ -31,7 +31,8 @@ struct Packed {
   const Microkernel* k;
   int64_t kp;                // padded K
   int64_t a_panels, b_panels;
-  char* a;                   // a_panels * mr * kp elements
+  char* a;                   // a_panels * mr * kp elements (only the last, partial one when a_unpacked)
+  bool a_unpacked;           // the microkernel reads full panels of A in place (see can_read_a_in_place)
   char* b;                   // b_panels * nr * kp elements (null when b_in_tile)
   bool b_in_tile;            // each tile packs its own columns of B (see choose_b_packing)
   int64_t mc, nc;            // tile sizes for this problem
@@ -70,6 +71,17 @@ void choose_tiles(Packed& q, int threads, bool batched) {
     else q.mc = std::max<int64_t>(k.mr, round_up(q.mc / 2, k.mr));
   }
 }
+
+// Packing A is pure overhead when its rows already hold k contiguously in the packed type, as
+// activations do: every GEMM with few output columns (an expert's 192) would spend a tenth of
+// its time on it. The pairs must be whole words, so K, the row stride and the base are even.
+bool can_read_a_in_place(const GemmProblem& p, const Microkernel& k) {
+  return k.compute_unpacked_a && !p.A.trans && p.A.dtype == k.packed && p.K % 2 == 0 && p.A.ld % 2 == 0 &&
+         reinterpret_cast<uintptr_t>(p.A.data) % 4 == 0;
+}
+
+// The A panels that are packed: all of them, or only a last partial one.
+int64_t a_pack_first(const Packed& q) { return q.a_unpacked ? q.p->M / q.k->mr : 0; }
 
 float* tile_accumulator(size_t floats) {
   thread_local std::vector<float> buf;
@@ -117,16 +129,23 @@ void pack_range(const Packed& q, bool is_b, int64_t first, int64_t last, char* d
 
 int64_t b_pack_panels(const Packed& q) { return q.b_in_tile ? 0 : q.b_panels; }
 
+int64_t panel_bytes(const Packed& q, bool is_b) {
+  return (is_b ? q.k->nr : q.k->mr) * q.kp * static_cast<int64_t>(dtype_size(q.k->packed));
+}
+int64_t a_pack_bytes(const Packed& q) { return round_up((q.a_panels - a_pack_first(q)) * panel_bytes(q, false), 64); }
+int64_t b_pack_bytes(const Packed& q) { return round_up(b_pack_panels(q) * panel_bytes(q, true), 64); }
+
 void pack_task(const Packed& q, int64_t job) {
-  const int64_t a_jobs = ceil_div(q.a_panels, kPanelsPerPackJob);
+  const int64_t a_first = a_pack_first(q), a_jobs = ceil_div(q.a_panels - a_first, kPanelsPerPackJob);
   const bool is_b = job >= a_jobs;
-  const int64_t first = (is_b ? job - a_jobs : job) * kPanelsPerPackJob;
+  const int64_t first = is_b ? (job - a_jobs) * kPanelsPerPackJob : a_first + job * kPanelsPerPackJob;
   const int64_t last = std::min(first + kPanelsPerPackJob, is_b ? q.b_panels : q.a_panels);
-  const int64_t panel_bytes = (is_b ? q.k->nr : q.k->mr) * q.kp * static_cast<int64_t>(dtype_size(q.k->packed));
-  pack_range(q, is_b, first, last, (is_b ? q.b : q.a) + first * panel_bytes);
+  pack_range(q, is_b, first, last, (is_b ? q.b : q.a) + (first - (is_b ? 0 : a_first)) * panel_bytes(q, is_b));
 }
 
-int64_t pack_jobs(const Packed& q) { return ceil_div(q.a_panels, kPanelsPerPackJob) + ceil_div(b_pack_panels(q), kPanelsPerPackJob); }
+int64_t pack_jobs(const Packed& q) {
+  return ceil_div(q.a_panels - a_pack_first(q), kPanelsPerPackJob) + ceil_div(b_pack_panels(q), kPanelsPerPackJob);
+}
 
 // out[0:n] = alpha * acc[0:n] + beta * cin[0:n] in the output dtype (cin unused when beta == 0).
 void scale_row(const GemmProblem& p, const float* acc, int64_t offset, int64_t n) {
@@ -201,14 +220,20 @@ void compute_tile(const Packed& q, const Tile& t) {
     const int64_t rows_p = round_up(chunk.rows, k.mr);
     float* acc = tile_accumulator(static_cast<size_t>(rows_p * cols_p));
     if (q.kp == 0) std::memset(acc, 0, sizeof(float) * rows_p * cols_p);
-    const char* a_tile = q.a + (chunk.i0 / k.mr) * k.mr * q.kp * es;
+    const int64_t first_packed = a_pack_first(q);
     for (int64_t k0 = 0; k0 < q.kp; k0 += k.kc) {
       const int64_t kc = std::min<int64_t>(k.kc, q.kp - k0);
       for (int64_t jc = 0; jc < cols_p; jc += k.nr) {
         const char* b = b_tile + ((jc / k.nr) * k.nr * q.kp + k0 * k.nr) * es;
         for (int64_t ir = 0; ir < rows_p; ir += k.mr) {
-          const char* a = a_tile + ((ir / k.mr) * k.mr * q.kp + k0 * k.mr) * es;
-          k.compute(kc, a, b, acc + ir * ldacc + jc, ldacc, k0 > 0);
+          const int64_t panel = (chunk.i0 + ir) / k.mr;
+          float* c = acc + ir * ldacc + jc;
+          if (panel < first_packed) {
+            const char* a = static_cast<const char*>(q.p->A.data) + ((chunk.i0 + ir) * q.p->A.ld + k0) * es;
+            k.compute_unpacked_a(kc, a, q.p->A.ld, b, c, ldacc, k0 > 0);
+          } else {
+            k.compute(kc, q.a + ((panel - first_packed) * k.mr * q.kp + k0 * k.mr) * es, b, c, ldacc, k0 > 0);
+          }
         }
       }
     }
@@ -231,10 +256,10 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
     q.kp = round_up(p.K, q.k->ku);
     q.a_panels = ceil_div(p.M, q.k->mr);
     q.b_panels = ceil_div(p.N, q.k->nr);
+    q.a_unpacked = can_read_a_in_place(p, *q.k);
     choose_tiles(q, threads, count > 1);
     packed.push_back(q);
-    const int64_t es = static_cast<int64_t>(dtype_size(q.k->packed));
-    bytes += round_up(q.a_panels * q.k->mr * q.kp * es, 64) + round_up(b_pack_panels(q) * q.k->nr * q.kp * es, 64);
+    bytes += a_pack_bytes(q) + b_pack_bytes(q);
   }
   if (packed.empty()) return;
 
@@ -242,10 +267,9 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
   std::vector<std::pair<int32_t, int64_t>> jobs;
   for (size_t i = 0; i < packed.size(); ++i) {
     Packed& q = packed[i];
-    const int64_t es = static_cast<int64_t>(dtype_size(q.k->packed));
     q.a = ws;
-    q.b = q.a + round_up(q.a_panels * q.k->mr * q.kp * es, 64);
-    ws = q.b + round_up(b_pack_panels(q) * q.k->nr * q.kp * es, 64);
+    q.b = q.a + a_pack_bytes(q);
+    ws = q.b + b_pack_bytes(q);
     for (int64_t j = 0; j < pack_jobs(q); ++j) jobs.emplace_back(static_cast<int32_t>(i), j);
   }
   parallel_for(static_cast<int64_t>(jobs.size()), [&](int64_t j) { pack_task(packed[jobs[j].first], jobs[j].second); });

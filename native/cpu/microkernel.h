@@ -23,6 +23,9 @@ struct Microkernel {
   void (*pack_b)(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, void* dst);
   // acc[mr x nr] (row stride ldacc) = (accumulate ? acc : 0) + a_panel[0:kc] · b_panel[0:kc].
   void (*compute)(int64_t kc, const void* a, const void* b, float* acc, int64_t ldacc, bool accumulate);
+  // The same product with mr rows of A read where they lie (row r at a + r * lda elements, k
+  // contiguous, kc even and within K) instead of from a packed panel; null where unsupported.
+  void (*compute_unpacked_a)(int64_t kc, const void* a, int64_t lda, const void* b, float* acc, int64_t ldacc, bool accumulate) = nullptr;
 };
 
 // f32 panels (source f32 or bf16, converted while packing); shared by the AVX2/AVX-512 kernels.

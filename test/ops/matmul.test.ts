@@ -62,6 +62,7 @@ for (const dtype of DTYPES) {
       [17, 64, 255],
       [100, 37, 1],
       [256, 256, 256],
+      [28, 1030, 33],  // whole 14-row panels read in place, K over several k blocks
     ];
     let seed = dtype === 'f32' ? 3000 : 4000;
     for (const [m, k, n] of shapes) for (const [ta, tb] of TRANS) checkMatmul(t, seed++, m, k, n, dtype, ta, tb);
