@@ -14,21 +14,32 @@ namespace {
 
 constexpr int kMr = 14, kNr = 32;
 
-// Word (p, r) of A, one bf16 pair, lies at a[p * p_stride + r * r_stride]: a packed panel has
-// (kMr, 1), rows read in place have (1, lda / 2).
+// f32_to_bf16 (round to nearest even, NaN kept quiet) on 16 lanes.
+__m256i to_bf16(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
+}
+
+// Word (p, r) of A, one bf16 pair, lies at a[p * kMr + r] in a packed panel and at row[r][p]
+// for rows read in place.
 template <bool kPacked>
-inline void compute_block(int64_t kc, const uint32_t* a, int64_t r_stride, const void* b_, float* acc, int64_t ldacc, bool accumulate) {
-  const __m512bh* b = static_cast<const __m512bh*>(b_);
+void compute_impl(const BlockArgs& x) {
+  const uint32_t* a = static_cast<const uint32_t*>(x.a);
+  const __m512bh* b = static_cast<const __m512bh*>(x.b);
   const uint32_t* row[kMr];
 #pragma GCC unroll 14
-  for (int r = 0; r < kMr; ++r) row[r] = a + (kPacked ? r : r * r_stride);
+  for (int r = 0; r < kMr; ++r) row[r] = a + (kPacked ? r : r * (x.lda / 2));
   __m512 c[kMr][2];
 #pragma GCC unroll 14
   for (int r = 0; r < kMr; ++r) {
-    c[r][0] = accumulate ? _mm512_loadu_ps(acc + r * ldacc) : _mm512_setzero_ps();
-    c[r][1] = accumulate ? _mm512_loadu_ps(acc + r * ldacc + 16) : _mm512_setzero_ps();
+    c[r][0] = x.accumulate ? _mm512_loadu_ps(x.acc + r * x.ldacc) : _mm512_setzero_ps();
+    c[r][1] = x.accumulate ? _mm512_loadu_ps(x.acc + r * x.ldacc + 16) : _mm512_setzero_ps();
   }
-  for (int64_t p = 0; p < kc / 2; ++p) {
+  for (int64_t p = 0; p < x.kc / 2; ++p) {
     const __m512bh b0 = b[2 * p], b1 = b[2 * p + 1];
 #pragma GCC unroll 14
     for (int r = 0; r < kMr; ++r) {
@@ -37,19 +48,34 @@ inline void compute_block(int64_t kc, const uint32_t* a, int64_t r_stride, const
       c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
     }
   }
+  if (!x.c) {
 #pragma GCC unroll 14
-  for (int r = 0; r < kMr; ++r) {
-    _mm512_storeu_ps(acc + r * ldacc, c[r][0]);
-    _mm512_storeu_ps(acc + r * ldacc + 16, c[r][1]);
+    for (int r = 0; r < kMr; ++r) {
+      _mm512_storeu_ps(x.acc + r * x.ldacc, c[r][0]);
+      _mm512_storeu_ps(x.acc + r * x.ldacc + 16, c[r][1]);
+    }
+  } else if (x.c_dtype == DType::BF16) {
+    bf16_t* out = static_cast<bf16_t*>(x.c);
+    for (int r = 0; r < kMr; ++r) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * x.ldc), to_bf16(c[r][0]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * x.ldc + 16), to_bf16(c[r][1]));
+    }
+  } else {
+    float* out = static_cast<float*>(x.c);
+    for (int r = 0; r < kMr; ++r) {
+      _mm512_storeu_ps(out + r * x.ldc, c[r][0]);
+      _mm512_storeu_ps(out + r * x.ldc + 16, c[r][1]);
+    }
   }
 }
 
 void compute(int64_t kc, const void* a, const void* b, float* acc, int64_t ldacc, bool accumulate) {
-  compute_block<true>(kc, static_cast<const uint32_t*>(a), 1, b, acc, ldacc, accumulate);
+  compute_impl<true>({kc, a, 0, b, acc, ldacc, accumulate, nullptr, 0, DType::F32});
 }
 
-void compute_unpacked_a(int64_t kc, const void* a, int64_t lda, const void* b, float* acc, int64_t ldacc, bool accumulate) {
-  compute_block<false>(kc, static_cast<const uint32_t*>(a), lda / 2, b, acc, ldacc, accumulate);
+void compute_block(const BlockArgs& x) {
+  if (x.lda == 0) compute_impl<true>(x);
+  else compute_impl<false>(x);
 }
 
 // dst[p * ldd + r] = word p of row r, for a 16 x 16 block of 32-bit words (rows of src are
@@ -151,7 +177,7 @@ void pack_b(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, vo
 
 const Microkernel& microkernel_avx512_bf16() {
   static const Microkernel k{"avx512bf16-14x32", isa_avx512bf16::kMr, isa_avx512bf16::kNr, 2, DType::BF16, 112, 256, 512, isa_avx512bf16::pack_a, isa_avx512bf16::pack_b, isa_avx512bf16::compute,
-                              isa_avx512bf16::compute_unpacked_a};
+                              isa_avx512bf16::compute_block};
   return k;
 }
 

@@ -12,6 +12,20 @@
 
 namespace mt::cpu {
 
+// One mr x nr block of C = A·B over k in [k0, k0 + kc).
+struct BlockArgs {
+  int64_t kc;
+  const void* a;
+  int64_t lda;  // 0: a is a packed panel; else row r of op(A) is at a + r * lda elements (kc even)
+  const void* b;  // packed panel
+  float* acc;
+  int64_t ldacc;
+  bool accumulate;  // start from acc (a later k block) instead of zero
+  void* c;          // non-null: the last k block, so store the block to C (row stride ldc,
+  int64_t ldc;      // c_dtype) instead of to acc; only with alpha 1 and beta 0
+  DType c_dtype;
+};
+
 struct Microkernel {
   const char* name;
   int mr, nr, ku;
@@ -23,9 +37,9 @@ struct Microkernel {
   void (*pack_b)(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, void* dst);
   // acc[mr x nr] (row stride ldacc) = (accumulate ? acc : 0) + a_panel[0:kc] · b_panel[0:kc].
   void (*compute)(int64_t kc, const void* a, const void* b, float* acc, int64_t ldacc, bool accumulate);
-  // The same product with mr rows of A read where they lie (row r at a + r * lda elements, k
-  // contiguous, kc even and within K) instead of from a packed panel; null where unsupported.
-  void (*compute_unpacked_a)(int64_t kc, const void* a, int64_t lda, const void* b, float* acc, int64_t ldacc, bool accumulate) = nullptr;
+  // The same product, generalised (null where a kernel does not offer it): A read in place
+  // and the result written straight to C on the last k block, see BlockArgs.
+  void (*compute_block)(const BlockArgs& args) = nullptr;
 };
 
 // f32 panels (source f32 or bf16, converted while packing); shared by the AVX2/AVX-512 kernels.
