@@ -2,6 +2,9 @@
 // and the row log-sum-exp lse [B,H,S] that the backward reuses. With causal, query i sees keys
 // 0..i. The products run as batches of GEMMs (one problem per (b, h), heads read in place with
 // a row stride of H·d) on the fast kernels; the backward recomputes the probabilities from lse.
+// With causal, each product is cut at the middle row h into two (rows [0, h) need only keys
+// [0, h)), which skips a quarter of the work; the scale is applied outside the products so that
+// they write their output directly.
 //   P = softmax(scale·Q·Kᵀ), out = P·V
 //   dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ out)), dQ = scale·dS·K, dK = scale·dSᵀ·Q
 #include <cmath>
@@ -54,6 +57,15 @@ void* head_out(Tensor& t, int64_t b, int64_t h) {
   return static_cast<char*>(t.data()) + ((b * S) * H + h) * d * dtype_size(t.dtype);
 }
 
+// x restricted to stored rows from r0 and stored columns from c0.
+MatRef sub(MatRef x, int64_t r0, int64_t c0) {
+  x.data = static_cast<const char*>(x.data) + (r0 * x.ld + c0) * static_cast<int64_t>(dtype_size(x.dtype));
+  return x;
+}
+
+// The row where a causal product is cut in two (S itself when not causal: no cut).
+int64_t causal_cut(int64_t S, bool causal) { return causal && S >= 2 ? S / 2 : S; }
+
 GemmProblem product(int64_t M, int64_t N, int64_t K, MatRef a, MatRef b, void* c, DType c_dtype, int64_t ldc, float alpha = 1.f) {
   GemmProblem p;
   p.M = M; p.N = N; p.K = K;
@@ -63,25 +75,45 @@ GemmProblem product(int64_t M, int64_t N, int64_t K, MatRef a, MatRef b, void* c
   return p;
 }
 
-// scores (f32, [n][S][S]) = scale·Q·Kᵀ for the heads [first, first + n).
-void scores(const Tensor& q, const Tensor& k, float scale, int64_t first, int64_t n, float* s) {
-  const int64_t H = q.shape[2], S = q.shape[1], dk = q.shape[3];
+// scores (f32, [n][S][S]) = Q·Kᵀ for the heads [first, first + n); with causal, the entries
+// above the diagonal past the cut are not written.
+void scores(const Tensor& q, const Tensor& k, bool causal, int64_t first, int64_t n, float* s) {
+  const int64_t H = q.shape[2], S = q.shape[1], dk = q.shape[3], h = causal_cut(S, causal);
   std::vector<GemmProblem> ps;
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t b = (first + i) / H, h = (first + i) % H;
-    ps.push_back(product(S, S, dk, head(q, b, h), head(k, b, h, true), s + i * S * S, DType::F32, S, scale));
+    const int64_t b = (first + i) / H, hd = (first + i) % H;
+    const MatRef qh = head(q, b, hd), kt = head(k, b, hd, true);
+    float* si = s + i * S * S;
+    ps.push_back(product(h, h, dk, qh, kt, si, DType::F32, S));
+    if (h < S) ps.push_back(product(S - h, S, dk, sub(qh, h, 0), kt, si + h * S, DType::F32, S));
   }
-  gemm_batch(ps.data(), n);
+  gemm_batch(ps.data(), static_cast<int64_t>(ps.size()));
 }
 
-// Rows of probabilities from scores and lse, masked; written as f32 (p32) and in dtype (pdt).
-void probabilities(const float* s, const float* lse, int64_t S, bool causal, float* p32, void* pdt, DType dt, int64_t row0) {
+// Appends C = X·Y for X [S, S] lower triangular when causal (rows below the cut use all of
+// k, rows above only k < h), Y [S, d]; C rows have stride ldc.
+void lower_times(std::vector<GemmProblem>& ps, int64_t S, int64_t d, bool causal, MatRef x, MatRef y, void* c, DType c_dtype, int64_t ldc) {
+  const int64_t h = causal_cut(S, causal);
+  ps.push_back(product(h, d, h, x, y, c, c_dtype, ldc));
+  if (h < S) ps.push_back(product(S - h, d, S, sub(x, h, 0), y, static_cast<char*>(c) + h * ldc * dtype_size(c_dtype), c_dtype, ldc));
+}
+
+// Appends C = Xᵀ·Y for the same X: Xᵀ is upper triangular, so rows past the cut use only k >= h.
+void upper_times(std::vector<GemmProblem>& ps, int64_t S, int64_t d, bool causal, MatRef x, MatRef y, void* c, DType c_dtype, int64_t ldc) {
+  const int64_t h = causal_cut(S, causal);
+  x.trans = true;
+  ps.push_back(product(h, d, S, x, y, c, c_dtype, ldc));
+  if (h < S) ps.push_back(product(S - h, d, S - h, sub(x, h, h), sub(y, h, 0), static_cast<char*>(c) + h * ldc * dtype_size(c_dtype), c_dtype, ldc));
+}
+
+// Rows of probabilities from unscaled scores and lse, masked; written as f32 (p32) and in dtype (pdt).
+void probabilities(const float* s, const float* lse, int64_t S, bool causal, float scale, float* p32, void* pdt, DType dt, int64_t row0) {
   for (int64_t i = 0; i < S; ++i) {
     const int64_t lim = causal ? i + 1 : S;
     const float l = lse[row0 + i];
     const float* sr = s + i * S;
     float* pr = p32 + i * S;
-    for (int64_t j = 0; j < lim; ++j) pr[j] = fast_exp(sr[j] - l);
+    for (int64_t j = 0; j < lim; ++j) pr[j] = fast_exp(sr[j] * scale - l);
     for (int64_t j = lim; j < S; ++j) pr[j] = 0.f;
     store_f32(pdt, dt, i * S, S, pr);
   }
@@ -98,12 +130,13 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   for_head_groups(B * H, S, [&](int64_t first, int64_t n) {
     HostBuffer<float> s(static_cast<size_t>(n * S * S));
     HostBuffer<char> p(static_cast<size_t>(n * S * S) * dtype_size(dt));
-    scores(q, k, options.scale, first, n, s.data());
+    scores(q, k, options.causal, first, n, s.data());
     parallel_chunks(n * S, grain_for(4 * S), [&](int64_t lo, int64_t hi) {
       for (int64_t row = lo; row < hi; ++row) {  // softmax of one query row
         const int64_t bh = first + row / S, i = row % S;
         float* sr = s.data() + row * S;
         const int64_t lim = options.causal ? i + 1 : S;
+        for (int64_t j = 0; j < lim; ++j) sr[j] *= options.scale;
         const float m = row_max(sr, lim);
         const float sum = exp_shift_sum(sr, lim, m);
         const float inv = 1.f / sum;
@@ -116,9 +149,9 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
     std::vector<GemmProblem> ps;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t b = (first + i) / H, h = (first + i) % H;
-      ps.push_back(product(S, dv, S, {p.data() + i * S * S * dtype_size(dt), dt, S, false}, head(v, b, h), head_out(r.out, b, h), r.out.dtype, H * dv));
+      lower_times(ps, S, dv, options.causal, {p.data() + i * S * S * dtype_size(dt), dt, S, false}, head(v, b, h), head_out(r.out, b, h), r.out.dtype, H * dv);
     }
-    gemm_batch(ps.data(), n);
+    gemm_batch(ps.data(), static_cast<int64_t>(ps.size()));
   });
   return r;
 }
@@ -135,18 +168,22 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
     const size_t cells = static_cast<size_t>(n * S * S);
     HostBuffer<float> s(cells), p32(cells), dp(cells);
     HostBuffer<char> pdt(cells * es), ds(cells * es);
-    scores(q, k, options.scale, first, n, s.data());
+    scores(q, k, options.causal, first, n, s.data());
     parallel_for(n, [&](int64_t i) {
-      probabilities(s.data() + i * S * S, lse_data, S, options.causal, p32.data() + i * S * S, pdt.data() + i * S * S * es, dt, (first + i) * S);
+      probabilities(s.data() + i * S * S, lse_data, S, options.causal, options.scale, p32.data() + i * S * S, pdt.data() + i * S * S * es, dt, (first + i) * S);
     });
     std::vector<GemmProblem> dvp, dpp;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t b = (first + i) / H, h = (first + i) % H;
-      dvp.push_back(product(S, dv, S, {pdt.data() + i * S * S * es, dt, S, true}, head(dout, b, h), head_out(g.dv, b, h), g.dv.dtype, H * dv));
-      dpp.push_back(product(S, S, dv, head(dout, b, h), head(v, b, h, true), dp.data() + i * S * S, DType::F32, S));
+      upper_times(dvp, S, dv, options.causal, {pdt.data() + i * S * S * es, dt, S, false}, head(dout, b, h), head_out(g.dv, b, h), g.dv.dtype, H * dv);
+      const MatRef doh = head(dout, b, h), vt = head(v, b, h, true);
+      float* dpi = dp.data() + i * S * S;
+      const int64_t cut = causal_cut(S, options.causal);
+      dpp.push_back(product(cut, cut, dv, doh, vt, dpi, DType::F32, S));
+      if (cut < S) dpp.push_back(product(S - cut, S, dv, sub(doh, cut, 0), vt, dpi + cut * S, DType::F32, S));
     }
-    gemm_batch(dvp.data(), n);
-    gemm_batch(dpp.data(), n);
+    gemm_batch(dvp.data(), static_cast<int64_t>(dvp.size()));
+    gemm_batch(dpp.data(), static_cast<int64_t>(dpp.size()));
     parallel_chunks(n * S, grain_for(2 * S), [&](int64_t lo, int64_t hi) {
       std::vector<float> dsr(static_cast<size_t>(S)), dor(static_cast<size_t>(dv)), outr(static_cast<size_t>(dv));
       for (int64_t row = lo; row < hi; ++row) {  // dS for one query row
@@ -157,7 +194,9 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
         const float df = static_cast<float>(dot_f64(dor.data(), outr.data(), dv));
         const float* pr = p32.data() + row * S;
         const float* dpr = dp.data() + row * S;
-        for (int64_t j = 0; j < S; ++j) dsr[static_cast<size_t>(j)] = pr[j] * (dpr[j] - df);
+        const int64_t lim = options.causal ? i + 1 : S;  // dp past the diagonal is not computed
+        for (int64_t j = 0; j < lim; ++j) dsr[static_cast<size_t>(j)] = options.scale * pr[j] * (dpr[j] - df);
+        for (int64_t j = lim; j < S; ++j) dsr[static_cast<size_t>(j)] = 0.f;
         store_f32(ds.data(), dt, row * S, S, dsr.data());
       }
     });
@@ -165,11 +204,11 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
     for (int64_t i = 0; i < n; ++i) {
       const int64_t b = (first + i) / H, h = (first + i) % H;
       const char* dsi = ds.data() + i * S * S * es;
-      dqp.push_back(product(S, dk, S, {dsi, dt, S, false}, head(k, b, h), head_out(g.dq, b, h), g.dq.dtype, H * dk, options.scale));
-      dkp.push_back(product(S, dk, S, {dsi, dt, S, true}, head(q, b, h), head_out(g.dk, b, h), g.dk.dtype, H * dk, options.scale));
+      lower_times(dqp, S, dk, options.causal, {dsi, dt, S, false}, head(k, b, h), head_out(g.dq, b, h), g.dq.dtype, H * dk);
+      upper_times(dkp, S, dk, options.causal, {dsi, dt, S, false}, head(q, b, h), head_out(g.dk, b, h), g.dk.dtype, H * dk);
     }
-    gemm_batch(dqp.data(), n);
-    gemm_batch(dkp.data(), n);
+    gemm_batch(dqp.data(), static_cast<int64_t>(dqp.size()));
+    gemm_batch(dkp.data(), static_cast<int64_t>(dkp.size()));
   });
   return g;
 }
