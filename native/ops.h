@@ -13,8 +13,9 @@ namespace mt {
 
 struct OpTable {
   const char* backend;
-  Tensor (*matmul)(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b);
-  Tensor (*grouped_matmul)(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_b);
+  // `add`, when not null, is summed into the product (C = op(a)·op(b) + add, as addmm).
+  Tensor (*matmul)(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor* add);
+  Tensor (*grouped_matmul)(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_b, const Tensor* add);
   Tensor (*grouped_weight_grad)(const Tensor& x, const Tensor& dy, const std::vector<int64_t>& group_sizes);
   Tensor (*newton_schulz)(const Tensor& x, const cpu::NewtonSchulzOptions& options);
   // Neural-network ops (native/cpu/nn_ops.h).

@@ -185,10 +185,16 @@ export interface MuonApplyOptions {
 }
 
 export interface Ops {
-  /** op(a)[m,k] · op(b)[k,n] -> [m,n]; a and b share a dtype, the output has it (fp32 accumulation). */
-  matmul(a: Tensor, b: Tensor, options?: { transA?: boolean; transB?: boolean }): Tensor;
-  /** x [T,K] with rows sorted by group, w [E,K,N] ([E,N,K] with transB) -> [T,N]; group e is x_e · w[e]. */
-  groupedMatmul(x: Tensor, w: Tensor, groupSizes: GroupSizes, options?: { transB?: boolean }): Tensor;
+  /**
+   * op(a)[m,k] · op(b)[k,n] -> [m,n]; a and b share a dtype, the output has it (fp32 accumulation).
+   * With `add` ([m,n], same dtype), returns op(a)·op(b) + add in one pass, rounded once (as addmm).
+   */
+  matmul(a: Tensor, b: Tensor, options?: { transA?: boolean; transB?: boolean; add?: Tensor }): Tensor;
+  /**
+   * x [T,K] with rows sorted by group, w [E,K,N] ([E,N,K] with transB) -> [T,N]; group e is x_e · w[e].
+   * With `add` ([T,N], same dtype), returns that plus add in one pass.
+   */
+  groupedMatmul(x: Tensor, w: Tensor, groupSizes: GroupSizes, options?: { transB?: boolean; add?: Tensor }): Tensor;
   /** x [T,K], dy [T,N] -> [E,K,N] with out[e] = x_eᵀ · dy_e (zeros for an empty group). */
   groupedWeightGrad(x: Tensor, dy: Tensor, groupSizes: GroupSizes): Tensor;
   /** Muon's Newton–Schulz orthogonalisation of x [m,n] or of each matrix of x [B,m,n]. */

@@ -54,8 +54,8 @@ export class MLAttention {
     return ops.rope(x, this.batch!.positions, { theta: this.c.rope_theta, interleave: this.c.rope_interleave, inverse });
   }
 
-  /** x: the normalised hidden states [T, D]; returns the attention output [T, D]. */
-  forward(x: Tensor, batch: Batch): Tensor {
+  /** x: the normalised hidden states [T, D]; returns the attention output [T, D], plus `residual` (not owned) when given. */
+  forward(x: Tensor, batch: Batch, residual?: Tensor): Tensor {
     this.saved.free();
     const c = this.c, s = this.saved, T = batch.batch * batch.seq, H = c.num_attention_heads;
     const dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim, dv = c.v_head_dim, r = c.kv_lora_rank;
@@ -105,7 +105,7 @@ export class MLAttention {
     ctx.lse = s.keep(att.lse);
     ctx.outFlat = s.keep(att.out.reshape([T, H * dv]));
     this.ctx = ctx;
-    return linear(ctx.outFlat, this.o);
+    return linear(ctx.outFlat, this.o, residual);
   }
 
   /** dy: gradient of the output [T, D]; returns the gradient of x (the normalised input). */
@@ -153,7 +153,7 @@ export class MLAttention {
     dckvN.dispose();
     const dkva = ops.concat([dckv, dkPe]);
     free(dckv, dkPe);
-    dx = addInto(dx, linearBackward(dkva, ctx.x, this.kvA));
+    dx = linearBackward(dkva, ctx.x, this.kvA, dx);
     dkva.dispose();
     this.clearActivations();
     return dx;

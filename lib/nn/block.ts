@@ -39,16 +39,11 @@ export class DecoderLayer {
     const s = this.saved, eps = this.c.rms_norm_eps;
     const n1 = rmsNorm(x, this.inputNorm, eps);
     const hn = s.keep(n1.y), rstd1 = s.keep(n1.rstd);
-    const a = this.attn.forward(hn, batch);
-    const x1 = s.keep(ops.add(x, a));
-    a.dispose();
+    const x1 = s.keep(this.attn.forward(hn, batch, x));
     const n2 = rmsNorm(x1, this.postNorm, eps);
     const h2 = s.keep(n2.y), rstd2 = s.keep(n2.rstd);
-    const m = this.mlp instanceof MoE ? this.mlp.forward(h2, batch.batch, batch.seq) : this.mlp.forward(h2);
     this.ctx = { x, hn, rstd1, x1, h2, rstd2 };
-    const out = ops.add(x1, m);
-    m.dispose();
-    return out;
+    return this.mlp instanceof MoE ? this.mlp.forward(h2, batch.batch, batch.seq, x1) : this.mlp.forward(h2, x1);
   }
 
   backward(dy: Tensor): Tensor {

@@ -4,15 +4,20 @@ import type { Tensor } from '../../types/core';
 import { ops } from '../ops';
 import type { Parameter } from './parameter';
 
-/** y = x · Wᵀ */
-export function linear(x: Tensor, w: Parameter): Tensor {
-  return ops.matmul(x, w.value, { transB: true });
+/** y = x · Wᵀ, plus `add` (not owned) when given, in the same pass. */
+export function linear(x: Tensor, w: Parameter, add?: Tensor): Tensor {
+  return ops.matmul(x, w.value, { transB: true, add });
 }
 
-/** Accumulates dW = dyᵀ · x into w.grad and returns dx = dy · W. */
-export function linearBackward(dy: Tensor, x: Tensor, w: Parameter): Tensor {
+/**
+ * Accumulates dW = dyᵀ · x into w.grad and returns dx = dy · W, plus `add` when given, which it
+ * disposes (so gradients from several paths sum without a separate pass).
+ */
+export function linearBackward(dy: Tensor, x: Tensor, w: Parameter, add?: Tensor): Tensor {
   if (w.requiresGrad) w.accumulateGrad(ops.matmul(dy, x, { transA: true }));
-  return ops.matmul(dy, w.value);
+  const dx = ops.matmul(dy, w.value, { add });
+  add?.dispose();
+  return dx;
 }
 
 /** a + b, disposing both inputs. */

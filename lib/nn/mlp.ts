@@ -2,7 +2,7 @@
 // moe_intermediate_size × n_shared_experts, for the shared experts of MoE layers.
 import type { DType, Tensor } from '../../types/core';
 import { ops } from '../ops';
-import { addInto, linear, linearBackward } from './functional';
+import { linear, linearBackward } from './functional';
 import type { ParameterSource } from './init';
 import type { Parameter } from './parameter';
 import { Saved, free } from './tape';
@@ -25,23 +25,24 @@ export class SwiGLU {
     return [this.gate, this.up, this.down];
   }
 
-  /** x is kept (not owned) until backward. */
-  forward(x: Tensor): Tensor {
+  /** x is kept (not owned) until backward. Returns the output plus `residual` (not owned) when given. */
+  forward(x: Tensor, residual?: Tensor): Tensor {
     this.saved.free();
     const s = this.saved;
     const g = s.keep(linear(x, this.gate));
     const u = s.keep(linear(x, this.up));
     const a = s.keep(ops.swiglu(g, u));
     this.ctx = { x, g, u, a };
-    return linear(a, this.down);
+    return linear(a, this.down, residual);
   }
 
-  backward(dy: Tensor): Tensor {
+  /** Returns the gradient of x, plus `add` (disposed) when given. */
+  backward(dy: Tensor, add?: Tensor): Tensor {
     const { x, g, u, a } = this.ctx!;
     const da = linearBackward(dy, a, this.down);
     const { dgate, dup } = ops.swigluBackward(da, g, u);
     da.dispose();
-    const dx = addInto(linearBackward(dgate, x, this.gate), linearBackward(dup, x, this.up));
+    const dx = linearBackward(dup, x, this.up, linearBackward(dgate, x, this.gate, add));
     free(dgate, dup);
     this.clearActivations();
     return dx;

@@ -48,8 +48,8 @@ export class MoE {
     return [this.router, this.bias, this.gate, this.up, this.down, ...(this.shared?.parameters() ?? [])];
   }
 
-  /** x: normalised hidden states [T, D] (kept until backward). Returns [T, D]. */
-  forward(x: Tensor, batch: number, seq: number): Tensor {
+  /** x: normalised hidden states [T, D] (kept until backward). Returns [T, D], plus `residual` (not owned) when given. */
+  forward(x: Tensor, batch: number, seq: number, residual?: Tensor): Tensor {
     this.saved.free();
     const c = this.c, s = this.saved, k = c.num_experts_per_tok, E = c.n_routed_experts;
     const x32 = s.keep(x.dtype === 'f32' ? x.reshape(x.shape) : ops.copy(x, { dtype: 'f32' }));
@@ -74,7 +74,12 @@ export class MoE {
       auxLoss = aux.loss;
       dAux = s.keep(aux.dscores);
     }
-    if (this.shared) y = addInto(y, this.shared.forward(x));
+    if (this.shared) y = addInto(y, this.shared.forward(x, residual));
+    else if (residual) {
+      const sum = ops.add(y, residual);
+      y.dispose();
+      y = sum;
+    }
     this.stats = { load: perm.groupSizes.slice(), auxLoss };
     this.ctx = { x, x32, scores, experts: route.experts, weights, order: perm.order, groups: perm.groupSizes, xs, g, u, a, ys, dAux };
     return y;
@@ -92,7 +97,9 @@ export class MoE {
     da.dispose();
     this.gate.accumulateGrad(ops.groupedWeightGrad(dgate, ctx.xs, ctx.groups));
     this.up.accumulateGrad(ops.groupedWeightGrad(dup, ctx.xs, ctx.groups));
-    const dxs = addInto(ops.groupedMatmul(dgate, this.gate.value, ctx.groups), ops.groupedMatmul(dup, this.up.value, ctx.groups));
+    const dxGate = ops.groupedMatmul(dgate, this.gate.value, ctx.groups);
+    const dxs = ops.groupedMatmul(dup, this.up.value, ctx.groups, { add: dxGate });
+    dxGate.dispose();
     free(dgate, dup);
     let dx = ops.moePermuteBackward(dxs, ctx.order, k);
     dxs.dispose();
@@ -106,7 +113,7 @@ export class MoE {
     const dxRouter = dx32.dtype === this.dtype ? dx32 : ops.copy(dx32, { dtype: this.dtype });
     if (dxRouter !== dx32) dx32.dispose();
     dx = addInto(dx, dxRouter);
-    if (this.shared) dx = addInto(dx, this.shared.backward(dy));
+    if (this.shared) dx = this.shared.backward(dy, dx);
     this.clearActivations();
     return dx;
   }

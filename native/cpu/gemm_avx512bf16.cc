@@ -56,12 +56,23 @@ void compute_impl(const BlockArgs& x) {
     }
   } else if (x.c_dtype == DType::BF16) {
     bf16_t* out = static_cast<bf16_t*>(x.c);
+    if (const bf16_t* in = static_cast<const bf16_t*>(x.cin)) {
+      for (int r = 0; r < kMr; ++r)
+        for (int h = 0; h < 2; ++h) {
+          const __m256i add = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + r * x.ldc + 16 * h));
+          c[r][h] = _mm512_add_ps(c[r][h], _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(add), 16)));
+        }
+    }
     for (int r = 0; r < kMr; ++r) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * x.ldc), to_bf16(c[r][0]));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * x.ldc + 16), to_bf16(c[r][1]));
     }
   } else {
     float* out = static_cast<float*>(x.c);
+    if (const float* in = static_cast<const float*>(x.cin)) {
+      for (int r = 0; r < kMr; ++r)
+        for (int h = 0; h < 2; ++h) c[r][h] = _mm512_add_ps(c[r][h], _mm512_loadu_ps(in + r * x.ldc + 16 * h));
+    }
     for (int r = 0; r < kMr; ++r) {
       _mm512_storeu_ps(out + r * x.ldc, c[r][0]);
       _mm512_storeu_ps(out + r * x.ldc + 16, c[r][1]);

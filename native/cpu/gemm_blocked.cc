@@ -231,7 +231,7 @@ void compute_tile(const Packed& q, const Tile& t) {
     // Whole mr x nr blocks go from the microkernel straight to C on their last k block, unless C
     // is too large to stay in cache: written 64 bytes per row at a time it then streams to memory
     // slower (measured: 2048 x 8192 bf16 -8%) than row by row from acc.
-    const bool direct_c = k.compute_block && p.alpha == 1.f && p.beta == 0.f && q.kp > 0 &&
+    const bool direct_c = k.compute_block && p.alpha == 1.f && (p.beta == 0.f || p.beta == 1.f) && q.kp > 0 &&
                           p.M * p.ldc * static_cast<int64_t>(dtype_size(p.c_dtype)) <= kDirectOutputBytes;
     const int64_t rows_direct = direct_c ? chunk.rows / k.mr * k.mr : 0;
     const int64_t cols_direct = direct_c ? t.cols / k.nr * k.nr : 0;
@@ -249,8 +249,11 @@ void compute_tile(const Packed& q, const Tile& t) {
           } else {
             x.a = q.a + ((panel - first_packed) * k.mr * q.kp + k0 * k.mr) * es;
           }
-          if (last && ir < rows_direct && jc < cols_direct)
-            x.c = static_cast<char*>(p.C) + (row * p.ldc + t.j0 + jc) * static_cast<int64_t>(dtype_size(p.c_dtype));
+          if (last && ir < rows_direct && jc < cols_direct) {
+            const int64_t offset = (row * p.ldc + t.j0 + jc) * static_cast<int64_t>(dtype_size(p.c_dtype));
+            x.c = static_cast<char*>(p.C) + offset;
+            if (p.beta == 1.f) x.cin = static_cast<const char*>(p.Cin) + offset;
+          }
           if (k.compute_block) k.compute_block(x);
           else k.compute(kc, x.a, b, x.acc, ldacc, x.accumulate);
         }

@@ -6,7 +6,7 @@
 namespace mt::cpu {
 
 // out[rows of e] = x_e · w[e]  (w[e] stored [K, N], or [N, K] when trans_b)
-Tensor grouped_matmul(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_b) {
+Tensor grouped_matmul(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_b, const Tensor* add) {
   const int64_t T = x.shape[0], K = x.shape[1];
   const int64_t N = trans_b ? w.shape[1] : w.shape[2];
   const size_t es = dtype_size(x.dtype);
@@ -25,6 +25,10 @@ Tensor grouped_matmul(const Tensor& x, const Tensor& w, const std::vector<int64_
       p.C = static_cast<char*>(out.data()) + row * N * es;
       p.c_dtype = out.dtype;
       p.ldc = N;
+      if (add) {
+        p.Cin = static_cast<const char*>(add->data()) + row * N * es;
+        p.beta = 1.f;
+      }
       problems.push_back(p);
     }
     row += g;

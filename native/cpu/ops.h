@@ -7,8 +7,8 @@
 
 namespace mt::cpu {
 
-Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b);
-Tensor grouped_matmul(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_b);
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor* add = nullptr);
+Tensor grouped_matmul(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_b, const Tensor* add = nullptr);
 Tensor grouped_weight_grad(const Tensor& x, const Tensor& dy, const std::vector<int64_t>& group_sizes);
 
 struct NewtonSchulzOptions {

@@ -89,6 +89,12 @@ bool bool_option(const Napi::Object& o, const char* key, bool fallback, const ch
   return v.As<Napi::Boolean>().Value();
 }
 
+const Tensor* tensor_option(const Napi::Object& o, const char* key, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return nullptr;
+  return &tensor_arg(v, op, (std::string("options.") + key).c_str());
+}
+
 double number_option(const Napi::Object& o, const char* key, double fallback, const char* op) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined()) return fallback;
@@ -144,6 +150,10 @@ std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64
 void require_rank(const Tensor& t, int lo, int hi, const char* op, const char* name) {
   if (t.rank() < lo || t.rank() > hi)
     throw ArgError(op, name, "a tensor of " + rank_range(lo, hi), "shape " + shape_str(t.shape));
+}
+
+void require_shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
+  if (t.shape != shape) throw ArgError(op, name, "shape " + shape_str(shape), shape_str(t.shape));
 }
 
 void require_same_dtype(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name) {

@@ -31,6 +31,11 @@ double number_option(const Napi::Object& o, const char* key, double fallback, co
 // options[key] as an integer in [lo, hi] (absent/undefined → fallback).
 int64_t integer_option(const Napi::Object& o, const char* key, int64_t fallback, int64_t lo, int64_t hi, const char* op);
 
+// options[key] as a live tensor, or null when absent/undefined.
+const Tensor* tensor_option(const Napi::Object& o, const char* key, const char* op);
+// t must have exactly this shape.
+void require_shape(const Tensor& t, const Shape& shape, const char* op, const char* name);
+
 // Group sizes (number[] or Int32Array) of length `groups`, non-negative integers summing to `total`.
 std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name);
 

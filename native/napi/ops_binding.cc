@@ -33,8 +33,14 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
       throw ArgError(op, "b", std::string(tb ? "shape [*, " : "shape [") + std::to_string(k) + (tb ? "]" : ", *]") +
                                   " (inner dimension " + std::to_string(k) + " of op(a))",
                      shape_str(b.shape));
+    const Tensor* add = tensor_option(o, "add", op);
+    if (add) {
+      require_shape(*add, {ta ? a.shape[1] : a.shape[0], tb ? b.shape[0] : b.shape[1]}, op, "options.add");
+      require_same_dtype(*add, a, op, "options.add", "a");
+      require_same_device(*add, a, op, "options.add", "a");
+    }
     const OpTable& t = backend_for(a, op, "a", ops_for(a.device()).matmul);
-    return TensorObject::Wrap(info.Env(), t.matmul(a, b, ta, tb));
+    return TensorObject::Wrap(info.Env(), t.matmul(a, b, ta, tb, add));
   });
 }
 
@@ -55,8 +61,14 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info) {
       throw ArgError(op, "w", (tb ? "shape [E, N, " : "shape [E, ") + std::to_string(K) + (tb ? "]" : ", N]") +
                                   " (K = columns of x)", shape_str(w.shape));
     const std::vector<int64_t> groups = group_sizes_arg(info[2], w.shape[0], x.shape[0], op, "groupSizes");
+    const Tensor* add = tensor_option(o, "add", op);
+    if (add) {
+      require_shape(*add, {x.shape[0], tb ? w.shape[1] : w.shape[2]}, op, "options.add");
+      require_same_dtype(*add, x, op, "options.add", "x");
+      require_same_device(*add, x, op, "options.add", "x");
+    }
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).grouped_matmul);
-    return TensorObject::Wrap(info.Env(), t.grouped_matmul(x, w, groups, tb));
+    return TensorObject::Wrap(info.Env(), t.grouped_matmul(x, w, groups, tb, add));
   });
 }
 
