@@ -5,10 +5,21 @@ import { CaseResult, machine, writeResults } from './harness';
 import { benchNewtonSchulz } from './newton-schulz';
 import { UsageError } from '../lib/cli/args';
 import { benchStep } from './step';
+import { resolveConfig } from '../lib/cli/info';
 
 export type BenchKind = 'gemm' | 'grouped' | 'ns' | 'step' | 'all';
 
-export function runBench(kind: BenchKind, repeats: number, quick: boolean, json?: string): void {
+/** What `bench step` runs: configs (preset names or config.json paths), precision, batch, sequence. */
+export interface StepOptions {
+  configs: string[];
+  precision: 'bf16' | 'f32';
+  batch?: number;
+  seq: number;
+}
+
+const defaultStep: StepOptions = { configs: ['tiny', 'small'], precision: 'bf16', seq: 128 };
+
+export function runBench(kind: BenchKind, repeats: number, quick: boolean, json?: string, step: StepOptions = defaultStep): void {
   console.log(JSON.stringify(machine()));
   const cases: CaseResult[] = [];
   if (kind === 'gemm' || kind === 'all')
@@ -16,7 +27,7 @@ export function runBench(kind: BenchKind, repeats: number, quick: boolean, json?
   if (kind === 'ns' || kind === 'all') cases.push(...benchNewtonSchulz(repeats, quick ? [[1, 256, 704]] : undefined));
   if (kind === 'grouped' || kind === 'all') cases.push(...(quick ? benchGrouped(repeats, 8, 2048, 128, 256) : benchGrouped(repeats)));
   const steps = kind === 'step' || kind === 'all'
-    ? (['tiny', 'small'] as const).map((c) => benchStep(c, 'bf16', quick ? 4 : 16, 128, quick ? 2 : 5))
+    ? step.configs.map((c) => benchStep(c, resolveConfig(c), step.precision, step.batch ?? (quick ? 4 : 16), step.seq, quick ? 2 : 5))
     : [];
   console.log(`results: ${writeResults(kind, cases, json, steps.length ? { steps } : undefined)}`);
 }
@@ -65,6 +76,22 @@ export async function benchCommand(args: string[]): Promise<number> {
   const repeats = Number(flag(args, '--repeats') ?? (quick ? 3 : 9));
   if (!['gemm', 'grouped', 'ns', 'step', 'all'].includes(kind)) throw new UsageError(`moontrain bench: expected gemm, grouped, ns, step, allgather, reducescatter or all, got '${kind ?? ''}'`);
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new UsageError(`moontrain bench: --repeats: expected an integer >= 1, got '${flag(args, '--repeats')}'`);
-  runBench(kind as BenchKind, repeats, quick, flag(args, '--json'));
+  runBench(kind as BenchKind, repeats, quick, flag(args, '--json'), stepOptions(args));
   return 0;
+}
+
+function positiveInt(args: string[], name: string): number | undefined {
+  const v = flag(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 1)) throw new UsageError(`moontrain bench step: ${name}: expected an integer >= 1, got '${v}'`);
+  return n;
+}
+
+function stepOptions(args: string[]): StepOptions {
+  const precision = flag(args, '--precision') ?? 'bf16';
+  if (precision !== 'bf16' && precision !== 'f32') throw new UsageError(`moontrain bench step: --precision: expected bf16 or f32, got '${precision}'`);
+  const config = flag(args, '--config');
+  if (config !== undefined) resolveConfig(config);  // a clear error before any work
+  return { configs: config ? [config] : defaultStep.configs, precision, batch: positiveInt(args, '--batch-size'), seq: positiveInt(args, '--seq-len') ?? defaultStep.seq };
 }

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { nn, optim, ops, tensor } from '../lib';
-import { presets, flopsPerToken } from '../lib/nn/config';
+import { flopsPerToken, type MoonlightConfig } from '../lib/nn/config';
 import { info } from '../lib/runtime';
 import { packageRoot } from '../lib/native';
 import { PYTHON, torchAvailable } from './anchors/torch-twin-check';
@@ -77,11 +77,11 @@ type TwinTimes = { times: number[]; version: string; autocast: boolean } | { err
 type Twin = { skipped: string } | { run(steps: number): TwinTimes; close(): void };
 
 /** The PyTorch twin of a model: one process per round, `--bench k` timing k fwd+bwd passes. */
-function twinRunner(name: keyof typeof presets, precision: 'bf16' | 'f32', ids: Int32Array, targets: Int32Array, batch: number, seq: number): Twin {
+function twinRunner(config: MoonlightConfig, precision: 'bf16' | 'f32', ids: Int32Array, targets: Int32Array, batch: number, seq: number): Twin {
   const missing = torchAvailable();
   if (missing) return { skipped: missing };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moontrain-step-'));
-  const f32 = nn.MoonlightModel.fromPreset(name, { precision: 'f32' });
+  const f32 = new nn.MoonlightModel(config, { precision: 'f32' });
   f32.save(dir);
   f32.dispose();
   fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify({ ids: [...ids], targets: [...targets], shape: [batch, seq] }));
@@ -103,11 +103,12 @@ function twinRunner(name: keyof typeof presets, precision: 'bf16' | 'f32', ids: 
  * moontrain and the PyTorch twin on the same batch and threads, interleaved: `rounds` rounds of
  * `steps` timed steps each side (after one warm-up step per round), medians over all of them.
  */
-export function benchStep(name: keyof typeof presets, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number, rounds = 3): StepResult {
-  const model = nn.MoonlightModel.fromPreset(name, { precision });
+/** `name` labels the run (a preset's name or a config file's path). */
+export function benchStep(name: string, config: MoonlightConfig, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number, rounds = 3): StepResult {
+  const model = new nn.MoonlightModel(config, { precision });
   const opt = new optim.Muon(model.parameters(), { lr: 1e-3 });
   const { ids, targets } = syntheticBatch(model.config.vocab_size, batch * seq);
-  const twin = twinRunner(name, precision, ids, targets, batch, seq);
+  const twin = twinRunner(config, precision, ids, targets, batch, seq);
   const fb: number[] = [], op: number[] = [], torchMs: number[] = [];
   let torch: StepResult['torch'] = 'skipped' in twin ? { skipped: twin.skipped } : undefined;
   let torchInfo = { version: '', autocast: false };

@@ -22,6 +22,8 @@ ${flagHelp(infoFlags)}
 
   bench gemm|grouped|ns|step|all [--repeats N] [--json FILE] [--quick]
             microbenchmarks side by side with OpenBLAS / PyTorch (step: the training step and MFU)
+  bench step [--config X] [--precision bf16|f32] [--batch-size B] [--seq-len L]
+            one config (default: tiny and small, bf16, 16 x 128 tokens)
   bench step --nproc N          ZeRO-1 bytes per step, optimizer share and memory, Muon vs AdamW
   bench allgather|reducescatter --nproc N [--json FILE]
             ring collectives between processes next to a memcpy by as many processes`;
