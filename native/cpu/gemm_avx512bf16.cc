@@ -54,25 +54,31 @@ void compute_impl(const BlockArgs& x) {
       _mm512_storeu_ps(x.acc + r * x.ldacc, c[r][0]);
       _mm512_storeu_ps(x.acc + r * x.ldacc + 16, c[r][1]);
     }
-  } else if (x.c_dtype == DType::BF16) {
-    bf16_t* out = static_cast<bf16_t*>(x.c);
-    if (const bf16_t* in = static_cast<const bf16_t*>(x.cin)) {
-      for (int r = 0; r < kMr; ++r)
-        for (int h = 0; h < 2; ++h) {
-          const __m256i add = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + r * x.ldc + 16 * h));
-          c[r][h] = _mm512_add_ps(c[r][h], _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(add), 16)));
-        }
+    return;
+  }
+  // v = alpha·acc, then fma(beta, cin, v): the same roundings as scale_row.
+  const __m512 alpha = _mm512_set1_ps(x.alpha), beta = _mm512_set1_ps(x.beta);
+  const bool scaled = x.alpha != 1.f;
+  for (int r = 0; r < kMr; ++r)
+    for (int h = 0; h < 2; ++h) {
+      __m512 v = scaled ? _mm512_mul_ps(alpha, c[r][h]) : c[r][h];
+      if (x.cin) {
+        const int64_t at = r * x.ldc + 16 * h;
+        const __m512 in = x.c_dtype == DType::BF16
+            ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const bf16_t*>(x.cin) + at))), 16))
+            : _mm512_loadu_ps(static_cast<const float*>(x.cin) + at);
+        v = _mm512_fmadd_ps(beta, in, v);
+      }
+      c[r][h] = v;
     }
+  if (x.c_dtype == DType::BF16) {
+    bf16_t* out = static_cast<bf16_t*>(x.c);
     for (int r = 0; r < kMr; ++r) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * x.ldc), to_bf16(c[r][0]));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * x.ldc + 16), to_bf16(c[r][1]));
     }
   } else {
     float* out = static_cast<float*>(x.c);
-    if (const float* in = static_cast<const float*>(x.cin)) {
-      for (int r = 0; r < kMr; ++r)
-        for (int h = 0; h < 2; ++h) c[r][h] = _mm512_add_ps(c[r][h], _mm512_loadu_ps(in + r * x.ldc + 16 * h));
-    }
     for (int r = 0; r < kMr; ++r) {
       _mm512_storeu_ps(out + r * x.ldc, c[r][0]);
       _mm512_storeu_ps(out + r * x.ldc + 16, c[r][1]);

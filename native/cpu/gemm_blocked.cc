@@ -6,6 +6,7 @@
 // dynamically. A tile is computed by one thread over the whole K, so results never depend on
 // the thread count.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -149,7 +150,9 @@ int64_t pack_jobs(const Packed& q) {
   return ceil_div(q.a_panels - a_pack_first(q), kPanelsPerPackJob) + ceil_div(b_pack_panels(q), kPanelsPerPackJob);
 }
 
-// out[0:n] = alpha * acc[0:n] + beta * cin[0:n] in the output dtype (cin unused when beta == 0).
+// out[0:n] = fma(beta, cin[0:n], alpha * acc[0:n]) in the output dtype (cin unused when beta ==
+// 0): exactly the roundings of the microkernels' direct stores (BlockArgs), so a result has the
+// same bits whichever path wrote it.
 void scale_row(const GemmProblem& p, const float* acc, int64_t offset, int64_t n) {
   thread_local std::vector<float> tmp;
   const float* v = acc;
@@ -160,10 +163,10 @@ void scale_row(const GemmProblem& p, const float* acc, int64_t offset, int64_t n
     if (p.beta != 0.f) {
       if (p.c_dtype == DType::F32) {
         const float* cin = static_cast<const float*>(p.Cin) + offset;
-        for (int64_t k = 0; k < n; ++k) t[k] += p.beta * cin[k];
+        for (int64_t k = 0; k < n; ++k) t[k] = std::fma(p.beta, cin[k], t[k]);
       } else {
         const bf16_t* cin = static_cast<const bf16_t*>(p.Cin) + offset;
-        for (int64_t k = 0; k < n; ++k) t[k] += p.beta * bf16_to_f32(cin[k]);
+        for (int64_t k = 0; k < n; ++k) t[k] = std::fma(p.beta, bf16_to_f32(cin[k]), t[k]);
       }
     }
     v = t;
@@ -231,7 +234,7 @@ void compute_tile(const Packed& q, const Tile& t) {
     // Whole mr x nr blocks go from the microkernel straight to C on their last k block, unless C
     // is too large to stay in cache: written 64 bytes per row at a time it then streams to memory
     // slower (measured: 2048 x 8192 bf16 -8%) than row by row from acc.
-    const bool direct_c = k.compute_block && p.alpha == 1.f && (p.beta == 0.f || p.beta == 1.f) && q.kp > 0 &&
+    const bool direct_c = k.compute_block && q.kp > 0 &&
                           p.M * p.ldc * static_cast<int64_t>(dtype_size(p.c_dtype)) <= kDirectOutputBytes;
     const int64_t rows_direct = direct_c ? chunk.rows / k.mr * k.mr : 0;
     const int64_t cols_direct = direct_c ? t.cols / k.nr * k.nr : 0;
@@ -252,7 +255,9 @@ void compute_tile(const Packed& q, const Tile& t) {
           if (last && ir < rows_direct && jc < cols_direct) {
             const int64_t offset = (row * p.ldc + t.j0 + jc) * static_cast<int64_t>(dtype_size(p.c_dtype));
             x.c = static_cast<char*>(p.C) + offset;
-            if (p.beta == 1.f) x.cin = static_cast<const char*>(p.Cin) + offset;
+            if (p.beta != 0.f) x.cin = static_cast<const char*>(p.Cin) + offset;
+            x.alpha = p.alpha;
+            x.beta = p.beta;
           }
           if (k.compute_block) k.compute_block(x);
           else k.compute(kc, x.a, b, x.acc, ldacc, x.accumulate);

@@ -22,9 +22,10 @@ struct BlockArgs {
   int64_t ldacc;
   bool accumulate;  // start from acc (a later k block) instead of zero
   void* c;          // non-null: the last k block, so store the block to C (row stride ldc,
-  int64_t ldc;      // c_dtype) instead of to acc; only with alpha 1 and beta 0, or beta 1
-  DType c_dtype;    // with cin (same layout as C, may be C) added to the block
+  int64_t ldc;      // c_dtype) instead of to acc: alpha·block, plus beta·cin when cin is set
+  DType c_dtype;    // (cin: same layout as C, may be C), rounded as gemm_blocked's scale_row
   const void* cin = nullptr;
+  float alpha = 1.f, beta = 0.f;
 };
 
 struct Microkernel {

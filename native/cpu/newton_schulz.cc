@@ -10,9 +10,53 @@
 #include "../core/host_allocator.h"
 #include "../core/thread_pool.h"
 #include "gemm.h"
+#include "nn/row_reduce.h"
+#include "nn_ops.h"
 #include "ops.h"
 
 namespace mt::cpu {
+
+namespace {
+
+// dst (rows x cols, or its transpose when `transpose`) = scale · src (rows x cols), both of dtype
+// dt, through float rows; transposed in 32 x 32 blocks so both sides are read and written a
+// cache line at a time.
+void scaled_copy(const char* src, char* dst, DType dt, int64_t rows, int64_t cols, float scale, bool transpose) {
+  constexpr int64_t kBlock = 32;
+  std::vector<float> buf(static_cast<size_t>(transpose ? kBlock * kBlock : cols));
+  if (!transpose) {
+    for (int64_t i = 0; i < rows; ++i) {
+      nn::load_f32(src, dt, i * cols, cols, buf.data());
+      for (int64_t j = 0; j < cols; ++j) buf[j] *= scale;
+      nn::store_f32(dst, dt, i * cols, cols, buf.data());
+    }
+    return;
+  }
+  float t[kBlock][kBlock];
+  for (int64_t i0 = 0; i0 < rows; i0 += kBlock)
+    for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
+      const int64_t ni = std::min(kBlock, rows - i0), nj = std::min(kBlock, cols - j0);
+      for (int64_t i = 0; i < ni; ++i) nn::load_f32(src, dt, (i0 + i) * cols + j0, nj, buf.data() + i * kBlock);
+      for (int64_t j = 0; j < nj; ++j)
+        for (int64_t i = 0; i < ni; ++i) t[j][i] = buf[i * kBlock + j] * scale;
+      for (int64_t j = 0; j < nj; ++j) nn::store_f32(dst, dt, (j0 + j) * rows + i0, ni, t[j]);
+    }
+}
+
+// Frobenius norm of n elements of dtype dt, summed in double.
+double frobenius(const char* x, DType dt, int64_t n) {
+  constexpr int64_t kPiece = 4096;
+  float buf[kPiece];
+  double sum = 0;
+  for (int64_t i = 0; i < n; i += kPiece) {
+    const int64_t len = std::min(kPiece, n - i);
+    nn::load_f32(x, dt, i, len, buf);
+    sum += nn::sum_squares_f64(buf, len);
+  }
+  return std::sqrt(sum);
+}
+
+}  // namespace
 
 Tensor newton_schulz(const Tensor& input, const NewtonSchulzOptions& options) {
   const bool batched = input.rank() == 3;
@@ -31,20 +75,10 @@ Tensor newton_schulz(const Tensor& input, const NewtonSchulzOptions& options) {
 
   // Load (transposed if needed) and normalise by the Frobenius norm, summed in double.
   parallel_for(batch, [&](int64_t q) {
-    const int64_t base = q * m * n;
-    double sum = 0;
-    for (int64_t i = 0; i < m * n; ++i) {
-      const double v = load_as_f32(input.data(), dt, base + i);
-      sum += v * v;
-    }
-    const double denom = std::sqrt(sum) + options.eps;
+    const char* src = static_cast<const char*>(input.data()) + q * m * n * es;
+    const double denom = frobenius(src, dt, m * n) + options.eps;
     const float scale = denom > 0 ? static_cast<float>(1.0 / denom) : 0.f;
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        const float v = load_as_f32(input.data(), dt, base + i * n + j) * scale;
-        const int64_t dst = transpose ? j * c + i : i * c + j;
-        store_from_f32(x, dt, q * r * c + dst, v);
-      }
+    scaled_copy(src, x + q * r * c * es, dt, m, n, scale, transpose);
   });
 
   std::vector<GemmProblem> gram(batch), poly(batch), update(batch);
@@ -86,13 +120,8 @@ Tensor newton_schulz(const Tensor& input, const NewtonSchulzOptions& options) {
     const size_t bytes = static_cast<size_t>(m * n * es);
     char* dst = static_cast<char*>(out.data()) + q * m * n * es;
     const char* src = x + q * r * c * es;
-    if (!transpose) {
-      std::copy(src, src + bytes, dst);
-      return;
-    }
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        store_from_f32(dst, dt, i * n + j, load_as_f32(src, dt, j * c + i));
+    if (transpose) scaled_copy(src, dst, dt, r, c, 1.f, true);  // exact: 1 · v, same dtype
+    else std::copy(src, src + bytes, dst);
   });
   return out;
 }
