@@ -13,6 +13,7 @@ const CASES: AttnDims[] = [
   { B: 2, S: 33, H: 1, dk: 24, dv: 16 },
   { B: 2, S: 33, H: 3, dk: 7, dv: 9 },
   { B: 1, S: 40, H: 2, dk: 65, dv: 1 },
+  { B: 1, S: 300, H: 2, dk: 8, dv: 4 },  // past 256: heads in rounds, each phase parallel inside
 ];
 
 function make(seed: number, d: AttnDims, dtype: DType) {
