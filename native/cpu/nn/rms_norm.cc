@@ -36,17 +36,23 @@ RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& 
   std::vector<float> w(static_cast<size_t>(D));
   load_f32(weight.data(), weight.dtype, 0, D, w.data());
   const float* rs = f32_data(rstd);
-
+  // The two terms of dx nearly cancel when x is almost parallel to g (e.g. D = 1): in double for
+  // an f32 dx; a bf16 dx keeps 8 bits, so float's 24 leave 16 bits for the cancellation.
+  const bool reduced = g.dx.dtype == DType::BF16;
   parallel_chunks(T, grain_for(2 * D), [&](int64_t t0, int64_t t1) {
     std::vector<float> xr(static_cast<size_t>(D)), gr(static_cast<size_t>(D));
     for (int64_t t = t0; t < t1; ++t) {
       load_f32(x.data(), x.dtype, t * D, D, xr.data());
       load_f32(dy.data(), dy.dtype, t * D, D, gr.data());
       const double dot = dot_f64(gr.data(), w.data(), xr.data(), D);
-      // In double: the two terms nearly cancel when x is almost parallel to g (e.g. D = 1).
       const double r = rs[t];
       const double c = r * r * r * dot / static_cast<double>(D);
-      for (int64_t j = 0; j < D; ++j) gr[j] = static_cast<float>(r * (static_cast<double>(gr[j]) * w[j]) - c * xr[j]);
+      if (reduced) {
+        const float rf = static_cast<float>(r), cf = static_cast<float>(c);
+        for (int64_t j = 0; j < D; ++j) gr[j] = rf * (gr[j] * w[j]) - cf * xr[j];
+      } else {
+        for (int64_t j = 0; j < D; ++j) gr[j] = static_cast<float>(r * (static_cast<double>(gr[j]) * w[j]) - c * xr[j]);
+      }
       store_f32(g.dx.data(), g.dx.dtype, t * D, D, gr.data());
     }
   });
