@@ -26,7 +26,7 @@ struct OpTable {
   Tensor (*rope)(const Tensor& x, const std::vector<int32_t>& positions, const cpu::RopeOptions& options);
   cpu::AttentionResult (*attention)(const Tensor& q, const Tensor& k, const Tensor& v, const cpu::AttentionOptions& options);
   cpu::AttentionGrads (*attention_backward)(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
-                                            const Tensor& out, const Tensor& lse, const cpu::AttentionOptions& options);
+                                            const Tensor& out, const Tensor& lse, const cpu::AttentionOptions& options, const Tensor* probs);
   Tensor (*swiglu)(const Tensor& gate, const Tensor& up);
   cpu::SwigluGrads (*swiglu_backward)(const Tensor& dy, const Tensor& gate, const Tensor& up);
   cpu::CrossEntropyResult (*cross_entropy)(const Tensor& logits, const std::vector<int32_t>& targets);

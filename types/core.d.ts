@@ -79,11 +79,24 @@ export interface AttentionOptions {
   /** Query i sees keys 0..i only. Default true. */
   causal?: boolean;
 }
+export interface AttentionForwardOptions extends AttentionOptions {
+  /**
+   * Also return the probabilities, [B,H,S,S] in q's dtype, for attentionBackward to reuse instead
+   * of recomputing Q·Kᵀ and the exponentials: B·H·S² elements, so for short sequences.
+   */
+  keepProbs?: boolean;
+}
+export interface AttentionBackwardOptions extends AttentionOptions {
+  /** The forward's `probs` (keepProbs), or omitted to recompute them from q, k and lse. */
+  probs?: Tensor;
+}
 export interface AttentionResult {
   /** [B,S,H,dv] in q's dtype. */
   out: Tensor;
   /** log-sum-exp of each query row's scaled scores, [B,H,S] f32 (the backward needs it). */
   lse: Tensor;
+  /** With keepProbs: softmax(scale·q·kᵀ) [B,H,S,S] in q's dtype (zeros above the diagonal when causal). */
+  probs?: Tensor;
 }
 export interface AttentionGrads {
   dq: Tensor;
@@ -219,9 +232,9 @@ export interface Ops {
    */
   rope(x: Tensor, positions: Int32Array, options?: RopeOptions): Tensor;
   /** softmax(scale q kᵀ) v per batch and head, fp32 inside: q, k [B,S,H,dk], v [B,S,H,dv]. */
-  attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult;
-  /** Gradients of attention for upstream dout [B,S,H,dv], from the forward's inputs, out and lse. */
-  attentionBackward(dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, options?: AttentionOptions): AttentionGrads;
+  attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionForwardOptions): AttentionResult;
+  /** Gradients of attention for upstream dout [B,S,H,dv], from the forward's inputs, out and lse (and probs, if kept). */
+  attentionBackward(dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, options?: AttentionBackwardOptions): AttentionGrads;
   /** silu(gate) * up, elementwise; gate and up share shape (any rank) and dtype. */
   swiglu(gate: Tensor, up: Tensor): Tensor;
   swigluBackward(dy: Tensor, gate: Tensor, up: Tensor): SwigluGrads;

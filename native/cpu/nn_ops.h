@@ -48,16 +48,19 @@ Tensor rope(const Tensor& x, const std::vector<int32_t>& positions, const RopeOp
 struct AttentionOptions {
   float scale = 1.0f;
   bool causal = true;
+  bool keep_probs = false;  // forward: also return the probabilities
 };
 struct AttentionResult {
   Tensor out, lse;  // out [B,S,H,dv] (dtype of q), lse [B,H,S] f32
+  Tensor probs;     // [B,H,S,S] in q's dtype (zero past the diagonal when causal), if kept
 };
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options);
 struct AttentionGrads {
   Tensor dq, dk, dv;
 };
+// probs: the forward's probabilities, or null to recompute them from q, k and lse.
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
-                                  const Tensor& out, const Tensor& lse, const AttentionOptions& options);
+                                  const Tensor& out, const Tensor& lse, const AttentionOptions& options, const Tensor* probs);
 
 // ---- swiglu.cc ----
 Tensor swiglu(const Tensor& gate, const Tensor& up);

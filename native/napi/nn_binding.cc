@@ -245,6 +245,7 @@ cpu::AttentionOptions attention_options(const Napi::Value& v, int64_t dk, const 
   cpu::AttentionOptions a;
   a.scale = static_cast<float>(number_option(o, "scale", dk > 0 ? 1.0 / std::sqrt(static_cast<double>(dk)) : 1.0, op));
   a.causal = bool_option(o, "causal", true, op);
+  a.keep_probs = bool_option(o, "keepProbs", false, op);
   return a;
 }
 
@@ -277,6 +278,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     Napi::Object out = Napi::Object::New(info.Env());
     out.Set("out", wrap(info.Env(), std::move(r.out)));
     out.Set("lse", wrap(info.Env(), std::move(r.lse)));
+    if (a.keep_probs) out.Set("probs", wrap(info.Env(), std::move(r.probs)));
     return out;
   });
 }
@@ -297,8 +299,14 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
     require_f32(lse, op, "lse");
     require_same_device(lse, q, op, "lse", "q");
     const cpu::AttentionOptions a = attention_options(info[6], q.shape[3], op);
+    const Tensor* probs = tensor_option(options_arg(info[6], op), "probs", op);
+    if (probs) {
+      require_shape(*probs, {q.shape[0], q.shape[2], q.shape[1], q.shape[1]}, op, "options.probs", "[B, H, S, S] of q");
+      require_same_dtype(*probs, q, op, "options.probs", "q");
+      require_same_device(*probs, q, op, "options.probs", "q");
+    }
     const OpTable& t = backend_for(q, op, "q", ops_for(q.device()).attention_backward);
-    cpu::AttentionGrads g = t.attention_backward(dout, q, k, v, out, lse, a);
+    cpu::AttentionGrads g = t.attention_backward(dout, q, k, v, out, lse, a, probs);
     Napi::Object r = Napi::Object::New(info.Env());
     r.Set("dq", wrap(info.Env(), std::move(g.dq)));
     r.Set("dk", wrap(info.Env(), std::move(g.dk)));

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { ops, debug, tensor } from '../../lib';
 import { mulberry32, randn } from '../helpers/ref';
-import { assertClose, assertMeta, DType, DTYPES, randTensor, read } from '../helpers/util';
+import { assertClose, assertInvalidArg, assertMeta, DType, DTYPES, randTensor, read } from '../helpers/util';
 import { attentionBackwardRef, attentionRef, AttnDims, FD_TOL, finiteDiffGrad, lossOf, NN_TOL } from '../helpers/nn-ref';
 
 debug.poisonAllocations(true);
@@ -53,6 +53,55 @@ for (const dtype of DTYPES) {
     }
   });
 }
+
+// softmax(scale·q·kᵀ) [B,H,S,S] in float64 from the reference lse (zeros past the diagonal).
+function probsRef(q: ArrayLike<number>, k: ArrayLike<number>, lse: Float64Array, d: AttnDims, scale: number, causal: boolean): Float64Array {
+  const { B, S, H, dk } = d;
+  const p = new Float64Array(B * H * S * S);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < S; i++)
+        for (let j = 0; j < (causal ? i + 1 : S); j++) {
+          let s = 0;
+          for (let c = 0; c < dk; c++) s += q[((b * S + i) * H + h) * dk + c] * k[((b * S + j) * H + h) * dk + c];
+          p[((b * H + h) * S + i) * S + j] = Math.exp(scale * s - lse[(b * H + h) * S + i]);
+        }
+  return p;
+}
+
+for (const dtype of DTYPES) {
+  test(`attention ${dtype}: keepProbs returns the probabilities, and the backward that reuses them matches`, (t) => {
+    let seed = dtype === 'f32' ? 190 : 195;
+    for (const d of CASES) {
+      for (const causal of [true, false]) {
+        const { q, k, v, dout } = make(seed++, d, dtype);
+        const scale = 1 / Math.sqrt(d.dk);
+        const label = `attention keepProbs ${dtype} ${JSON.stringify(d)} causal=${causal}`;
+        const plain = ops.attention(q.t, k.t, v.t, { scale, causal });
+        const kept = ops.attention(q.t, k.t, v.t, { scale, causal, keepProbs: true });
+        t.is(plain.probs, undefined, `${label}: no probs unless asked`);
+        assertMeta(t, kept.probs!, [d.B, d.H, d.S, d.S], dtype, label);
+        t.deepEqual(read(kept.out), read(plain.out), `${label}: out does not depend on keepProbs`);
+        const ref = attentionRef(q.v, k.v, v.v, d, scale, causal);
+        assertClose(t, read(kept.probs!), probsRef(q.v, k.v, ref.lse, d, scale, causal), NN_TOL[dtype], `${label} probs`);
+        const g = ops.attentionBackward(dout.t, q.t, k.t, v.t, kept.out, kept.lse, { scale, causal, probs: kept.probs });
+        const gr = attentionBackwardRef(dout.v, q.v, k.v, v.v, d, scale, causal, read(kept.out));
+        assertClose(t, read(g.dq), gr.dq, NN_TOL[dtype], `${label} dq`);
+        assertClose(t, read(g.dk), gr.dk, NN_TOL[dtype], `${label} dk`);
+        assertClose(t, read(g.dv), gr.dv, NN_TOL[dtype], `${label} dv`);
+        for (const o of [q.t, k.t, v.t, dout.t, plain.out, plain.lse, kept.out, kept.lse, kept.probs!, g.dq, g.dk, g.dv]) o.dispose();
+      }
+    }
+  });
+}
+
+test('attentionBackward: probs of the wrong shape or dtype is a clear error', (t) => {
+  const d: AttnDims = { B: 1, S: 4, H: 2, dk: 3, dv: 2 };
+  const { q, k, v, dout } = make(7, d, 'f32');
+  const f = ops.attention(q.t, k.t, v.t, { keepProbs: true });
+  const bad = [randTensor(mulberry32(1), [1, 2, 4, 3], 'f32').t, randTensor(mulberry32(2), [1, 2, 4, 4], 'bf16').t];
+  for (const probs of bad) assertInvalidArg(t, () => ops.attentionBackward(dout.t, q.t, k.t, v.t, f.out, f.lse, { probs }), 'attentionBackward', 'options.probs');
+});
 
 test('attentionBackward: the analytic reference matches finite differences (q, k, v)', (t) => {
   const d: AttnDims = { B: 2, S: 5, H: 2, dk: 3, dv: 4 };

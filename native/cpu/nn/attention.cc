@@ -4,7 +4,8 @@
 // a row stride of H·d) on the fast kernels; the backward recomputes the probabilities from lse.
 // With causal, each product is cut at the middle row h into two (rows [0, h) need only keys
 // [0, h)), which skips a quarter of the work; the scale is applied outside the products so that
-// they write their output directly.
+// they write their output directly. The forward can keep the probabilities ([B,H,S,S]) so the
+// backward skips Q·Kᵀ and the exponentials (worth it for short sequences; the caller decides).
 //   P = softmax(scale·Q·Kᵀ), out = P·V
 //   dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ out)), dQ = scale·dS·K, dK = scale·dSᵀ·Q
 #include <cmath>
@@ -124,12 +125,14 @@ void probabilities(const float* s, const float* lse, int64_t S, bool causal, flo
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options) {
   const int64_t B = q.shape[0], S = q.shape[1], H = q.shape[2], dv = v.shape[3];
   AttentionResult r{empty_tensor({B, S, H, dv}, q.dtype), empty_tensor({B, H, S}, DType::F32)};
+  if (options.keep_probs) r.probs = empty_tensor({B, H, S, S}, q.dtype);
   float* lse = f32_mut(r.lse);
   if (B * H * S == 0) return r;
   const DType dt = v.dtype;
   for_head_groups(B * H, S, [&](int64_t first, int64_t n) {
     HostBuffer<float> s(static_cast<size_t>(n * S * S));
-    HostBuffer<char> p(static_cast<size_t>(n * S * S) * dtype_size(dt));
+    HostBuffer<char> scratch(options.keep_probs ? 0 : static_cast<size_t>(n * S * S) * dtype_size(dt));
+    char* p = options.keep_probs ? static_cast<char*>(r.probs.data()) + first * S * S * dtype_size(dt) : scratch.data();
     scores(q, k, options.causal, first, n, s.data());
     parallel_chunks(n * S, grain_for(4 * S), [&](int64_t lo, int64_t hi) {
       for (int64_t row = lo; row < hi; ++row) {  // softmax of one query row
@@ -142,14 +145,14 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
         const float inv = 1.f / sum;
         for (int64_t j = 0; j < lim; ++j) sr[j] *= inv;
         for (int64_t j = lim; j < S; ++j) sr[j] = 0.f;
-        store_f32(p.data(), dt, row * S, S, sr);
+        store_f32(p, dt, row * S, S, sr);
         lse[bh * S + i] = m + std::log(sum);
       }
     });
     std::vector<GemmProblem> ps;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t b = (first + i) / H, h = (first + i) % H;
-      lower_times(ps, S, dv, options.causal, {p.data() + i * S * S * dtype_size(dt), dt, S, false}, head(v, b, h), head_out(r.out, b, h), r.out.dtype, H * dv);
+      lower_times(ps, S, dv, options.causal, {p + i * S * S * dtype_size(dt), dt, S, false}, head(v, b, h), head_out(r.out, b, h), r.out.dtype, H * dv);
     }
     gemm_batch(ps.data(), static_cast<int64_t>(ps.size()));
   });
@@ -157,7 +160,7 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
 }
 
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
-                                  const Tensor& out, const Tensor& lse, const AttentionOptions& options) {
+                                  const Tensor& out, const Tensor& lse, const AttentionOptions& options, const Tensor* probs) {
   const int64_t B = q.shape[0], S = q.shape[1], H = q.shape[2], dk = q.shape[3], dv = v.shape[3];
   AttentionGrads g{empty_tensor(q.shape, q.dtype), empty_tensor(k.shape, k.dtype), empty_tensor(v.shape, v.dtype)};
   if (B * H * S == 0) return g;
@@ -165,17 +168,20 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   const size_t es = dtype_size(dt);
   const float* lse_data = static_cast<const float*>(lse.data());
   for_head_groups(B * H, S, [&](int64_t first, int64_t n) {
-    const size_t cells = static_cast<size_t>(n * S * S);
-    HostBuffer<float> s(cells), p32(cells), dp(cells);
-    HostBuffer<char> pdt(cells * es), ds(cells * es);
-    scores(q, k, options.causal, first, n, s.data());
-    parallel_for(n, [&](int64_t i) {
-      probabilities(s.data() + i * S * S, lse_data, S, options.causal, options.scale, p32.data() + i * S * S, pdt.data() + i * S * S * es, dt, (first + i) * S);
-    });
+    const size_t cells = static_cast<size_t>(n * S * S), recomputed = probs ? 0 : cells;
+    HostBuffer<float> s(recomputed), p32(recomputed), dp(cells);
+    HostBuffer<char> scratch(recomputed * es), ds(cells * es);
+    const char* pdt = probs ? static_cast<const char*>(probs->data()) + first * S * S * es : scratch.data();
+    if (!probs) {
+      scores(q, k, options.causal, first, n, s.data());
+      parallel_for(n, [&](int64_t i) {
+        probabilities(s.data() + i * S * S, lse_data, S, options.causal, options.scale, p32.data() + i * S * S, scratch.data() + i * S * S * es, dt, (first + i) * S);
+      });
+    }
     std::vector<GemmProblem> dvp, dpp;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t b = (first + i) / H, h = (first + i) % H;
-      upper_times(dvp, S, dv, options.causal, {pdt.data() + i * S * S * es, dt, S, false}, head(dout, b, h), head_out(g.dv, b, h), g.dv.dtype, H * dv);
+      upper_times(dvp, S, dv, options.causal, {pdt + i * S * S * es, dt, S, false}, head(dout, b, h), head_out(g.dv, b, h), g.dv.dtype, H * dv);
       const MatRef doh = head(dout, b, h), vt = head(v, b, h, true);
       float* dpi = dp.data() + i * S * S;
       const int64_t cut = causal_cut(S, options.causal);
@@ -185,16 +191,17 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
     gemm_batch(dvp.data(), static_cast<int64_t>(dvp.size()));
     gemm_batch(dpp.data(), static_cast<int64_t>(dpp.size()));
     parallel_chunks(n * S, grain_for(2 * S), [&](int64_t lo, int64_t hi) {
-      std::vector<float> dsr(static_cast<size_t>(S)), dor(static_cast<size_t>(dv)), outr(static_cast<size_t>(dv));
+      std::vector<float> dsr(static_cast<size_t>(S)), dor(static_cast<size_t>(dv)), outr(static_cast<size_t>(dv)), kept(probs ? S : 0);
       for (int64_t row = lo; row < hi; ++row) {  // dS for one query row
         const int64_t bh = first + row / S, i = row % S, b = bh / H, h = bh % H;
         const int64_t base_o = ((b * S + i) * H + h) * dv;
         load_f32(dout.data(), dout.dtype, base_o, dv, dor.data());
         load_f32(out.data(), out.dtype, base_o, dv, outr.data());
         const float df = static_cast<float>(dot_f64(dor.data(), outr.data(), dv));
-        const float* pr = p32.data() + row * S;
-        const float* dpr = dp.data() + row * S;
         const int64_t lim = options.causal ? i + 1 : S;  // dp past the diagonal is not computed
+        if (probs) load_f32(pdt, dt, row * S, lim, kept.data());
+        const float* pr = probs ? kept.data() : p32.data() + row * S;
+        const float* dpr = dp.data() + row * S;
         for (int64_t j = 0; j < lim; ++j) dsr[static_cast<size_t>(j)] = options.scale * pr[j] * (dpr[j] - df);
         for (int64_t j = lim; j < S; ++j) dsr[static_cast<size_t>(j)] = 0.f;
         store_f32(ds.data(), dt, row * S, S, dsr.data());
