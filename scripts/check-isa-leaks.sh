@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks that AVX-512/AMX instructions appear only in code from the ISA-specific files
-# (gemm_avx512*.cc, gemm_amx.cc): no function defined by a shared file may contain them in the
+# (*_avx512*.cc, *_amx.cc): no function defined by a shared file may contain them in the
 # final addon (an inline function instantiated in an ISA file could otherwise be picked by the
 # linker for everyone).
 set -euo pipefail
@@ -13,7 +13,7 @@ objdump -d --no-show-raw-insn "$node_file" | awk -v re="$wide" '
   /^[0-9a-f]+ <.*>:$/ { fn = $2; gsub(/[<>:]/, "", fn); next }
   $0 ~ re { if (fn != "") print fn }' | sort -u > /tmp/moontrain-wide-fns.txt
 # Functions defined by shared (non-ISA) object files.
-find "$objdir" -name '*.o' ! -name 'gemm_avx512*' ! -name 'gemm_amx*' -print0 |
+find "$objdir" -name '*.o' ! -name '*_avx512*' ! -name '*_amx*' -print0 |
   xargs -0 nm --defined-only | awk '$2 ~ /[TtWw]/ { print $3 }' | sort -u > /tmp/moontrain-shared-fns.txt
 leaks=$(comm -12 /tmp/moontrain-wide-fns.txt /tmp/moontrain-shared-fns.txt || true)
 count=$(wc -l < /tmp/moontrain-wide-fns.txt)

@@ -1,6 +1,6 @@
 // ops.swiglu / ops.swigluBackward against float64 references and finite differences.
 import test from 'ava';
-import { ops, debug } from '../../lib';
+import { ops, debug, tensor } from '../../lib';
 import { mulberry32, randn } from '../helpers/ref';
 import { assertClose, assertMeta, DTYPES, randTensor, read } from '../helpers/util';
 import { FD_TOL, finiteDiffGrad, lossOf, NN_TOL, swigluBackwardRef, swigluRef } from '../helpers/nn-ref';
@@ -29,6 +29,34 @@ for (const dtype of DTYPES) {
       assertClose(t, read(dup), ref.dup, NN_TOL[dtype], `${label} dup`);
       for (const o of [g.t, u.t, dy.t, y, dgate, dup]) o.dispose();
     }
+  });
+}
+
+for (const dtype of DTYPES) {
+  test(`swiglu ${dtype}: large and non-finite gates (exp overflow and underflow, NaN)`, (t) => {
+    const gates = [30, -30, 80, -80, 90, -90, 100, -100, 1e4, -1e4, Infinity, NaN];
+    const g = tensor(Float32Array.from(gates), [gates.length], { dtype });
+    const u = tensor(new Float32Array(gates.length).fill(1.5), [gates.length], { dtype });
+    const dy = tensor(new Float32Array(gates.length).fill(0.5), [gates.length], { dtype });
+    const y = read(ops.swiglu(g, u));
+    const { dgate, dup } = ops.swigluBackward(dy, g, u);
+    const dg = read(dgate), du = read(dup);
+    gates.forEach((x, i) => {
+      const label = `${dtype} gate ${x}`;
+      if (Number.isNaN(x)) {
+        t.true(Number.isNaN(y[i]) && Number.isNaN(dg[i]) && Number.isNaN(du[i]), `${label}: NaN propagates`);
+      } else if (x === Infinity) {
+        t.is(y[i], Infinity, `${label}: silu(inf) * 1.5`);
+        t.is(du[i], Infinity, `${label}: dup`);
+      } else if (x > 0) {
+        // silu(x) = x for large x; in bf16, x * 1.5 rounded
+        t.true(Math.abs(y[i] - 1.5 * x) <= 1e-2 * Math.abs(1.5 * x), `${label}: y ${y[i]}`);
+        t.true(Math.abs(dg[i] - 0.75) <= 1e-2, `${label}: dgate ${dg[i]}`);
+      } else {
+        t.true(Math.abs(y[i]) <= 1e-11, `${label}: y ${y[i]} (silu underflows to 0)`);
+        t.true(Math.abs(dg[i]) <= 1e-9 && Math.abs(du[i]) <= 1e-11, `${label}: gradients ${dg[i]}, ${du[i]}`);
+      }
+    });
   });
 }
 
