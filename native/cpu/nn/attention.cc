@@ -12,9 +12,11 @@
 #include <limits>
 
 #include "../../core/host_allocator.h"
+#include "../../core/isa.h"
 #include "../gemm.h"
 #include "../../core/fast_math.h"
 #include "../nn_ops.h"
+#include "nn_avx512.h"
 #include "row_reduce.h"
 
 namespace mt::cpu {
@@ -134,11 +136,16 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
     HostBuffer<char> scratch(options.keep_probs ? 0 : static_cast<size_t>(n * S * S) * dtype_size(dt));
     char* p = options.keep_probs ? static_cast<char*>(r.probs.data()) + first * S * S * dtype_size(dt) : scratch.data();
     scores(q, k, options.causal, first, n, s.data());
+    const bool wide = isa_active() >= Isa::Avx512Bf16;
     parallel_chunks(n * S, grain_for(4 * S), [&](int64_t lo, int64_t hi) {
       for (int64_t row = lo; row < hi; ++row) {  // softmax of one query row
         const int64_t bh = first + row / S, i = row % S;
         float* sr = s.data() + row * S;
         const int64_t lim = options.causal ? i + 1 : S;
+        if (wide) {
+          lse[bh * S + i] = avx512::row_softmax(sr, lim, S, options.scale, p, dt, row * S);
+          continue;
+        }
         for (int64_t j = 0; j < lim; ++j) sr[j] *= options.scale;
         const float m = row_max(sr, lim);
         const float sum = exp_shift_sum(sr, lim, m);

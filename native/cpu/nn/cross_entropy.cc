@@ -3,7 +3,9 @@
 #include <limits>
 
 #include "../../core/fast_math.h"
+#include "../../core/isa.h"
 #include "../nn_ops.h"
+#include "nn_avx512.h"
 #include "row_reduce.h"
 
 namespace mt::cpu {
@@ -16,9 +18,15 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t
   r.lse = empty_tensor({T}, DType::F32);
   float* lse = f32_mut(r.lse);
   std::vector<double> row_loss(static_cast<size_t>(T), 0.0);
+  const bool wide = isa_active() >= Isa::Avx512Bf16;
   parallel_chunks(T, grain_for(V), [&](int64_t t0, int64_t t1) {
-    std::vector<float> row(static_cast<size_t>(V));
+    std::vector<float> row(static_cast<size_t>(wide ? 0 : V));
     for (int64_t t = t0; t < t1; ++t) {
+      if (wide) {
+        lse[t] = avx512::row_logsumexp(logits.data(), logits.dtype, t * V, V);
+        if (targets[t] >= 0) row_loss[t] = static_cast<double>(lse[t]) - load_as_f32(logits.data(), logits.dtype, t * V + targets[t]);
+        continue;
+      }
       load_f32(logits.data(), logits.dtype, t * V, V, row.data());
       const float m = row_max(row.data(), V);
       const float target_logit = targets[t] >= 0 ? row[targets[t]] : 0.f;
@@ -43,9 +51,14 @@ Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& 
   const int64_t T = logits.shape[0], V = logits.shape[1];
   Tensor d = empty_tensor({T, V}, logits.dtype);
   const float* l = f32_data(lse);
+  const bool wide = isa_active() >= Isa::Avx512Bf16;
   parallel_chunks(T, grain_for(V), [&](int64_t t0, int64_t t1) {
     std::vector<float> row(static_cast<size_t>(V));
     for (int64_t t = t0; t < t1; ++t) {
+      if (wide && targets[t] >= 0) {
+        avx512::row_softmax_grad(logits.data(), logits.dtype, t * V, V, l[t], targets[t], scale, d.data());
+        continue;
+      }
       if (targets[t] < 0) {
         std::fill(row.begin(), row.end(), 0.0f);
       } else {

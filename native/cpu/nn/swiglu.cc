@@ -4,7 +4,7 @@
 #include "../../core/fast_math.h"
 #include "../../core/isa.h"
 #include "../nn_ops.h"
-#include "swiglu_avx512.h"
+#include "nn_avx512.h"
 
 namespace mt::cpu {
 
