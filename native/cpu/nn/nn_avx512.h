@@ -17,6 +17,13 @@ float row_logsumexp(const void* logits, DType dt, int64_t offset, int64_t V);
 // out row = scale * (exp(x - lse) - onehot(target)), in dt.
 void row_softmax_grad(const void* logits, DType dt, int64_t offset, int64_t V, float lse, int32_t target, float scale, void* out);
 
+// rms_norm_avx512bf16.cc: one row of D elements at element `offset` of x (and dy, y, dx) of
+// dtype dt, weight w as floats. Forward: y = x * rstd * w, returns rstd (sum of squares in
+// double). Backward: dx = rstd * (dy * w) - c * x with c = rstd³ · mean(dy * w * x) (dot in
+// double; dx in float arithmetic when dt is bf16, else in double).
+float rms_norm_row(const void* x, DType dt, int64_t offset, int64_t D, const float* w, double eps, void* y);
+void rms_norm_backward_row(const void* dy, const void* x, DType dt, int64_t offset, int64_t D, const float* w, float rstd, void* dx);
+
 // attention_avx512bf16.cc: one query row of unscaled scores s[0, S) (causal: only [0, lim)
 // count): p = softmax(scale·s) stored in dt at element `offset` of p (zeros past lim; s is
 // overwritten); returns the row's log-sum-exp of scale·s.

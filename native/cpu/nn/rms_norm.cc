@@ -1,7 +1,9 @@
 // RMSNorm: y = x * rstd * weight with rstd = 1/sqrt(mean(x^2) + eps), per row of x [T,D].
 #include <cmath>
 
+#include "../../core/isa.h"
 #include "../nn_ops.h"
+#include "nn_avx512.h"
 #include "row_reduce.h"
 
 namespace mt::cpu {
@@ -14,9 +16,14 @@ RmsNormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   std::vector<float> w(static_cast<size_t>(D));
   load_f32(weight.data(), weight.dtype, 0, D, w.data());
   float* rstd = f32_mut(r.rstd);
+  const bool wide = isa_active() >= Isa::Avx512Bf16;
   parallel_chunks(T, grain_for(D), [&](int64_t t0, int64_t t1) {
-    std::vector<float> row(static_cast<size_t>(D));
+    std::vector<float> row(static_cast<size_t>(wide ? 0 : D));
     for (int64_t t = t0; t < t1; ++t) {
+      if (wide) {
+        rstd[t] = avx512::rms_norm_row(x.data(), x.dtype, t * D, D, w.data(), eps, r.y.data());
+        continue;
+      }
       load_f32(x.data(), x.dtype, t * D, D, row.data());
       const double ss = sum_squares_f64(row.data(), D);
       const float rs = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
@@ -39,9 +46,14 @@ RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& 
   // The two terms of dx nearly cancel when x is almost parallel to g (e.g. D = 1): in double for
   // an f32 dx; a bf16 dx keeps 8 bits, so float's 24 leave 16 bits for the cancellation.
   const bool reduced = g.dx.dtype == DType::BF16;
+  const bool wide = isa_active() >= Isa::Avx512Bf16 && dy.dtype == x.dtype;
   parallel_chunks(T, grain_for(2 * D), [&](int64_t t0, int64_t t1) {
     std::vector<float> xr(static_cast<size_t>(D)), gr(static_cast<size_t>(D));
     for (int64_t t = t0; t < t1; ++t) {
+      if (wide) {
+        avx512::rms_norm_backward_row(dy.data(), x.data(), x.dtype, t * D, D, w.data(), rs[t], g.dx.data());
+        continue;
+      }
       load_f32(x.data(), x.dtype, t * D, D, xr.data());
       load_f32(dy.data(), dy.dtype, t * D, D, gr.data());
       const double dot = dot_f64(gr.data(), w.data(), xr.data(), D);
@@ -58,7 +70,7 @@ RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& 
   });
 
   // Columns in blocks; each column's sum runs over all rows in order inside one task.
-  constexpr int64_t kCols = 128;
+  constexpr int64_t kCols = 64;  // D = 384 gives 6 tasks (128 gave 3: unbalanced on 2 threads)
   parallel_chunks(D, kCols, [&](int64_t j0, int64_t j1) {
     const int64_t n = j1 - j0;
     std::vector<double> acc(static_cast<size_t>(n), 0.0);
