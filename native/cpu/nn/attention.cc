@@ -174,6 +174,7 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   const DType dt = q.dtype;
   const size_t es = dtype_size(dt);
   const float* lse_data = static_cast<const float*>(lse.data());
+  const bool wide = isa_active() >= Isa::Avx512Bf16;
   for_head_groups(B * H, S, [&](int64_t first, int64_t n) {
     const size_t cells = static_cast<size_t>(n * S * S), recomputed = probs ? 0 : cells;
     HostBuffer<float> s(recomputed), p32(recomputed), dp(cells);
@@ -206,6 +207,11 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
         load_f32(out.data(), out.dtype, base_o, dv, outr.data());
         const float df = static_cast<float>(dot_f64(dor.data(), outr.data(), dv));
         const int64_t lim = options.causal ? i + 1 : S;  // dp past the diagonal is not computed
+        if (wide) {
+          if (probs) avx512::row_softmax_backward(pdt, dt, row * S, dp.data() + row * S, lim, S, df, options.scale, ds.data(), dt, row * S);
+          else avx512::row_softmax_backward(p32.data(), DType::F32, row * S, dp.data() + row * S, lim, S, df, options.scale, ds.data(), dt, row * S);
+          continue;
+        }
         if (probs) load_f32(pdt, dt, row * S, lim, kept.data());
         const float* pr = probs ? kept.data() : p32.data() + row * S;
         const float* dpr = dp.data() + row * S;

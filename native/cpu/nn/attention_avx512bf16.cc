@@ -35,4 +35,14 @@ float row_softmax(float* s, int64_t lim, int64_t S, float scale, void* p, DType 
   return _mm512_reduce_max_ps(m) + std::log(total);
 }
 
+void row_softmax_backward(const void* p, DType p_dt, int64_t p_offset, const float* dp, int64_t lim, int64_t S, float df, float scale,
+                          void* ds, DType dt, int64_t ds_offset) {
+  const __m512 sc = _mm512_set1_ps(scale), d = _mm512_set1_ps(df);
+  for (int64_t j = 0; j < S; j += 16) {
+    const __mmask16 live = lanes(lim - j);
+    const __m512 v = _mm512_mul_ps(_mm512_mul_ps(sc, load16(p, p_dt, p_offset + j, live)), _mm512_sub_ps(_mm512_maskz_loadu_ps(live, dp + j), d));
+    store16(ds, dt, ds_offset + j, lanes(S - j), _mm512_maskz_mov_ps(live, v));
+  }
+}
+
 }  // namespace mt::cpu::avx512

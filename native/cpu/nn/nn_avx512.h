@@ -28,5 +28,9 @@ void rms_norm_backward_row(const void* dy, const void* x, DType dt, int64_t offs
 // count): p = softmax(scale·s) stored in dt at element `offset` of p (zeros past lim; s is
 // overwritten); returns the row's log-sum-exp of scale·s.
 float row_softmax(float* s, int64_t lim, int64_t S, float scale, void* p, DType dt, int64_t offset);
+// One row of dS = scale · P ⊙ (dP − df) over [0, lim), zeros to S: P at element p_offset of p
+// (dtype p_dt), dP floats, dS stored in dt at element ds_offset of ds.
+void row_softmax_backward(const void* p, DType p_dt, int64_t p_offset, const float* dp, int64_t lim, int64_t S, float df, float scale,
+                          void* ds, DType dt, int64_t ds_offset);
 
 }  // namespace mt::cpu::avx512
