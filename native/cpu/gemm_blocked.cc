@@ -227,20 +227,20 @@ void compute_tile(const Packed& q, const Tile& t) {
   } else {
     b_tile = q.b + (t.j0 / k.nr) * k.nr * q.kp * es;
   }
+  const int64_t first_packed = a_pack_first(q);
+  // Whole mr x nr blocks go from the microkernel straight to C on their last k block, unless C
+  // is too large to stay in cache: written 64 bytes per row at a time it then streams to memory
+  // slower (measured: 2048 x 8192 bf16 -8%) than row by row from acc.
+  const bool direct_c = k.compute_block && q.kp > 0 &&
+                        p.M * p.ldc * static_cast<int64_t>(dtype_size(p.c_dtype)) <= kDirectOutputBytes;
+  const int64_t cols_direct = direct_c ? t.cols / k.nr * k.nr : 0;
   // Rows in chunks of at most mc, all against the same packed columns of B.
   for (int64_t r0 = 0; r0 < t.rows; r0 += k.mc) {
     const Tile chunk{t.problem, t.i0 + r0, t.j0, std::min<int64_t>(k.mc, t.rows - r0), t.cols, 0};
     const int64_t rows_p = round_up(chunk.rows, k.mr);
     float* acc = tile_accumulator(static_cast<size_t>(rows_p * cols_p));
     if (q.kp == 0) std::memset(acc, 0, sizeof(float) * rows_p * cols_p);
-    const int64_t first_packed = a_pack_first(q);
-    // Whole mr x nr blocks go from the microkernel straight to C on their last k block, unless C
-    // is too large to stay in cache: written 64 bytes per row at a time it then streams to memory
-    // slower (measured: 2048 x 8192 bf16 -8%) than row by row from acc.
-    const bool direct_c = k.compute_block && q.kp > 0 &&
-                          p.M * p.ldc * static_cast<int64_t>(dtype_size(p.c_dtype)) <= kDirectOutputBytes;
     const int64_t rows_direct = direct_c ? chunk.rows / k.mr * k.mr : 0;
-    const int64_t cols_direct = direct_c ? t.cols / k.nr * k.nr : 0;
     for (int64_t k0 = 0; k0 < q.kp; k0 += k.kc) {
       const int64_t kc = std::min<int64_t>(k.kc, q.kp - k0);
       const bool last = k0 + kc == q.kp;

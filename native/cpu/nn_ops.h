@@ -14,6 +14,7 @@
 #include <functional>
 #include <vector>
 
+#include "../core/isa.h"
 #include "../core/tensor.h"
 #include "../core/thread_pool.h"
 
@@ -158,6 +159,9 @@ inline void parallel_chunks(int64_t n, int64_t grain, const std::function<void(i
   const int64_t tasks = (n + grain - 1) / grain;
   parallel_for(tasks, [&](int64_t i) { fn(i * grain, std::min(n, (i + 1) * grain)); });
 }
+
+// Whether the AVX-512 (+BF16) row kernels (nn/nn_avx512.h) run on the active ISA path.
+inline bool avx512_rows() { return isa_active() >= Isa::Avx512Bf16; }
 
 // Items per task when each item costs about `cost` element operations (~64k operations a task).
 inline int64_t grain_for(int64_t cost) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, cost)); }

@@ -13,6 +13,10 @@ uint64_t now_ns();
 // Outputs of at least this many bytes are written with non-temporal stores: 8 MiB, or
 // MOONTRAIN_COMM_STREAMING_BYTES (read once; the tests lower it to cover both code paths).
 size_t streaming_min_bytes();
+// Whether the final sums of a reduce-scatter go out with non-temporal stores: large outputs,
+// except in place, where the output lines were just read (cached stores measured 5-7 points
+// faster there).
+bool stream_final_sums(const void* out, const void* own, size_t bytes);
 
 // Plain copy (into a slot: we want it to stay in cache for the next rank).
 void copy_cached(void* dst, const void* src, size_t bytes);

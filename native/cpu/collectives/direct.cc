@@ -136,13 +136,9 @@ void Communicator::direct_reduce_scatter(const char* op, const char* in, char* o
   direct_begin(op, in);
   const int64_t n = counts[rank_];
   const char* own = in + static_cast<size_t>(d[rank_]) * esz;
-  // In place the input's own chunk is the output and the final add stores through the cache,
-  // since its lines were just read (streaming stores to cached lines: 5-7 points slower). Out of
-  // place, large outputs are written with streaming stores. (Measured worse out of place: the
-  // sums built in `out` itself, as the kernel's copy into it reads each line first, -3 points;
-  // CLZERO before cached stores, -13.)
-  const bool in_place = out == own;
-  const bool stream = !in_place && static_cast<size_t>(n) * esz >= streaming_min_bytes();
+  // (Measured worse out of place: the sums built in `out` itself, as the kernel's copy into it
+  // reads each line first, -3 points; CLZERO before cached stores, -13.)
+  const bool stream = stream_final_sums(out, own, static_cast<size_t>(n) * esz);
   acc_.resize(static_cast<size_t>(kReducePiece));
   staging_.resize(static_cast<size_t>(kReducePiece) * esz);
   for (int64_t off = 0; off < n; off += kReducePiece) {

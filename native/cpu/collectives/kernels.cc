@@ -17,6 +17,8 @@ size_t streaming_min_bytes() {
   return v;
 }
 
+bool stream_final_sums(const void* out, const void* own, size_t bytes) { return out != own && bytes >= streaming_min_bytes(); }
+
 void copy_cached(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 
 void copy_streaming(void* dst, const void* src, size_t bytes) {

@@ -282,9 +282,7 @@ static void ring_reduce_scatter(Communicator& comm, RingCall& call, const char* 
   const std::vector<int64_t> d = displacements(counts);
   // Partial sums travel as fp32 whatever the dtype.
   const int64_t piece = static_cast<int64_t>(comm.slot_bytes() / sizeof(float));
-  // In place, the output lines were just read: stored through the cache (see direct.cc).
-  const bool in_place = out == in + static_cast<size_t>(d[r]) * esz;
-  const bool stream = !in_place && static_cast<size_t>(counts[r]) * esz >= streaming_min_bytes();
+  const bool stream = stream_final_sums(out, in + static_cast<size_t>(d[r]) * esz, static_cast<size_t>(counts[r]) * esz);
   const int64_t P = pieces_for(counts, piece);
   for (int64_t p = 0; p < P; ++p) {
     const int64_t off = p * piece;

@@ -12,7 +12,6 @@
 #include <limits>
 
 #include "../../core/host_allocator.h"
-#include "../../core/isa.h"
 #include "../gemm.h"
 #include "../../core/fast_math.h"
 #include "../nn_ops.h"
@@ -78,8 +77,9 @@ GemmProblem product(int64_t M, int64_t N, int64_t K, MatRef a, MatRef b, void* c
   return p;
 }
 
-// scores (f32, [n][S][S]) = Q·Kᵀ for the heads [first, first + n); with causal, the entries
-// above the diagonal past the cut are not written.
+// s (f32, [n][S][S]) = X·Yᵀ per head for the heads [first, first + n) of X, Y [B,S,H,d]: the
+// scores Q·Kᵀ and the backward's dO·Vᵀ. With causal, the entries above the diagonal past the cut
+// are not written.
 void scores(const Tensor& q, const Tensor& k, bool causal, int64_t first, int64_t n, float* s) {
   const int64_t H = q.shape[2], S = q.shape[1], dk = q.shape[3], h = causal_cut(S, causal);
   std::vector<GemmProblem> ps;
@@ -136,7 +136,7 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
     HostBuffer<char> scratch(options.keep_probs ? 0 : static_cast<size_t>(n * S * S) * dtype_size(dt));
     char* p = options.keep_probs ? static_cast<char*>(r.probs.data()) + first * S * S * dtype_size(dt) : scratch.data();
     scores(q, k, options.causal, first, n, s.data());
-    const bool wide = isa_active() >= Isa::Avx512Bf16;
+    const bool wide = avx512_rows();
     parallel_chunks(n * S, grain_for(4 * S), [&](int64_t lo, int64_t hi) {
       for (int64_t row = lo; row < hi; ++row) {  // softmax of one query row
         const int64_t bh = first + row / S, i = row % S;
@@ -174,7 +174,7 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   const DType dt = q.dtype;
   const size_t es = dtype_size(dt);
   const float* lse_data = static_cast<const float*>(lse.data());
-  const bool wide = isa_active() >= Isa::Avx512Bf16;
+  const bool wide = avx512_rows();
   for_head_groups(B * H, S, [&](int64_t first, int64_t n) {
     const size_t cells = static_cast<size_t>(n * S * S), recomputed = probs ? 0 : cells;
     HostBuffer<float> s(recomputed), p32(recomputed), dp(cells);
@@ -186,18 +186,13 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
         probabilities(s.data() + i * S * S, lse_data, S, options.causal, options.scale, p32.data() + i * S * S, scratch.data() + i * S * S * es, dt, (first + i) * S);
       });
     }
-    std::vector<GemmProblem> dvp, dpp;
+    std::vector<GemmProblem> dvp;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t b = (first + i) / H, h = (first + i) % H;
       upper_times(dvp, S, dv, options.causal, {pdt + i * S * S * es, dt, S, false}, head(dout, b, h), head_out(g.dv, b, h), g.dv.dtype, H * dv);
-      const MatRef doh = head(dout, b, h), vt = head(v, b, h, true);
-      float* dpi = dp.data() + i * S * S;
-      const int64_t cut = causal_cut(S, options.causal);
-      dpp.push_back(product(cut, cut, dv, doh, vt, dpi, DType::F32, S));
-      if (cut < S) dpp.push_back(product(S - cut, S, dv, sub(doh, cut, 0), vt, dpi + cut * S, DType::F32, S));
     }
     gemm_batch(dvp.data(), static_cast<int64_t>(dvp.size()));
-    gemm_batch(dpp.data(), static_cast<int64_t>(dpp.size()));
+    scores(dout, v, options.causal, first, n, dp.data());  // dP = dO·Vᵀ
     parallel_chunks(n * S, grain_for(2 * S), [&](int64_t lo, int64_t hi) {
       std::vector<float> dsr(static_cast<size_t>(S)), dor(static_cast<size_t>(dv)), outr(static_cast<size_t>(dv)), kept(probs ? S : 0);
       for (int64_t row = lo; row < hi; ++row) {  // dS for one query row

@@ -3,7 +3,6 @@
 #include <limits>
 
 #include "../../core/fast_math.h"
-#include "../../core/isa.h"
 #include "../nn_ops.h"
 #include "nn_avx512.h"
 #include "row_reduce.h"
@@ -18,7 +17,7 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t
   r.lse = empty_tensor({T}, DType::F32);
   float* lse = f32_mut(r.lse);
   std::vector<double> row_loss(static_cast<size_t>(T), 0.0);
-  const bool wide = isa_active() >= Isa::Avx512Bf16;
+  const bool wide = avx512_rows();
   parallel_chunks(T, grain_for(V), [&](int64_t t0, int64_t t1) {
     std::vector<float> row(static_cast<size_t>(wide ? 0 : V));
     for (int64_t t = t0; t < t1; ++t) {
@@ -51,7 +50,7 @@ Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& 
   const int64_t T = logits.shape[0], V = logits.shape[1];
   Tensor d = empty_tensor({T, V}, logits.dtype);
   const float* l = f32_data(lse);
-  const bool wide = isa_active() >= Isa::Avx512Bf16;
+  const bool wide = avx512_rows();
   parallel_chunks(T, grain_for(V), [&](int64_t t0, int64_t t1) {
     std::vector<float> row(static_cast<size_t>(V));
     for (int64_t t = t0; t < t1; ++t) {

@@ -1,5 +1,5 @@
 // The AVX-512 (+BF16) kernels of the nn ops, one file per op (*_avx512bf16.cc, built with their
-// own -m flags). Call only when isa_active() >= Isa::Avx512Bf16.
+// own -m flags). Call only when avx512_rows() (nn_ops.h).
 #pragma once
 #include <cstdint>
 

@@ -1,7 +1,6 @@
 // RMSNorm: y = x * rstd * weight with rstd = 1/sqrt(mean(x^2) + eps), per row of x [T,D].
 #include <cmath>
 
-#include "../../core/isa.h"
 #include "../nn_ops.h"
 #include "nn_avx512.h"
 #include "row_reduce.h"
@@ -16,7 +15,7 @@ RmsNormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   std::vector<float> w(static_cast<size_t>(D));
   load_f32(weight.data(), weight.dtype, 0, D, w.data());
   float* rstd = f32_mut(r.rstd);
-  const bool wide = isa_active() >= Isa::Avx512Bf16;
+  const bool wide = avx512_rows();
   parallel_chunks(T, grain_for(D), [&](int64_t t0, int64_t t1) {
     std::vector<float> row(static_cast<size_t>(wide ? 0 : D));
     for (int64_t t = t0; t < t1; ++t) {
@@ -46,7 +45,7 @@ RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& 
   // The two terms of dx nearly cancel when x is almost parallel to g (e.g. D = 1): in double for
   // an f32 dx; a bf16 dx keeps 8 bits, so float's 24 leave 16 bits for the cancellation.
   const bool reduced = g.dx.dtype == DType::BF16;
-  const bool wide = isa_active() >= Isa::Avx512Bf16 && dy.dtype == x.dtype;
+  const bool wide = avx512_rows() && dy.dtype == x.dtype;
   parallel_chunks(T, grain_for(2 * D), [&](int64_t t0, int64_t t1) {
     std::vector<float> xr(static_cast<size_t>(D)), gr(static_cast<size_t>(D));
     for (int64_t t = t0; t < t1; ++t) {

@@ -2,7 +2,6 @@
 #include <cmath>
 
 #include "../../core/fast_math.h"
-#include "../../core/isa.h"
 #include "../nn_ops.h"
 #include "nn_avx512.h"
 
@@ -13,13 +12,12 @@ using namespace nn;
 namespace {
 constexpr int64_t kChunk = 8192;
 inline float sigmoid(float g) { return 1.0f / (1.0f + fast_exp(-g)); }
-bool use_avx512() { return isa_active() >= Isa::Avx512Bf16; }
 }  // namespace
 
 // gate, up and dy share shape and dtype (checked by the binding): one pass per element.
 Tensor swiglu(const Tensor& gate, const Tensor& up) {
   Tensor y = empty_tensor(gate.shape, gate.dtype);
-  if (use_avx512()) {
+  if (avx512_rows()) {
     parallel_chunks(gate.numel(), kChunk, [&](int64_t i0, int64_t i1) { avx512::swiglu(gate.data(), up.data(), y.data(), gate.dtype, i0, i1); });
     return y;
   }
@@ -41,7 +39,7 @@ Tensor swiglu(const Tensor& gate, const Tensor& up) {
 // dgate = dy * up * sig * (1 + gate * (1 - sig)), dup = dy * gate * sig.
 SwigluGrads swiglu_backward(const Tensor& dy, const Tensor& gate, const Tensor& up) {
   SwigluGrads r{empty_tensor(gate.shape, gate.dtype), empty_tensor(gate.shape, gate.dtype)};
-  if (use_avx512()) {
+  if (avx512_rows()) {
     parallel_chunks(gate.numel(), kChunk, [&](int64_t i0, int64_t i1) {
       avx512::swiglu_backward(dy.data(), gate.data(), up.data(), r.dgate.data(), r.dup.data(), gate.dtype, i0, i1);
     });
