@@ -33,7 +33,7 @@ struct OpTable {
   Tensor (*cross_entropy_backward)(const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale);
   cpu::MoeRouteResult (*moe_route)(const Tensor& logits, const Tensor& bias, const cpu::MoeRouteOptions& options);
   Tensor (*moe_route_backward)(const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts,
-                               bool norm_topk, float scaling_factor);
+                               bool norm_topk, float scaling_factor, const Tensor* dscores);
   cpu::MoePermuteResult (*moe_permute)(const Tensor& x, const std::vector<int32_t>& experts, int64_t num_experts);
   Tensor (*moe_unpermute)(const Tensor& ys, const std::vector<int32_t>& order, const Tensor& weights);
   cpu::MoeUnpermuteGrads (*moe_unpermute_backward)(const Tensor& dy, const Tensor& ys, const std::vector<int32_t>& order,

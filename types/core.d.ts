@@ -252,7 +252,8 @@ export interface Ops {
    */
   moeRoute(logits: Tensor, bias: Tensor, options: MoeRouteOptions): MoeRouteResult;
   /** dweights [T,topK] f32 -> dlogits [T,E] f32, through the normalisation and the sigmoid (0 for unchosen experts). */
-  moeRouteBackward(dweights: Tensor, scores: Tensor, experts: Int32Array, options?: { normTopk?: boolean; scalingFactor?: number }): Tensor;
+  /** options.dscores: a gradient of the scores from another path (the balance loss), added before the sigmoid's derivative. */
+  moeRouteBackward(dweights: Tensor, scores: Tensor, experts: Int32Array, options?: { normTopk?: boolean; scalingFactor?: number; dscores?: Tensor }): Tensor;
   /** x [T,D] and experts [T*topK] in [0,numExperts) -> x's rows grouped by expert (stable), for groupedMatmul. */
   moePermute(x: Tensor, experts: Int32Array, numExperts: number): MoePermuteResult;
   /** ys [T*topK,D] in sorted order -> y [T,D] = sum over slots of weights[t,slot] * ys[row of (t,slot)]. */

@@ -104,9 +104,10 @@ export class MoE {
     let dx = ops.moePermuteBackward(dxs, ctx.order, k);
     dxs.dispose();
     // Router (fp32): through the weights, plus the auxiliary loss on the scores
-    let dlogits = ops.moeRouteBackward(dweights, ctx.scores, ctx.experts, { normTopk: c.norm_topk_prob, scalingFactor: c.routed_scaling_factor });
+    const dlogits = ops.moeRouteBackward(dweights, ctx.scores, ctx.experts, {
+      normTopk: c.norm_topk_prob, scalingFactor: c.routed_scaling_factor, dscores: ctx.dAux ?? undefined,
+    });
     dweights.dispose();
-    if (ctx.dAux) dlogits = addInto(dlogits, sigmoidBackward(ctx.dAux, ctx.scores));
     this.router.accumulateGrad(ops.matmul(dlogits, ctx.x32, { transA: true }));
     const dx32 = ops.matmul(dlogits, this.router.value);
     dlogits.dispose();
@@ -146,11 +147,4 @@ export class MoE {
     this.saved.free();
     for (const p of this.parameters()) p.dispose();
   }
-}
-
-/** Gradient through s = sigmoid(z): dz = ds · s · (1 − s). Small ([T, E]), so done here. */
-function sigmoidBackward(ds: Tensor, s: Tensor): Tensor {
-  const g = ds.toFloat32Array(), v = s.toFloat32Array();
-  for (let i = 0; i < g.length; ++i) g[i] *= v[i] * (1 - v[i]);
-  return tensor(g, ds.shape);
 }

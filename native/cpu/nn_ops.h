@@ -93,9 +93,10 @@ struct MoeRouteResult {
   Tensor weights, scores;        // [T,topK] f32, [T,E] f32
 };
 MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRouteOptions& options);
-// dweights [T,K] f32, scores [T,E] f32 -> dlogits [T,E] f32.
+// dweights [T,K] f32, scores [T,E] f32 -> dlogits [T,E] f32; dscores (may be null): a gradient
+// of the scores from another path (the balance loss), added before the sigmoid's derivative.
 Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts,
-                          bool norm_topk, float scaling_factor);
+                          bool norm_topk, float scaling_factor, const Tensor* dscores);
 
 struct MoePermuteResult {
   Tensor xs;                         // [T*K, D]

@@ -449,8 +449,14 @@ Napi::Value MoeRouteBackward(const Napi::CallbackInfo& info) {
     Napi::Object o = options_arg(info[3], op);
     const bool norm = bool_option(o, "normTopk", true, op);
     const float sf = static_cast<float>(number_option(o, "scalingFactor", 1.0, op));
+    const Tensor* dscores = tensor_option(o, "dscores", op);
+    if (dscores) {
+      require_f32(*dscores, op, "options.dscores");
+      require_same_device(*dscores, scores, op, "options.dscores", "scores");
+      require_shape(*dscores, scores.shape, op, "options.dscores", "as scores");
+    }
     const OpTable& t = backend_for(dw, op, "dweights", ops_for(dw.device()).moe_route_backward);
-    return wrap(info.Env(), t.moe_route_backward(dw, scores, experts, norm, sf));
+    return wrap(info.Env(), t.moe_route_backward(dw, scores, experts, norm, sf, dscores));
   });
 }
 

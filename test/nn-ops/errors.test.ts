@@ -186,6 +186,8 @@ add('moeRouteBackward', [
   ['experts length', () => ops.moeRouteBackward(dw32, scores, i32(0, 1, 2)), 'experts', /length 3/],
   ['expert out of range', () => ops.moeRouteBackward(dw32, scores, i32(0, 1, 2, 8, 4, 5)), 'experts', /entry 3 = 8/],
   ['scalingFactor Infinity', () => ops.moeRouteBackward(dw32, scores, i32(0, 1, 2, 3, 4, 5), { scalingFactor: Infinity }), 'options', /scalingFactor/],
+  ['dscores shape', () => ops.moeRouteBackward(dw32, scores, i32(0, 1, 2, 3, 4, 5), { dscores: mk([3, 4]) }), 'options.dscores', /\[3, 8\]/],
+  ['dscores bf16', () => ops.moeRouteBackward(dw32, scores, i32(0, 1, 2, 3, 4, 5), { dscores: mk([3, 8], 'bf16') }), 'options.dscores', /f32/],
 ]);
 const px = mk([3, 4]);
 const xs = mk([6, 4]);

@@ -141,6 +141,11 @@ test('moeRouteBackward: against the analytic reference and finite differences of
         const chosen = new Set(r.experts.slice(tk * c.topK, (tk + 1) * c.topK));
         for (let e = 0; e < c.E; e++) if (!chosen.has(e)) t.is(got[tk * c.E + e], 0, `${label}: unchosen expert ${e} of token ${tk}`);
       }
+      // A gradient of the scores from another path adds ds·s·(1 − s) on every expert.
+      const ds = randTensor(rng, [c.T, c.E], 'f32');
+      const withScores = ops.moeRouteBackward(dw.t, r.scores, r.experts, { normTopk, scalingFactor: sf, dscores: ds.t });
+      const s = read(r.scores);
+      assertClose(t, read(withScores), analytic.map((x, i) => x + ds.v[i] * s[i] * (1 - s[i])), NN_TOL.f32, `${label} with dscores`);
     }
   }
 });

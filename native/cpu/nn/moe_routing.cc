@@ -91,18 +91,23 @@ MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRout
 
 // Through w_k = c s_k / (sum_j s_j + 1e-20) (or w_k = c s_k) and s = sigmoid(logit).
 Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts,
-                          bool norm_topk, float scaling_factor) {
+                          bool norm_topk, float scaling_factor, const Tensor* dscores) {
   const int64_t T = scores.shape[0], E = scores.shape[1], K = dweights.shape[1];
   Tensor d = empty_tensor({T, E}, DType::F32);
   const float* dw = f32_data(dweights);
   const float* sc = f32_data(scores);
+  const float* extra = dscores ? f32_data(*dscores) : nullptr;
   float* out = f32_mut(d);
   parallel_chunks(T, grain_for(E + 4 * K), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const float* s = sc + t * E;
       const int32_t* ex = experts.data() + t * K;
       float* o = out + t * E;
-      std::fill(o, o + E, 0.0f);
+      if (extra) {
+        for (int64_t e = 0; e < E; ++e) o[e] = extra[t * E + e] * s[e] * (1.0f - s[e]);
+      } else {
+        std::fill(o, o + E, 0.0f);
+      }
       float sum = 0.0f, dot = 0.0f;
       for (int64_t k = 0; k < K; ++k) {
         sum += s[ex[k]];
