@@ -20,9 +20,11 @@ void row_softmax_grad(const void* logits, DType dt, int64_t offset, int64_t V, f
 // rms_norm_avx512bf16.cc: one row of D elements at element `offset` of x (and dy, y, dx) of
 // dtype dt, weight w as floats. Forward: y = x * rstd * w, returns rstd (sum of squares in
 // double). Backward: dx = rstd * (dy * w) - c * x with c = rstd³ · mean(dy * w * x) (dot in
-// double; dx in float arithmetic when dt is bf16, else in double).
+// double; dx in float arithmetic when dt is bf16, else in double); adds dy * x * rstd to
+// dweight[0, D) (double).
 float rms_norm_row(const void* x, DType dt, int64_t offset, int64_t D, const float* w, double eps, void* y);
-void rms_norm_backward_row(const void* dy, const void* x, DType dt, int64_t offset, int64_t D, const float* w, float rstd, void* dx);
+void rms_norm_backward_row(const void* dy, const void* x, DType dt, int64_t offset, int64_t D, const float* w, float rstd, void* dx,
+                           double* dweight);
 
 // attention_avx512bf16.cc: one query row of unscaled scores s[0, S) (causal: only [0, lim)
 // count): p = softmax(scale·s) stored in dt at element `offset` of p (zeros past lim; s is

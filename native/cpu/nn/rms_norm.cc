@@ -46,15 +46,22 @@ RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& 
   // an f32 dx; a bf16 dx keeps 8 bits, so float's 24 leave 16 bits for the cancellation.
   const bool reduced = g.dx.dtype == DType::BF16;
   const bool wide = avx512_rows() && dy.dtype == x.dtype;
-  parallel_chunks(T, grain_for(2 * D), [&](int64_t t0, int64_t t1) {
+  // dweight in the same pass as dx: each chunk of rows sums its rows in order into its own
+  // partial sums (in double), which are then added in chunk order; the chunks do not depend on
+  // the thread count. (A second pass over the columns read dy and x again: backward -40%.)
+  const int64_t grain = grain_for(2 * D), chunks = (T + grain - 1) / grain;
+  std::vector<double> partial(static_cast<size_t>(chunks * D), 0.0);
+  parallel_chunks(T, grain, [&](int64_t t0, int64_t t1) {
     std::vector<float> xr(static_cast<size_t>(D)), gr(static_cast<size_t>(D));
+    double* dw = partial.data() + (t0 / grain) * D;
     for (int64_t t = t0; t < t1; ++t) {
       if (wide) {
-        avx512::rms_norm_backward_row(dy.data(), x.data(), x.dtype, t * D, D, w.data(), rs[t], g.dx.data());
+        avx512::rms_norm_backward_row(dy.data(), x.data(), x.dtype, t * D, D, w.data(), rs[t], g.dx.data(), dw);
         continue;
       }
       load_f32(x.data(), x.dtype, t * D, D, xr.data());
       load_f32(dy.data(), dy.dtype, t * D, D, gr.data());
+      for (int64_t j = 0; j < D; ++j) dw[j] += static_cast<double>(gr[j]) * xr[j] * rs[t];
       const double dot = dot_f64(gr.data(), w.data(), xr.data(), D);
       const double r = rs[t];
       const double c = r * r * r * dot / static_cast<double>(D);
@@ -68,21 +75,13 @@ RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& 
     }
   });
 
-  // Columns in blocks; each column's sum runs over all rows in order inside one task.
-  constexpr int64_t kCols = 64;  // D = 384 gives 6 tasks (128 gave 3: unbalanced on 2 threads)
-  parallel_chunks(D, kCols, [&](int64_t j0, int64_t j1) {
-    const int64_t n = j1 - j0;
-    std::vector<double> acc(static_cast<size_t>(n), 0.0);
-    std::vector<float> xr(static_cast<size_t>(n)), dr(static_cast<size_t>(n));
-    for (int64_t t = 0; t < T; ++t) {
-      load_f32(x.data(), x.dtype, t * D + j0, n, xr.data());
-      load_f32(dy.data(), dy.dtype, t * D + j0, n, dr.data());
-      const double r = rs[t];
-      for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<double>(dr[j]) * xr[j] * r;
-    }
-    std::vector<float> out(acc.begin(), acc.end());
-    store_f32(g.dweight.data(), g.dweight.dtype, j0, n, out.data());
-  });
+  std::vector<float> dweight(static_cast<size_t>(D));
+  for (int64_t j = 0; j < D; ++j) {
+    double sum = 0;
+    for (int64_t c = 0; c < chunks; ++c) sum += partial[c * D + j];
+    dweight[j] = static_cast<float>(sum);
+  }
+  store_f32(g.dweight.data(), g.dweight.dtype, 0, D, dweight.data());
   return g;
 }
 

@@ -38,11 +38,18 @@ float rms_norm_row(const void* x, DType dt, int64_t offset, int64_t D, const flo
   return rs;
 }
 
-void rms_norm_backward_row(const void* dy, const void* x, DType dt, int64_t offset, int64_t D, const float* w, float rstd, void* dx) {
+void rms_norm_backward_row(const void* dy, const void* x, DType dt, int64_t offset, int64_t D, const float* w, float rstd, void* dx,
+                           double* dweight) {
   __m512d dot = _mm512_setzero_pd();
+  const __m512d rw = _mm512_set1_pd(rstd);
   for (int64_t j = 0; j < D; j += 16) {
     const __mmask16 k = lanes(D - j);
-    dot = fma_wide3(load16(dy, dt, offset + j, k), _mm512_maskz_loadu_ps(k, w + j), load16(x, dt, offset + j, k), dot);
+    const __m512 g = load16(dy, dt, offset + j, k), xv = load16(x, dt, offset + j, k);
+    dot = fma_wide3(g, _mm512_maskz_loadu_ps(k, w + j), xv, dot);
+    // dweight[j] += (dy * x) * rstd in double, as the scalar path
+    const __mmask8 lo = static_cast<__mmask8>(k & 0xff), hi = static_cast<__mmask8>(k >> 8);
+    _mm512_mask_storeu_pd(dweight + j, lo, _mm512_add_pd(_mm512_maskz_loadu_pd(lo, dweight + j), _mm512_mul_pd(_mm512_mul_pd(low8(g), low8(xv)), rw)));
+    _mm512_mask_storeu_pd(dweight + j + 8, hi, _mm512_add_pd(_mm512_maskz_loadu_pd(hi, dweight + j + 8), _mm512_mul_pd(_mm512_mul_pd(high8(g), high8(xv)), rw)));
   }
   const double r = rstd, c = r * r * r * _mm512_reduce_add_pd(dot) / static_cast<double>(D);
   if (dt == DType::BF16) {  // float arithmetic leaves 16 bits for the cancellation of the two terms
