@@ -24,7 +24,7 @@
     {
       "target_name": "moontrain_isa_avx512bf16",
       "type": "static_library",
-      "sources": ["native/cpu/gemm_avx512bf16.cc", "native/cpu/nn/swiglu_avx512bf16.cc", "native/cpu/nn/cross_entropy_avx512bf16.cc", "native/cpu/nn/attention_avx512bf16.cc", "native/cpu/nn/rms_norm_avx512bf16.cc"],
+      "sources": ["native/cpu/gemm_avx512bf16.cc", "native/cpu/nn/swiglu_avx512bf16.cc", "native/cpu/nn/cross_entropy_avx512bf16.cc", "native/cpu/nn/attention_avx512bf16.cc", "native/cpu/nn/rms_norm_avx512bf16.cc", "native/cpu/nn/moe_routing_avx512bf16.cc"],
       "cflags_cc": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx512bf16"]
     },
     {

@@ -4,6 +4,7 @@
 
 #include "../../core/fast_math.h"
 #include "../nn_ops.h"
+#include "nn_avx512.h"
 #include "row_reduce.h"
 
 namespace mt::cpu {
@@ -186,9 +187,17 @@ MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, con
   MoeUnpermuteGrads g{empty_tensor(ys.shape, ys.dtype), empty_tensor({T, K}, DType::F32)};
   const float* w = f32_data(weights);
   float* dw = f32_mut(g.dweights);
+  const bool wide = avx512_rows() && dy.dtype == ys.dtype;
   parallel_chunks(T, grain_for(2 * D * std::max<int64_t>(1, K)), [&](int64_t t0, int64_t t1) {
     std::vector<float> d(static_cast<size_t>(D)), row(static_cast<size_t>(D));
     for (int64_t t = t0; t < t1; ++t) {
+      if (wide) {
+        for (int64_t k = 0; k < K; ++k) {
+          const int64_t r = rows[t * K + k];
+          dw[t * K + k] = static_cast<float>(avx512::unpermute_backward_slot(dy.data(), ys.data(), g.dys.data(), dy.dtype, t * D, r * D, D, w[t * K + k]));
+        }
+        continue;
+      }
       load_f32(dy.data(), dy.dtype, t * D, D, d.data());
       for (int64_t k = 0; k < K; ++k) {
         const int64_t r = rows[t * K + k];

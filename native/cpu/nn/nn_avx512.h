@@ -26,6 +26,11 @@ float rms_norm_row(const void* x, DType dt, int64_t offset, int64_t D, const flo
 void rms_norm_backward_row(const void* dy, const void* x, DType dt, int64_t offset, int64_t D, const float* w, float rstd, void* dx,
                            double* dweight);
 
+// moe_routing_avx512bf16.cc: one slot of the unpermute backward, rows of D elements of dtype dt:
+// dys row = weight * dy row (at ys_offset, like the ys row); returns dy row · ys row in double.
+double unpermute_backward_slot(const void* dy, const void* ys, void* dys, DType dt, int64_t dy_offset, int64_t ys_offset,
+                               int64_t D, float weight);
+
 // attention_avx512bf16.cc: one query row of unscaled scores s[0, S) (causal: only [0, lim)
 // count): p = softmax(scale·s) stored in dt at element `offset` of p (zeros past lim; s is
 // overwritten); returns the row's log-sum-exp of scale·s.
