@@ -58,7 +58,7 @@ export interface NativeAddon {
   attentionBackward(dout: unknown, q: unknown, k: unknown, v: unknown, out: unknown, lse: unknown, options: unknown): AttentionGrads;
   swiglu(gate: unknown, up: unknown): Tensor;
   swigluBackward(dy: unknown, gate: unknown, up: unknown): SwigluGrads;
-  crossEntropy(logits: unknown, targets: unknown): CrossEntropyResult;
+  crossEntropy(logits: unknown, targets: unknown, options: unknown): CrossEntropyResult;
   crossEntropyBackward(logits: unknown, targets: unknown, lse: unknown, options: unknown): Tensor;
   moeRoute(logits: unknown, bias: unknown, options: unknown): MoeRouteResult;
   moeRouteBackward(dweights: unknown, scores: unknown, experts: unknown, options: unknown): Tensor;

@@ -29,7 +29,7 @@ struct OpTable {
                                             const Tensor& out, const Tensor& lse, const cpu::AttentionOptions& options, const Tensor* probs);
   Tensor (*swiglu)(const Tensor& gate, const Tensor& up);
   cpu::SwigluGrads (*swiglu_backward)(const Tensor& dy, const Tensor& gate, const Tensor& up);
-  cpu::CrossEntropyResult (*cross_entropy)(const Tensor& logits, const std::vector<int32_t>& targets);
+  cpu::CrossEntropyResult (*cross_entropy)(const Tensor& logits, const std::vector<int32_t>& targets, bool grad_in_place);
   Tensor (*cross_entropy_backward)(const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale);
   cpu::MoeRouteResult (*moe_route)(const Tensor& logits, const Tensor& bias, const cpu::MoeRouteOptions& options);
   Tensor (*moe_route_backward)(const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts,

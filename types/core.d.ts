@@ -116,6 +116,8 @@ export interface CrossEntropyResult {
   count: number;
   /** log-sum-exp of every row, [T] f32 (the backward needs it). */
   lse: Tensor;
+  /** With options.gradInPlace: the logits tensor, now holding the gradient of the mean loss. */
+  dlogits?: Tensor;
 }
 
 export interface MoeRouteOptions {
@@ -239,7 +241,12 @@ export interface Ops {
   swiglu(gate: Tensor, up: Tensor): Tensor;
   swigluBackward(dy: Tensor, gate: Tensor, up: Tensor): SwigluGrads;
   /** Softmax cross-entropy of logits [T,V] against targets [T] in [0,V); negative targets (e.g. -100) are ignored. */
-  crossEntropy(logits: Tensor, targets: Int32Array): CrossEntropyResult;
+  /**
+   * Mean softmax cross-entropy. options.gradInPlace: also overwrite logits with the gradient of
+   * the mean loss (what crossEntropyBackward gives with scale 1/count), in the same pass while
+   * each row is in cache; the result's dlogits is then that same tensor.
+   */
+  crossEntropy(logits: Tensor, targets: Int32Array, options?: { gradInPlace?: boolean }): CrossEntropyResult;
   /**
    * dlogits [T,V] = scale * (softmax(logits) - onehot(target)), zero rows for ignored targets.
    * scale defaults to 1; pass 1/count for the gradient of the mean loss.

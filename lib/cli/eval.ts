@@ -20,7 +20,7 @@ export function evalCommand(argv: string[]): number {
   const tokens = data[split];
   let sum = 0, count = 0;
   for (const b of evalBatches(tokens, { batchSize: B, seqLen: S })) {
-    const loss = model.loss(b.ids, b.targets, [b.ids.length / S, S]);
+    const loss = model.loss(b.ids, b.targets, [b.ids.length / S, S], { backward: false });
     sum += loss * model.lastStats.tokens;
     count += model.lastStats.tokens;
   }

@@ -25,9 +25,16 @@ interface ForwardContext {
   xs: Tensor[];
   hf: Tensor;
   rstd: Tensor;
-  logits: Tensor;
-  lse: Tensor;
-  count: number;
+  /** The gradient of the mean loss with respect to the logits (null after loss(..., { backward: false })). */
+  dlogits: Tensor | null;
+}
+
+export interface LossOptions {
+  /**
+   * Whether a backward() follows (default true): the loss then also leaves the logits' gradient
+   * in place of the logits, in the same pass. Evaluation passes false.
+   */
+  backward?: boolean;
 }
 
 export interface ModelOptions {
@@ -141,13 +148,15 @@ export class MoonlightModel {
    * Forward pass. ids and targets: Int32Array [batch × seq] (a target < 0 is ignored). Returns
    * the mean cross-entropy; the auxiliary losses (if any) are in lastStats and in the gradient.
    */
-  loss(ids: Int32Array, targets: Int32Array, shape: readonly [number, number]): number {
+  loss(ids: Int32Array, targets: Int32Array, shape: readonly [number, number], options: LossOptions = {}): number {
     const [B, S] = this.checkBatch(ids, targets, shape);
     return untrackedMemory(() => {
       const { xs, hf, rstd, logits } = this.forward(ids, B, S);
-      const ce = ops.crossEntropy(logits, targets);
-      const lse = this.saved.keep(ce.lse);
-      this.ctx = { ids, targets, xs, hf, rstd, logits, lse, count: ce.count };
+      const backward = options.backward ?? true;
+      const ce = ops.crossEntropy(logits, targets, { gradInPlace: backward });
+      ce.lse.dispose();
+      if (!backward) this.saved.drop(logits);
+      this.ctx = { ids, targets, xs, hf, rstd, dlogits: ce.dlogits ?? null };
       const auxLoss = this.moeLayers().reduce((a, m) => a + m.stats.auxLoss, 0);
       this.lastStats = { loss: ce.loss, auxLoss, tokens: ce.count };
       return ce.loss;
@@ -196,9 +205,9 @@ export class MoonlightModel {
   }
 
   private backwardFrom(ctx: ForwardContext): void {
-    const dlogits = ops.crossEntropyBackward(ctx.logits, ctx.targets, ctx.lse, { scale: ctx.count > 0 ? 1 / ctx.count : 0 });
-    const dhf = linearBackward(dlogits, ctx.hf, this.head ?? this.embed);
-    dlogits.dispose();
+    if (!ctx.dlogits) throw new Error('MoonlightModel.backward: the last loss() was called with { backward: false }');
+    const dhf = linearBackward(ctx.dlogits, ctx.hf, this.head ?? this.embed);
+    this.saved.drop(ctx.dlogits);
     let dx = rmsNormBackward(dhf, ctx.xs[ctx.xs.length - 1], this.norm, ctx.rstd);
     dhf.dispose();
     for (let i = this.layers.length - 1; i >= 0; --i) {

@@ -13,6 +13,13 @@ export class Saved {
     for (const t of this.tensors) t.dispose();
     this.tensors.length = 0;
   }
+
+  /** Disposes one kept tensor now, before the others. */
+  drop(t: Tensor): void {
+    const i = this.tensors.indexOf(t);
+    if (i >= 0) this.tensors.splice(i, 1);
+    t.dispose();
+  }
 }
 
 /** Disposes every argument (skipping null/undefined). */

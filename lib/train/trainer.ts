@@ -117,7 +117,7 @@ export class Trainer {
     let sum = 0, count = 0, i = 0;
     for (const b of this.o.valBatches?.() ?? []) {
       if (i++ % W !== this.rank) continue;
-      const loss = model.loss(b.ids, b.targets, [b.ids.length / this.o.seqLen, this.o.seqLen]);
+      const loss = model.loss(b.ids, b.targets, [b.ids.length / this.o.seqLen, this.o.seqLen], { backward: false });
       sum += loss * model.lastStats.tokens;
       count += model.lastStats.tokens;
     }

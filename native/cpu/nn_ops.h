@@ -76,8 +76,9 @@ struct CrossEntropyResult {
   int64_t count = 0;   // rows with target >= 0
   Tensor lse;          // [T] f32
 };
-// logits [T,V], targets [T] (< 0: ignored, else in [0,V)).
-CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t>& targets);
+// logits [T,V], targets [T] (< 0: ignored, else in [0,V)); grad_in_place: logits are overwritten
+// by the gradient of the mean loss (cross_entropy_backward with scale 1/count).
+CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t>& targets, bool grad_in_place);
 Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale);
 
 // ---- moe_routing.cc ----

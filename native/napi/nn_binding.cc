@@ -364,12 +364,15 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
     require_rank(logits, 2, 2, op, "logits");
     if (logits.shape[1] < 1) throw ArgError(op, "logits", "at least one column (class)", shape_str(logits.shape));
     const std::vector<int32_t> targets = targets_arg(info[1], logits, op);
+    Napi::Object o = options_arg(info[2], op);
+    const bool grad_in_place = bool_option(o, "gradInPlace", false, op);
     const OpTable& t = backend_for(logits, op, "logits", ops_for(logits.device()).cross_entropy);
-    cpu::CrossEntropyResult r = t.cross_entropy(logits, targets);
+    cpu::CrossEntropyResult r = t.cross_entropy(logits, targets, grad_in_place);
     Napi::Object out = Napi::Object::New(info.Env());
     out.Set("loss", Napi::Number::New(info.Env(), r.loss));
     out.Set("count", Napi::Number::New(info.Env(), static_cast<double>(r.count)));
     out.Set("lse", wrap(info.Env(), std::move(r.lse)));
+    if (grad_in_place) out.Set("dlogits", info[0]);
     return out;
   });
 }

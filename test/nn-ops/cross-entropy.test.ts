@@ -37,7 +37,13 @@ for (const dtype of DTYPES) {
         for (let r = 0; r < T; r++) {
           if (targets[r] < 0) t.true(got.slice(r * V, (r + 1) * V).every((x) => x === 0), `${label}: ignored row ${r} is 0`);
         }
-        for (const o of [logits.t, ce.lse, d]) o.dispose();
+        // gradInPlace: the same loss, and the logits overwritten by the same gradient (same bits).
+        const inPlace = ops.crossEntropy(logits.t, targets, { gradInPlace: true });
+        t.is(inPlace.loss, ce.loss, `${label} gradInPlace loss`);
+        t.is(inPlace.count, ce.count, `${label} gradInPlace count`);
+        t.is(inPlace.dlogits, logits.t, `${label} gradInPlace returns the logits tensor`);
+        t.deepEqual(read(logits.t), got, `${label} gradInPlace dlogits`);
+        for (const o of [logits.t, ce.lse, d, inPlace.lse]) o.dispose();
       }
     }
   });

@@ -155,3 +155,14 @@ test('Moonlight config.json field names load unchanged; bad configs are named', 
   t.throws(() => nn.parseConfig({ ...hf, hidden_size: 0 }), { message: /hidden_size/ });
   t.throws(() => nn.parseConfig({ ...hf, scoring_func: 'softmax' }), { message: /scoring_func/ });
 });
+
+test('loss(..., { backward: false }) gives the same loss and refuses a backward()', (t) => {
+  const model = new nn.MoonlightModel(micro, { precision: 'f32', seed: 3 });
+  const { ids, targets } = batch(11, 2, 8, micro.vocab_size);
+  const trained = model.loss(ids, targets, [2, 8]);
+  model.backward();
+  const evaluated = model.loss(ids, targets, [2, 8], { backward: false });
+  t.is(evaluated, trained);
+  t.throws(() => model.backward(), { message: /backward: false/ });
+  model.dispose();
+});
