@@ -63,9 +63,13 @@ export interface RmsNormGrads {
 }
 
 export interface RopeOptions {
-  /** Base of the frequencies inv_freq[i] = theta^(-2i/d). Default 10000; must be > 0. */
+  /** Base of the frequencies inv_freq[i] = theta^(-2i/ropeDim). Default 10000; must be > 0. */
   theta?: number;
-  /** Rotated dimension; must equal the last dimension d of x (slice with split first). Default d. */
+  /**
+   * Rotate only the last ropeDim elements of the last dimension d (even, 2..d; frequencies
+   * theta^(-2i/ropeDim)), copying the first d - ropeDim: MLA's [nope | rope] query heads in one
+   * pass. Default d.
+   */
   ropeDim?: number;
   /** true: pairs (x[2i], x[2i+1]) (DeepSeek-V3, GPT-J); false: (x[i], x[i+d/2]) (rotate-half, Llama). Default true. */
   interleave?: boolean;

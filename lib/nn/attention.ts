@@ -55,8 +55,10 @@ export class MLAttention {
     return [this.q, this.qA, this.qANorm, this.qB, this.kvA, this.kvANorm, this.kvB, this.o].filter((p): p is Parameter => !!p);
   }
 
+  /** RoPE on the last qk_rope_head_dim elements of x's last dimension (the rest copied). */
   private rope(x: Tensor, inverse = false): Tensor {
-    return ops.rope(x, this.batch!.positions, { theta: this.c.rope_theta, interleave: this.c.rope_interleave, inverse });
+    const ropeDim = this.c.qk_rope_head_dim;
+    return ops.rope(x, this.batch!.positions, { theta: this.c.rope_theta, interleave: this.c.rope_interleave, inverse, ropeDim });
   }
 
   /** x: the normalised hidden states [T, D]; returns the attention output [T, D], plus `residual` (not owned) when given. */
@@ -78,12 +80,8 @@ export class MLAttention {
       q = linear(ctx.qaN, this.qB!);
     }
     const q3 = reshaped(q, [T, H, dn + dr]);
-    const [qNope, qPe] = ops.split(q3, [dn, dr]);
+    ctx.q = s.keep(reshaped(this.rope(q3), [batch.batch, batch.seq, H, dn + dr]));
     q3.dispose();
-    const qPeR = this.rope(qPe);
-    qPe.dispose();
-    ctx.q = s.keep(reshaped(ops.concat([qNope, qPeR]), [batch.batch, batch.seq, H, dn + dr]));
-    free(qNope, qPeR);
     // Keys and values from the latent
     const kva = linear(x, this.kvA);
     const [ckv, kPe] = ops.split(kva, [r, dr]);
@@ -125,12 +123,8 @@ export class MLAttention {
     dOut.dispose();
     // Query path
     const dq3 = reshaped(g.dq, [T, H, dn + dr]);
-    const [dqNope, dqPeR] = ops.split(dq3, [dn, dr]);
+    const dqFlat = reshaped(this.rope(dq3, true), [T, H * (dn + dr)]);
     dq3.dispose();
-    const dqPe = this.rope(dqPeR, true);
-    dqPeR.dispose();
-    const dqFlat = reshaped(ops.concat([dqNope, dqPe]), [T, H * (dn + dr)]);
-    free(dqNope, dqPe);
     let dx: Tensor;
     if (this.q) {
       dx = linearBackward(dqFlat, ctx.x, this.q);

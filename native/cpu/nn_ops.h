@@ -41,8 +41,9 @@ struct RopeOptions {
   double theta = 10000.0;
   bool interleave = true;  // pairs (x[2i], x[2i+1]); false: (x[i], x[i+d/2])
   bool inverse = false;    // rotate by -angle (the backward)
+  int64_t rope_dim = 0;    // rotate the last rope_dim (even) of d, copy the rest; 0: all of d
 };
-// x [T,H,d] (d even), positions [T] -> rotated copy.
+// x [T,H,d], positions [T] -> rotated copy.
 Tensor rope(const Tensor& x, const std::vector<int32_t>& positions, const RopeOptions& options);
 
 // ---- attention.cc ----

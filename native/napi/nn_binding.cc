@@ -219,7 +219,6 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
     const Tensor& x = tensor_arg(info[0], op, "x");
     require_rank(x, 3, 3, op, "x");
     const int64_t T = x.shape[0], d = x.shape[2];
-    if (d % 2 != 0) throw ArgError(op, "x", "an even last dimension (pairs are rotated)", shape_str(x.shape));
     const std::vector<int32_t> pos =
         int32_arg(info[1], T, 0, std::numeric_limits<int32_t>::max(), op, "positions", "non-negative positions (one per row of x)");
     Napi::Object o = options_arg(info[2], op);
@@ -227,10 +226,11 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
     r.theta = ranged_number(o, "theta", 10000.0, false, 0, true, kInf, false, op);
     r.interleave = bool_option(o, "interleave", true, op);
     r.inverse = bool_option(o, "inverse", false, op);
-    const int64_t rope_dim = integer_option(o, "ropeDim", d, 0, kMaxElements, op);
-    if (rope_dim != d)
-      throw ArgError(op, "options", "ropeDim equal to the last dimension of x (" + to_string(d) + "; slice x with split first)",
-                     to_string(rope_dim));
+    r.rope_dim = integer_option(o, "ropeDim", d, 0, kMaxElements, op);
+    if (r.rope_dim == d && d % 2 != 0) throw ArgError(op, "x", "an even last dimension (pairs are rotated)", shape_str(x.shape));
+    if (r.rope_dim < 2 || r.rope_dim > d || r.rope_dim % 2 != 0)
+      throw ArgError(op, "options", "ropeDim an even number in [2, " + to_string(d) + "] (the last dimension of x; pairs are rotated)",
+                     to_string(r.rope_dim));
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).rope);
     return wrap(info.Env(), t.rope(x, pos, r));
   });

@@ -91,7 +91,9 @@ add('rope', [
   ['theta -Infinity', () => ops.rope(xr, pos3, { theta: -Infinity }), 'options', /theta/],
   ['interleave a number', () => ops.rope(xr, pos3, any({ interleave: 1 })), 'options', /interleave/],
   ['inverse a string', () => ops.rope(xr, pos3, any({ inverse: 'yes' })), 'options', /inverse/],
-  ['ropeDim below d', () => ops.rope(xr, pos3, { ropeDim: 2 }), 'options', /ropeDim/],
+  ['ropeDim above d', () => ops.rope(xr, pos3, { ropeDim: 6 }), 'options', /ropeDim an even number in \[2, 4\]/],
+  ['ropeDim odd', () => ops.rope(xr, pos3, { ropeDim: 3 }), 'options', /ropeDim/],
+  ['ropeDim 0', () => ops.rope(xr, pos3, { ropeDim: 0 }), 'options', /ropeDim/],
   ['ropeDim not an integer', () => ops.rope(xr, pos3, { ropeDim: 3.5 }), 'options', /ropeDim/],
 ]);
 

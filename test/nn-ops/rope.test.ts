@@ -36,6 +36,31 @@ for (const dtype of DTYPES) {
   });
 }
 
+test('rope with ropeDim < d: the first d - ropeDim copied, the rest rotated as a rope of its own', (t) => {
+  let seed = 90;
+  for (const dtype of DTYPES)
+    for (const interleave of [true, false])
+      for (const [T, H, dn, dr] of [[7, 3, 48, 16], [33, 1, 1, 2], [1, 2, 5, 8]]) {
+        const rng = mulberry32(seed++);
+        const d = dn + dr;
+        const x = randTensor(rng, [T, H, d], dtype);
+        const pos = positions(rng, T);
+        const label = `rope ${dtype} interleave=${interleave} T=${T} H=${H} d=${d} ropeDim=${dr}`;
+        const rotPart = new Float64Array(T * H * dr);
+        for (let r = 0; r < T * H; r++) for (let j = 0; j < dr; j++) rotPart[r * dr + j] = x.v[r * d + dn + j];
+        for (const inverse of [false, true]) {
+          const y = ops.rope(x.t, pos, { theta: 10000, interleave, inverse, ropeDim: dr });
+          assertMeta(t, y, [T, H, d], dtype, label);
+          const rotated = ropeRef(rotPart, T, H, dr, pos, { theta: 10000, interleave, inverse });
+          const want = Float64Array.from(x.v);
+          for (let r = 0; r < T * H; r++) for (let j = 0; j < dr; j++) want[r * d + dn + j] = rotated[r * dr + j];
+          assertClose(t, read(y), want, NN_TOL[dtype], `${label} inverse=${inverse}`);
+          y.dispose();
+        }
+        x.t.dispose();
+      }
+});
+
 test('rope: pairs are (2i, 2i+1) when interleaved and (i, i+d/2) otherwise', (t) => {
   const x = tensor([1, 0, 0, 0], [1, 1, 4]);
   const pos = Int32Array.from([1]);

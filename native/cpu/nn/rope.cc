@@ -1,6 +1,8 @@
-// Rotary position embedding over the whole last dimension d of x [T,H,d]: pair i (i < d/2)
-// rotates by pos * theta^(-2i/d). interleave pairs (x[2i], x[2i+1]) (DeepSeek-V3, GPT-J);
-// otherwise (x[i], x[i+d/2]) (rotate-half, Llama). inverse rotates by -angle: the backward.
+// Rotary position embedding over the last r = rope_dim elements of the last dimension d of
+// x [T,H,d] (the first d - r are copied: MLA's query heads [nope | rope] in one pass): pair i
+// (i < r/2) rotates by pos * theta^(-2i/r). interleave pairs (x[2i], x[2i+1]) (DeepSeek-V3,
+// GPT-J); otherwise (x[i], x[i+r/2]) (rotate-half, Llama), counted from the rotated part's start.
+// inverse rotates by -angle: the backward.
 #include <algorithm>
 #include <cmath>
 
@@ -11,10 +13,11 @@ namespace mt::cpu {
 using namespace nn;
 
 Tensor rope(const Tensor& x, const std::vector<int32_t>& positions, const RopeOptions& options) {
-  const int64_t T = x.shape[0], H = x.shape[1], d = x.shape[2], half = d / 2;
+  const int64_t T = x.shape[0], H = x.shape[1], d = x.shape[2];
+  const int64_t r = options.rope_dim > 0 ? options.rope_dim : d, half = r / 2, first = d - r;
   Tensor out = empty_tensor(x.shape, x.dtype);
   std::vector<double> inv_freq(static_cast<size_t>(half));
-  for (int64_t i = 0; i < half; ++i) inv_freq[i] = std::pow(options.theta, -2.0 * static_cast<double>(i) / static_cast<double>(d));
+  for (int64_t i = 0; i < half; ++i) inv_freq[i] = std::pow(options.theta, -2.0 * static_cast<double>(i) / static_cast<double>(r));
   const double sign = options.inverse ? -1.0 : 1.0;
   // cos and sin of pos * inv_freq[i], once per distinct position when the positions are small (the
   // usual 0..S-1 repeated for every sequence), else once per token.
@@ -43,8 +46,8 @@ Tensor rope(const Tensor& x, const std::vector<int32_t>& positions, const RopeOp
         const int64_t off = (t * H + h) * d;
         load_f32(x.data(), x.dtype, off, d, row.data());
         for (int64_t i = 0; i < half; ++i) {
-          const int64_t ia = options.interleave ? 2 * i : i;
-          const int64_t ib = options.interleave ? 2 * i + 1 : i + half;
+          const int64_t ia = first + (options.interleave ? 2 * i : i);
+          const int64_t ib = first + (options.interleave ? 2 * i + 1 : i + half);
           const float a = row[ia], b = row[ib];
           row[ia] = a * c[i] - b * sv[i];
           row[ib] = a * sv[i] + b * c[i];
