@@ -298,11 +298,30 @@ void compute_tile(const Packed& q, const Tile& t) {
   }
 }
 
+// The driver's lists, kept per thread between calls: attention runs thousands of small GEMMs per
+// step, each one a task on a worker, and their allocations were a few percent of it. (No GEMM
+// runs inside a GEMM, so a thread never uses them twice at once.)
+struct BatchLists {
+  std::vector<Packed> packed;
+  std::vector<std::pair<int32_t, int64_t>> jobs, mirrors;
+  std::vector<Tile> tiles;
+};
+
+BatchLists& batch_lists() {
+  thread_local BatchLists lists;
+  lists.packed.clear();
+  lists.jobs.clear();
+  lists.mirrors.clear();
+  lists.tiles.clear();
+  return lists;
+}
+
 }  // namespace
 
 void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
   const int threads = num_threads();
-  std::vector<Packed> packed;
+  BatchLists& lists = batch_lists();
+  std::vector<Packed>& packed = lists.packed;
   int64_t bytes = 0;
   for (int64_t i = 0; i < count; ++i) {
     const GemmProblem& p = problems[i];
@@ -322,7 +341,7 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
   if (packed.empty()) return;
 
   char* ws = batch_workspace(bytes);
-  std::vector<std::pair<int32_t, int64_t>> jobs;
+  std::vector<std::pair<int32_t, int64_t>>& jobs = lists.jobs;
   for (size_t i = 0; i < packed.size(); ++i) {
     Packed& q = packed[i];
     q.a = ws;
@@ -332,7 +351,7 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
   }
   parallel_for(static_cast<int64_t>(jobs.size()), [&](int64_t j) { pack_task(packed[jobs[j].first], jobs[j].second); });
 
-  std::vector<Tile> tiles;
+  std::vector<Tile>& tiles = lists.tiles;
   for (size_t i = 0; i < packed.size(); ++i) {
     const Packed& q = packed[i];
     const GemmProblem& p = *q.p;
@@ -343,10 +362,15 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
         tiles.push_back({static_cast<int32_t>(i), i0, j0, rows, cols, double(rows) * cols * (q.kp + 8)});
       }
   }
-  std::stable_sort(tiles.begin(), tiles.end(), [](const Tile& x, const Tile& y) { return x.cost > y.cost; });
+  // Largest first; ties in the order made (std::stable_sort would allocate a buffer each call).
+  std::sort(tiles.begin(), tiles.end(), [](const Tile& x, const Tile& y) {
+    if (x.cost != y.cost) return x.cost > y.cost;
+    if (x.problem != y.problem) return x.problem < y.problem;
+    return x.i0 != y.i0 ? x.i0 < y.i0 : x.j0 < y.j0;
+  });
   parallel_for(static_cast<int64_t>(tiles.size()), [&](int64_t i) { compute_tile(packed[tiles[i].problem], tiles[i]); });
 
-  std::vector<std::pair<int32_t, int64_t>> mirrors;
+  std::vector<std::pair<int32_t, int64_t>>& mirrors = lists.mirrors;
   for (size_t i = 0; i < packed.size(); ++i)
     if (packed[i].p->symmetric)
       for (int64_t b = 0; b < ceil_div(packed[i].p->M, packed[i].mc); ++b) mirrors.emplace_back(static_cast<int32_t>(i), b);
