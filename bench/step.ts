@@ -27,7 +27,14 @@ export interface StepResult {
   flopsPerToken: number;
   bf16GemmGflops: number;
   mfu: number;
-  torch?: { tokensPerS: number; medianMs: number; autocast: boolean; version: string } | { skipped: string };
+  /**
+   * The twin: fwd+bwd on its initial weights (tokensPerS, medianMs: the headline ratio), and a
+   * whole training step, fwd+bwd then a Muon step as ours (same lr, batch and initial weights),
+   * timed apart (stepTokensPerS, stepMs, optimizerMs).
+   */
+  torch?: {
+    tokensPerS: number; medianMs: number; stepTokensPerS: number; stepMs: number; optimizerMs: number; autocast: boolean; version: string;
+  } | { skipped: string };
 }
 
 function gemmRate(): number {
@@ -73,10 +80,13 @@ export function timeSteps(
   return { forwardBackward, optimizer };
 }
 
-type TwinTimes = { times: number[]; version: string; autocast: boolean } | { error: string };
-type Twin = { skipped: string } | { run(steps: number): TwinTimes; close(): void };
+type TwinTimes = { times: number[]; optimizerTimes: number[]; version: string; autocast: boolean } | { error: string };
+type Twin = { skipped: string } | { run(steps: number, optimizer: boolean): TwinTimes; close(): void };
 
-/** The PyTorch twin of a model: one process per round, `--bench k` timing k fwd+bwd passes. */
+/**
+ * The PyTorch twin of a model: one process per run, `--bench k` timing k fwd+bwd passes (with
+ * `--optimizer`, each followed by a Muon step, timed apart).
+ */
 function twinRunner(config: MoonlightConfig, precision: 'bf16' | 'f32', ids: Int32Array, targets: Int32Array, batch: number, seq: number): Twin {
   const missing = torchAvailable();
   if (missing) return { skipped: missing };
@@ -89,11 +99,12 @@ function twinRunner(config: MoonlightConfig, precision: 'bf16' | 'f32', ids: Int
   const base = [twin, '--model', dir, '--batch', path.join(dir, 'batch.json'), '--out', path.join(dir, 'x'), '--threads', String(info().threads)];
   if (precision === 'bf16') base.push('--autocast');
   return {
-    run(steps: number): TwinTimes {
-      const p = spawnSync(PYTHON, [...base, '--bench', String(steps)], { encoding: 'utf8' });
+    run(steps: number, optimizer: boolean): TwinTimes {
+      const p = spawnSync(PYTHON, [...base, '--bench', String(steps), ...(optimizer ? ['--optimizer'] : [])], { encoding: 'utf8' });
       if (p.status !== 0) return { error: `the twin failed: ${p.stderr.trim().split('\n').pop()}` };
       const j = JSON.parse(p.stdout.trim().split('\n').pop()!);
-      return { times: (j.times_s as number[]).map((s) => s * 1000), version: j.torch, autocast: j.autocast };
+      const ms = (s: number[]) => s.map((x) => x * 1000);
+      return { times: ms(j.times_s), optimizerTimes: ms(j.optimizer_times_s), version: j.torch, autocast: j.autocast };
     },
     close: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
@@ -109,7 +120,7 @@ export function benchStep(name: string, config: MoonlightConfig, precision: 'bf1
   const opt = new optim.Muon(model.parameters(), { lr: 1e-3 });
   const { ids, targets } = syntheticBatch(model.config.vocab_size, batch * seq);
   const twin = twinRunner(config, precision, ids, targets, batch, seq);
-  const fb: number[] = [], op: number[] = [], torchMs: number[] = [];
+  const fb: number[] = [], op: number[] = [], torchMs: number[] = [], torchStepFb: number[] = [], torchStepOpt: number[] = [];
   let torch: StepResult['torch'] = 'skipped' in twin ? { skipped: twin.skipped } : undefined;
   let torchInfo = { version: '', autocast: false };
   for (let round = 0; round < rounds; ++round) {
@@ -117,10 +128,14 @@ export function benchStep(name: string, config: MoonlightConfig, precision: 'bf1
     fb.push(...ours.forwardBackward);
     op.push(...ours.optimizer);
     if (!('run' in twin) || torch) continue;
-    const theirs = twin.run(steps);
+    const theirs = twin.run(steps, false);
+    const training = 'error' in theirs ? theirs : twin.run(steps, true);
     if ('error' in theirs) torch = { skipped: theirs.error };
+    else if ('error' in training) torch = { skipped: training.error };
     else {
       torchMs.push(...theirs.times);
+      torchStepFb.push(...training.times);
+      torchStepOpt.push(...training.optimizerTimes);
       torchInfo = { version: theirs.version, autocast: theirs.autocast };
     }
   }
@@ -134,13 +149,19 @@ export function benchStep(name: string, config: MoonlightConfig, precision: 'bf1
     forwardBackwardMs: fbMs, optimizerMs: opMs, stepMs: fbMs + opMs,
     tokensPerS: tokens / ((fbMs + opMs) / 1000), forwardBackwardTokensPerS: tokens / (fbMs / 1000),
     flopsPerToken: flops, bf16GemmGflops: rate, mfu: (flops * tokens) / ((fbMs + opMs) / 1000) / (rate * 1e9),
-    torch: torch ?? { tokensPerS: tokens / (median(torchMs) / 1000), medianMs: median(torchMs), ...torchInfo },
+    torch: torch ?? {
+      tokensPerS: tokens / (median(torchMs) / 1000), medianMs: median(torchMs),
+      stepTokensPerS: tokens / ((median(torchStepFb) + median(torchStepOpt)) / 1000), stepMs: median(torchStepFb) + median(torchStepOpt),
+      optimizerMs: median(torchStepOpt), ...torchInfo,
+    },
   };
   opt.dispose();
   model.dispose();
   const t = r.torch && 'tokensPerS' in r.torch ? r.torch : undefined;
   console.log(`step     ${name} ${precision} B=${batch} S=${seq} ${info().isa}/${r.threads}t  fwd+bwd ${fbMs.toFixed(1)} ms, optimizer ${opMs.toFixed(1)} ms` +
     ` | ${r.tokensPerS.toFixed(0)} tok/s (fwd+bwd ${r.forwardBackwardTokensPerS.toFixed(0)}) | MFU ${(100 * r.mfu).toFixed(1)}% of ${rate.toFixed(0)} GFLOP/s` +
-    (t ? ` | PyTorch ${t.version} fwd+bwd ${t.tokensPerS.toFixed(0)} tok/s: ratio ${(r.forwardBackwardTokensPerS / t.tokensPerS).toFixed(2)}x` : ` | PyTorch: ${(r.torch as { skipped: string }).skipped}`));
+    (t ? ` | PyTorch ${t.version} fwd+bwd ${t.tokensPerS.toFixed(0)} tok/s: ratio ${(r.forwardBackwardTokensPerS / t.tokensPerS).toFixed(2)}x;` +
+      ` whole step with Muon ${t.stepTokensPerS.toFixed(0)} tok/s (optimizer ${t.optimizerMs.toFixed(0)} ms): ratio ${(r.tokensPerS / t.stepTokensPerS).toFixed(2)}x`
+      : ` | PyTorch: ${(r.torch as { skipped: string }).skipped}`));
   return r;
 }
