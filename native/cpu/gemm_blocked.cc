@@ -208,15 +208,16 @@ void write_tile(const GemmProblem& p, const Tile& t, const float* acc, int64_t l
   }
 }
 
-// A symmetric output skips the tiles that lie wholly below the diagonal; this fills them from
-// their mirror, in 32 x 32 blocks, for the rows [r0, r1). Row i's skipped columns are
-// [0, floor(i0 / nc) * nc) where i0 starts i's tile row.
+// A symmetric output skips the tiles that lie wholly below the diagonal, and inside the others
+// the mr x nr blocks that do (compute_tile); this fills them from their mirror, in 32 x 32
+// blocks, for the rows [r0, r1). Row i's skipped columns are [0, floor(ip / nr) * nr) where ip
+// starts i's panel of mr rows (which covers the skipped tiles too).
 template <typename T>
-void mirror_rows(T* c, int64_t ldc, int64_t r0, int64_t r1, int64_t mc, int64_t nc) {
+void mirror_rows(T* c, int64_t ldc, int64_t r0, int64_t r1, int64_t mr, int64_t nr) {
   constexpr int64_t kBlock = 32;
   for (int64_t jb = 0; jb < r1; jb += kBlock)
     for (int64_t i = r0; i < r1; ++i) {
-      const int64_t limit = std::min(jb + kBlock, (i / mc) * mc / nc * nc);
+      const int64_t limit = std::min(jb + kBlock, (i / mr) * mr / nr * nr);
       for (int64_t j = jb; j < limit; ++j) c[i * ldc + j] = c[j * ldc + i];
     }
 }
@@ -224,8 +225,8 @@ void mirror_rows(T* c, int64_t ldc, int64_t r0, int64_t r1, int64_t mc, int64_t 
 void mirror_task(const Packed& q, int64_t block) {
   const GemmProblem& p = *q.p;
   const int64_t r0 = block * q.mc, r1 = std::min(p.M, r0 + q.mc);
-  if (p.c_dtype == DType::F32) mirror_rows(static_cast<float*>(p.C), p.ldc, r0, r1, q.mc, q.nc);
-  else mirror_rows(static_cast<bf16_t*>(p.C), p.ldc, r0, r1, q.mc, q.nc);
+  if (p.c_dtype == DType::F32) mirror_rows(static_cast<float*>(p.C), p.ldc, r0, r1, q.k->mr, q.k->nr);
+  else mirror_rows(static_cast<bf16_t*>(p.C), p.ldc, r0, r1, q.k->mr, q.k->nr);
 }
 
 void compute_tile(const Packed& q, const Tile& t) {
@@ -273,6 +274,7 @@ void compute_tile(const Packed& q, const Tile& t) {
         const char* b = b_tile + ((jc / k.nr) * k.nr * q.kp + k0 * k.nr) * es;
         for (int64_t ir = 0; ir < rows_p; ir += k.mr) {
           const int64_t row = chunk.i0 + ir, panel = row / k.mr;
+          if (p.symmetric && t.j0 + jc + k.nr <= row) continue;  // wholly below the diagonal: see mirror_rows
           BlockArgs x{kc, nullptr, 0, b, acc + ir * ldacc + jc, ldacc, k0 > 0, nullptr, p.ldc, p.c_dtype};
           if (a_here && panel >= packed_here) {
             x.a = a_here + (panel - packed_here) * k.mr * kc * es;
