@@ -38,6 +38,7 @@ struct Packed {
   bool a_in_tile;            // the tile packs its panels of A, one row chunk and k block at a time
   char* b;                   // b_panels * nr * kp elements (null when b_in_tile)
   bool b_in_tile;            // each tile packs its own columns of B (see choose_b_packing)
+  bool mirror_in_tile;       // symmetric, one tile: mirrored by that tile (see choose_tiles)
   int64_t mc, nc;            // tile sizes for this problem
 };
 
@@ -55,8 +56,21 @@ struct Tile {
 // makes a grouped GEMM slower than a dense one of the same rows.
 constexpr int64_t kRowsPerBTile = 2048;
 
-void choose_tiles(Packed& q, int threads, bool batched) {
+constexpr int64_t kWholeSymmetricRows = 256;
+
+void choose_tiles(Packed& q, int threads, int64_t batch) {
   const Microkernel& k = *q.k;
+  const bool batched = batch > 1;
+  // Small symmetric outputs in a batch large enough to balance on its own (Newton-Schulz on an
+  // expert stack: 32 of 192 x 192) are one tile each, mirrored by that tile while in its cache;
+  // mirrored after the whole batch they came back from memory (15% of that Newton-Schulz).
+  q.mirror_in_tile = q.p->symmetric && batch >= 2 * threads && q.p->M <= kWholeSymmetricRows;
+  if (q.mirror_in_tile) {
+    q.b_in_tile = false;
+    q.mc = round_up(q.p->M, k.mr);
+    q.nc = round_up(q.p->N, k.nr);
+    return;
+  }
   q.b_in_tile = batched && !q.p->symmetric;
   if (q.b_in_tile) {
     const int64_t blocks = ceil_div(q.p->M, kRowsPerBTile);
@@ -209,22 +223,29 @@ void write_tile(const GemmProblem& p, const Tile& t, const float* acc, int64_t l
 }
 
 // A symmetric output skips the tiles that lie wholly below the diagonal, and inside the others
-// the mr x nr blocks that do (compute_tile); this fills them from their mirror, in 32 x 32
-// blocks, for the rows [r0, r1). Row i's skipped columns are [0, floor(ip / nr) * nr) where ip
-// starts i's panel of mr rows (which covers the skipped tiles too).
+// the mr x nr blocks that do (compute_tile); this fills them from their mirror, in 8 x 8 blocks
+// (read and written a row at a time), for the rows [r0, r1). Row i's skipped columns are
+// [0, floor(ip / nr) * nr) where ip starts i's panel of mr rows (which covers the skipped tiles
+// too); that bound is a multiple of nr, so of 8.
 template <typename T>
 void mirror_rows(T* c, int64_t ldc, int64_t r0, int64_t r1, int64_t mr, int64_t nr) {
-  constexpr int64_t kBlock = 32;
-  for (int64_t jb = 0; jb < r1; jb += kBlock)
-    for (int64_t i = r0; i < r1; ++i) {
-      const int64_t limit = std::min(jb + kBlock, (i / mr) * mr / nr * nr);
-      for (int64_t j = jb; j < limit; ++j) c[i * ldc + j] = c[j * ldc + i];
+  constexpr int64_t kBlock = 8;
+  auto bound = [&](int64_t i) { return (i / mr) * mr / nr * nr; };
+  for (int64_t ib = r0; ib < r1; ib += kBlock) {
+    const int64_t rows = std::min(kBlock, r1 - ib);
+    for (int64_t jb = 0; jb < bound(ib + rows - 1); jb += kBlock) {
+      T block[kBlock][kBlock];  // block[a][b] = c[jb + a][ib + b]
+      for (int64_t a = 0; a < kBlock; ++a)
+        for (int64_t b = 0; b < rows; ++b) block[a][b] = c[(jb + a) * ldc + ib + b];
+      for (int64_t b = 0; b < rows; ++b)
+        if (jb < bound(ib + b))
+          for (int64_t a = 0; a < kBlock; ++a) c[(ib + b) * ldc + jb + a] = block[a][b];
     }
+  }
 }
 
-void mirror_task(const Packed& q, int64_t block) {
+void mirror(const Packed& q, int64_t r0, int64_t r1) {
   const GemmProblem& p = *q.p;
-  const int64_t r0 = block * q.mc, r1 = std::min(p.M, r0 + q.mc);
   if (p.c_dtype == DType::F32) mirror_rows(static_cast<float*>(p.C), p.ldc, r0, r1, q.k->mr, q.k->nr);
   else mirror_rows(static_cast<bf16_t*>(p.C), p.ldc, r0, r1, q.k->mr, q.k->nr);
 }
@@ -298,6 +319,7 @@ void compute_tile(const Packed& q, const Tile& t) {
     }
     write_tile(p, chunk, acc, ldacc, rows_direct, cols_direct);
   }
+  if (q.mirror_in_tile) mirror(q, 0, p.M);
 }
 
 // The driver's lists, kept per thread between calls: attention runs thousands of small GEMMs per
@@ -335,7 +357,7 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
     q.a_panels = ceil_div(p.M, q.k->mr);
     q.b_panels = ceil_div(p.N, q.k->nr);
     q.a_unpacked = can_read_a_in_place(p, *q.k);
-    choose_tiles(q, threads, count > 1);
+    choose_tiles(q, threads, count);
     choose_a_packing(q);
     packed.push_back(q);
     bytes += a_pack_bytes(q) + b_pack_bytes(q);
@@ -374,9 +396,13 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
 
   std::vector<std::pair<int32_t, int64_t>>& mirrors = lists.mirrors;
   for (size_t i = 0; i < packed.size(); ++i)
-    if (packed[i].p->symmetric)
+    if (packed[i].p->symmetric && !packed[i].mirror_in_tile)
       for (int64_t b = 0; b < ceil_div(packed[i].p->M, packed[i].mc); ++b) mirrors.emplace_back(static_cast<int32_t>(i), b);
-  parallel_for(static_cast<int64_t>(mirrors.size()), [&](int64_t j) { mirror_task(packed[mirrors[j].first], mirrors[j].second); });
+  parallel_for(static_cast<int64_t>(mirrors.size()), [&](int64_t j) {
+    const Packed& q = packed[mirrors[j].first];
+    const int64_t r0 = mirrors[j].second * q.mc;
+    mirror(q, r0, std::min(q.p->M, r0 + q.mc));
+  });
 }
 
 }  // namespace mt::cpu
