@@ -6,6 +6,8 @@
 // all problems by cost (largest first, so skewed expert sizes still balance) and hands them out
 // dynamically. A tile is computed by one thread over the whole K, so results never depend on
 // the thread count.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -228,6 +230,27 @@ void write_tile(const GemmProblem& p, const Tile& t, const float* acc, int64_t l
 // (read and written a row at a time), for the rows [r0, r1). Row i's skipped columns are
 // [0, floor(ip / nr) * nr) where ip starts i's panel of mr rows (which covers the skipped tiles
 // too); that bound is a multiple of nr, so of 8.
+// dst[b][a] = src[a][b] for an 8 x 8 block of 16-bit elements (rows ld elements apart).
+void transpose8x8_u16(const bf16_t* src, int64_t ld_src, bf16_t* dst, int64_t ld_dst) {
+  __m128i r[8], t[8];
+  for (int a = 0; a < 8; ++a) r[a] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + a * ld_src));
+  for (int a = 0; a < 8; a += 2) {
+    t[a] = _mm_unpacklo_epi16(r[a], r[a + 1]);
+    t[a + 1] = _mm_unpackhi_epi16(r[a], r[a + 1]);
+  }
+  for (int a = 0; a < 8; a += 4) {
+    r[a] = _mm_unpacklo_epi32(t[a], t[a + 2]);
+    r[a + 1] = _mm_unpackhi_epi32(t[a], t[a + 2]);
+    r[a + 2] = _mm_unpacklo_epi32(t[a + 1], t[a + 3]);
+    r[a + 3] = _mm_unpackhi_epi32(t[a + 1], t[a + 3]);
+  }
+  for (int a = 0; a < 4; ++a) {
+    t[2 * a] = _mm_unpacklo_epi64(r[a], r[a + 4]);
+    t[2 * a + 1] = _mm_unpackhi_epi64(r[a], r[a + 4]);
+  }
+  for (int b = 0; b < 8; ++b) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + b * ld_dst), t[b]);
+}
+
 template <typename T>
 void mirror_rows(T* c, int64_t ldc, int64_t r0, int64_t r1, int64_t mr, int64_t nr) {
   constexpr int64_t kBlock = 8;
@@ -235,6 +258,12 @@ void mirror_rows(T* c, int64_t ldc, int64_t r0, int64_t r1, int64_t mr, int64_t 
   for (int64_t ib = r0; ib < r1; ib += kBlock) {
     const int64_t rows = std::min(kBlock, r1 - ib);
     for (int64_t jb = 0; jb < bound(ib + rows - 1); jb += kBlock) {
+      if constexpr (sizeof(T) == 2) {
+        if (rows == kBlock && jb < bound(ib)) {  // a whole block, every row of it mirrored
+          transpose8x8_u16(c + jb * ldc + ib, ldc, c + ib * ldc + jb, ldc);
+          continue;
+        }
+      }
       T block[kBlock][kBlock];  // block[a][b] = c[jb + a][ib + b]
       for (int64_t a = 0; a < kBlock; ++a)
         for (int64_t b = 0; b < rows; ++b) block[a][b] = c[(jb + a) * ldc + ib + b];
