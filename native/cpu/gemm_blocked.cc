@@ -89,6 +89,13 @@ void choose_tiles(Packed& q, int threads, int64_t batch) {
   // A few columns more than nc: one column block when the rows alone give every thread plenty
   // of tiles, so A's packed panels are read once (LM-head weight gradient 8192x384x2048: +7%).
   if (!q.p->symmetric && N <= 2 * k.nc && ceil_div(M, q.mc) >= 8 * threads) q.nc = round_up(N, k.nr);
+  // An A that must be packed (a weight gradient's dYᵀ) with few columns: row tiles over all of
+  // them, as many as balance the threads, so each packs its rows of A once, in cache.
+  if (!q.p->symmetric && !q.a_unpacked && N <= 2 * k.nc) {
+    q.nc = round_up(N, k.nr);
+    const int64_t tiles = std::max<int64_t>(2 * threads, ceil_div(M, k.mc));
+    q.mc = std::max<int64_t>(k.mr, round_up(ceil_div(M, tiles), k.mr));
+  }
   auto count = [&] { return ceil_div(M, q.mc) * ceil_div(N, q.nc); };
   while (count() < 2 * threads && (q.mc > k.mr || q.nc > k.nr)) {
     if (q.nc > k.nr && (N >= M || q.mc == k.mr)) q.nc = std::max<int64_t>(k.nr, round_up(q.nc / 2, k.nr));
