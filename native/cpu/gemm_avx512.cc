@@ -11,30 +11,52 @@ namespace {
 
 constexpr int kMr = 14, kNr = 32;
 
-void compute(int64_t kc, const void* a_, const void* b_, float* acc, int64_t ldacc, bool accumulate) {
-  const float* a = static_cast<const float*>(a_);
-  const float* b = static_cast<const float*>(b_);
+// Element (k, r) of A lies at a[k * kMr + r] in a packed panel and at row[r][k] for rows read
+// in place. The block goes to acc, or on the last k block (x.c set, f32 output only) straight to
+// C as fma(beta, cin, alpha·acc), the roundings of gemm_blocked's scale_row.
+template <bool kPacked>
+void compute_impl(const BlockArgs& x) {
+  const float* a = static_cast<const float*>(x.a);
+  const float* b = static_cast<const float*>(x.b);
+  const float* row[kMr];
+#pragma GCC unroll 14
+  for (int r = 0; r < kMr; ++r) row[r] = a + (kPacked ? r : r * x.lda);
   __m512 c[kMr][2];
 #pragma GCC unroll 14
   for (int r = 0; r < kMr; ++r) {
-    c[r][0] = accumulate ? _mm512_loadu_ps(acc + r * ldacc) : _mm512_setzero_ps();
-    c[r][1] = accumulate ? _mm512_loadu_ps(acc + r * ldacc + 16) : _mm512_setzero_ps();
+    c[r][0] = x.accumulate ? _mm512_loadu_ps(x.acc + r * x.ldacc) : _mm512_setzero_ps();
+    c[r][1] = x.accumulate ? _mm512_loadu_ps(x.acc + r * x.ldacc + 16) : _mm512_setzero_ps();
   }
-  for (int64_t k = 0; k < kc; ++k) {
+  for (int64_t k = 0; k < x.kc; ++k) {
     const __m512 b0 = _mm512_load_ps(b + k * kNr), b1 = _mm512_load_ps(b + k * kNr + 16);
     _mm_prefetch(reinterpret_cast<const char*>(b + (k + 8) * kNr), _MM_HINT_T0);
 #pragma GCC unroll 14
     for (int r = 0; r < kMr; ++r) {
-      const __m512 av = _mm512_set1_ps(a[k * kMr + r]);
+      const __m512 av = _mm512_set1_ps(kPacked ? a[k * kMr + r] : row[r][k]);
       c[r][0] = _mm512_fmadd_ps(av, b0, c[r][0]);
       c[r][1] = _mm512_fmadd_ps(av, b1, c[r][1]);
     }
   }
+  float* out = x.c ? static_cast<float*>(x.c) : x.acc;
+  const int64_t ld = x.c ? x.ldc : x.ldacc;
+  const bool scaled = x.c && x.alpha != 1.f, added = x.c && x.cin;
+  const __m512 alpha = _mm512_set1_ps(x.alpha), beta = _mm512_set1_ps(x.beta);
 #pragma GCC unroll 14
-  for (int r = 0; r < kMr; ++r) {
-    _mm512_storeu_ps(acc + r * ldacc, c[r][0]);
-    _mm512_storeu_ps(acc + r * ldacc + 16, c[r][1]);
-  }
+  for (int r = 0; r < kMr; ++r)
+    for (int h = 0; h < 2; ++h) {
+      __m512 v = scaled ? _mm512_mul_ps(alpha, c[r][h]) : c[r][h];
+      if (added) v = _mm512_fmadd_ps(beta, _mm512_loadu_ps(static_cast<const float*>(x.cin) + r * x.ldc + 16 * h), v);
+      _mm512_storeu_ps(out + r * ld + 16 * h, v);
+    }
+}
+
+void compute(int64_t kc, const void* a, const void* b, float* acc, int64_t ldacc, bool accumulate) {
+  compute_impl<true>({kc, a, 0, b, acc, ldacc, accumulate, nullptr, 0, DType::F32});
+}
+
+void compute_block(const BlockArgs& x) {
+  if (x.lda == 0) compute_impl<true>(x);
+  else compute_impl<false>(x);
 }
 
 void pack_a(const MatRef& a, int64_t i0, int64_t rows, int64_t K, int64_t kp, void* dst) {
@@ -48,7 +70,8 @@ void pack_b(const MatRef& b, int64_t j0, int64_t cols, int64_t K, int64_t kp, vo
 }  // namespace isa_avx512
 
 const Microkernel& microkernel_avx512_f32() {
-  static const Microkernel k{"avx512-f32-14x32", isa_avx512::kMr, isa_avx512::kNr, 1, DType::F32, 112, 256, 256, isa_avx512::pack_a, isa_avx512::pack_b, isa_avx512::compute};
+  static const Microkernel k{"avx512-f32-14x32", isa_avx512::kMr, isa_avx512::kNr, 1, DType::F32, 112, 256, 256, isa_avx512::pack_a, isa_avx512::pack_b, isa_avx512::compute,
+                              isa_avx512::compute_block};
   return k;
 }
 

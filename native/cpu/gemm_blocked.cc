@@ -105,10 +105,11 @@ void choose_tiles(Packed& q, int threads, int64_t batch) {
 
 // Packing A is pure overhead when its rows already hold k contiguously in the packed type, as
 // activations do: every GEMM with few output columns (an expert's 192) would spend a tenth of
-// its time on it. The pairs must be whole words, so K, the row stride and the base are even.
+// its time on it. The bf16 pairs must be whole words, so K, the row stride and the base are even.
 bool can_read_a_in_place(const GemmProblem& p, const Microkernel& k) {
-  return k.compute_block && !p.A.trans && p.A.dtype == k.packed && p.K % 2 == 0 && p.A.ld % 2 == 0 &&
-         reinterpret_cast<uintptr_t>(p.A.data) % 4 == 0;
+  const int64_t word = k.ku * static_cast<int64_t>(dtype_size(k.packed));
+  return k.compute_block && !p.A.trans && p.A.dtype == k.packed && p.K % k.ku == 0 && p.A.ld % k.ku == 0 &&
+         reinterpret_cast<uintptr_t>(p.A.data) % word == 0;
 }
 
 // The A panels that are packed: all of them, or only a last partial one.
@@ -308,7 +309,8 @@ void compute_tile(const Packed& q, const Tile& t) {
   // Whole mr x nr blocks go from the microkernel straight to C on their last k block, unless C
   // is too large to stay in cache: written 64 bytes per row at a time it then streams to memory
   // slower (measured: 2048 x 8192 bf16 -8%) than row by row from acc.
-  const bool direct_c = k.compute_block && q.kp > 0 &&
+  // (A kernel with f32 panels stores f32 outputs only.)
+  const bool direct_c = k.compute_block && q.kp > 0 && (k.packed == DType::BF16 || p.c_dtype == DType::F32) &&
                         p.M * p.ldc * static_cast<int64_t>(dtype_size(p.c_dtype)) <= kDirectOutputBytes;
   const int64_t cols_direct = direct_c ? t.cols / k.nr * k.nr : 0;
   // Rows in chunks of at most mc, all against the same packed columns of B.
