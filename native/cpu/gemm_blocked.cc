@@ -200,6 +200,7 @@ int64_t pack_jobs(const Packed& q) {
 // 0): exactly the roundings of the microkernels' direct stores (BlockArgs), so a result has the
 // same bits whichever path wrote it.
 void scale_row(const GemmProblem& p, const float* acc, int64_t offset, int64_t n) {
+  if (n <= 0) return;  // the whole row went straight to C
   thread_local std::vector<float> tmp;
   const float* v = acc;
   if (p.alpha != 1.f || p.beta != 0.f) {
