@@ -2,7 +2,7 @@
 //
 // Phase 1 packs op(A) of each problem into mr-row panels and op(B) into nr-column panels
 // (parallel over panels; either may instead be packed by the tiles that use it, see
-// choose_tiles and choose_a_packing). Phase 2 cuts each C into tiles of at most mc x nc, sorts all tiles of
+// choose_tiles and a_in_tile). Phase 2 cuts each C into tiles of at most mc x nc, sorts all tiles of
 // all problems by cost (largest first, so skewed expert sizes still balance) and hands them out
 // dynamically. A tile is computed by one thread over the whole K, so results never depend on
 // the thread count.
@@ -37,7 +37,6 @@ struct Packed {
   int64_t a_panels, b_panels;
   char* a;                   // a_panels * mr * kp elements (only the last, partial one when a_unpacked)
   bool a_unpacked;           // the microkernel reads full panels of A in place (see can_read_a_in_place)
-  bool a_in_tile;            // the tile packs its panels of A, one row chunk and k block at a time
   char* b;                   // b_panels * nr * kp elements (null when b_in_tile)
   bool b_in_tile;            // each tile packs its own columns of B (see choose_b_packing)
   bool mirror_in_tile;       // symmetric, one tile: mirrored by that tile (see choose_tiles)
@@ -120,7 +119,7 @@ int64_t a_pack_first(const Packed& q) { return q.a_unpacked ? q.p->M / q.k->mr :
 // one tile: packed once for all up front it goes out to memory and comes back (measured: grouped
 // weight gradients +2-16%, LM-head weight gradient +12%). With several column tiles per row it
 // is packed once up front, not once per tile (measured: 384x384x2048 -4.5% when per tile).
-void choose_a_packing(Packed& q) { q.a_in_tile = q.nc >= q.p->N; }
+bool a_in_tile(const Packed& q) { return q.nc >= q.p->N; }
 
 constexpr int64_t kDirectOutputBytes = 8 << 20;
 
@@ -180,7 +179,7 @@ int64_t b_pack_panels(const Packed& q) { return q.b_in_tile ? 0 : q.b_panels; }
 int64_t panel_bytes(const Packed& q, bool is_b) {
   return (is_b ? q.k->nr : q.k->mr) * q.kp * static_cast<int64_t>(dtype_size(q.k->packed));
 }
-int64_t a_pack_panels(const Packed& q) { return q.a_in_tile ? 0 : q.a_panels - a_pack_first(q); }
+int64_t a_pack_panels(const Packed& q) { return a_in_tile(q) ? 0 : q.a_panels - a_pack_first(q); }
 int64_t a_pack_bytes(const Packed& q) { return round_up(a_pack_panels(q) * panel_bytes(q, false), 64); }
 int64_t b_pack_bytes(const Packed& q) { return round_up(b_pack_panels(q) * panel_bytes(q, true), 64); }
 
@@ -234,11 +233,6 @@ void write_tile(const GemmProblem& p, const Tile& t, const float* acc, int64_t l
   }
 }
 
-// A symmetric output skips the tiles that lie wholly below the diagonal, and inside the others
-// the mr x nr blocks that do (compute_tile); this fills them from their mirror, in 8 x 8 blocks
-// (read and written a row at a time), for the rows [r0, r1). Row i's skipped columns are
-// [0, floor(ip / nr) * nr) where ip starts i's panel of mr rows (which covers the skipped tiles
-// too); that bound is a multiple of nr, so of 8.
 // dst[b][a] = src[a][b] for an 8 x 8 block of 16-bit elements (rows ld elements apart).
 void transpose8x8_u16(const bf16_t* src, int64_t ld_src, bf16_t* dst, int64_t ld_dst) {
   __m128i r[8], t[8];
@@ -260,6 +254,11 @@ void transpose8x8_u16(const bf16_t* src, int64_t ld_src, bf16_t* dst, int64_t ld
   for (int b = 0; b < 8; ++b) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + b * ld_dst), t[b]);
 }
 
+// A symmetric output skips the tiles that lie wholly below the diagonal, and inside the others
+// the mr x nr blocks that do (compute_tile); this fills them from their mirror, in 8 x 8 blocks
+// (read and written a row at a time), for the rows [r0, r1). Row i's skipped columns are
+// [0, floor(ip / nr) * nr) where ip starts i's panel of mr rows (which covers the skipped tiles
+// too); that bound is a multiple of nr, so of 8.
 template <typename T>
 void mirror_rows(T* c, int64_t ldc, int64_t r0, int64_t r1, int64_t mr, int64_t nr) {
   constexpr int64_t kBlock = 8;
@@ -322,7 +321,7 @@ void compute_tile(const Packed& q, const Tile& t) {
     if (q.kp == 0) std::memset(acc, 0, sizeof(float) * rows_p * cols_p);
     const int64_t rows_direct = direct_c ? chunk.rows / k.mr * k.mr : 0;
     const int64_t chunk_end = (chunk.i0 + rows_p) / k.mr;  // past the chunk's last panel of A
-    const int64_t packed_here = q.a_in_tile ? std::max(chunk.i0 / k.mr, first_packed) : chunk_end;
+    const int64_t packed_here = a_in_tile(q) ? std::max(chunk.i0 / k.mr, first_packed) : chunk_end;
     for (int64_t k0 = 0; k0 < q.kp; k0 += k.kc) {
       const int64_t kc = std::min<int64_t>(k.kc, q.kp - k0);
       const bool last = k0 + kc == q.kp;
@@ -398,7 +397,6 @@ void gemm_batch_blocked(const GemmProblem* problems, int64_t count, Isa isa) {
     q.b_panels = ceil_div(p.N, q.k->nr);
     q.a_unpacked = can_read_a_in_place(p, *q.k);
     choose_tiles(q, threads, count);
-    choose_a_packing(q);
     packed.push_back(q);
     bytes += a_pack_bytes(q) + b_pack_bytes(q);
   }
