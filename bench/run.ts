@@ -45,7 +45,7 @@ async function benchStepDistributed(nproc: number, json?: string): Promise<void>
   const rows: Record<string, unknown>[] = [];
   for (const kind of ['muon', 'adamw']) {
     for (const n of [1, nproc]) {
-      const r = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, '..', 'lib', 'cli' + path.extname(__filename)), 'bench-rank', String(n), worker, 'tiny', kind, '16', '128', '5'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, '..', 'lib', 'cli' + path.extname(__filename)), 'bench-rank', String(n), worker, 'tiny', kind, '16', '128', '10'], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`bench step --nproc: the ranks failed: ${r.stderr}`);
       const row = JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
       rows.push(row);

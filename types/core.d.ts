@@ -608,7 +608,10 @@ export interface LaunchOptions {
   nproc: number;
   /** Arguments to process.execPath (Node), e.g. ['--import=tsx', 'train.ts', '--steps', '10']. */
   argv: readonly string[];
-  /** Added to process.env for every child (before RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MOONTRAIN_JOB). */
+  /**
+   * Added to process.env for every child (before RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
+   * MOONTRAIN_JOB). MOONTRAIN_NUM_THREADS defaults to the cores split evenly over the ranks.
+   */
   env?: Record<string, string | undefined>;
   /** The job name; default a fresh random one. */
   jobName?: string;

@@ -52,9 +52,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     // The launcher: one process per rank, like torchrun; a failing rank stops the job.
     if ((a['batch-size'] as number) % nproc !== 0)
       throw new UsageError(`moontrain train: --batch-size ${a['batch-size']} must divide evenly over --nproc ${nproc}`);
-    const cores = os.cpus().length;
-    const threads = process.env.MOONTRAIN_NUM_THREADS ?? String(Math.max(1, Math.floor(cores / nproc)));
-    return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv], env: { MOONTRAIN_NUM_THREADS: threads } });
+    return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv] });
   }
   const comm = process.env.WORLD_SIZE !== undefined ? init() : undefined;
   const W = comm?.size ?? 1, rank = comm?.rank ?? 0;

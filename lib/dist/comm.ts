@@ -11,6 +11,7 @@ import type {
   NumbersOp,
   Tensor,
 } from '../../types/core';
+import { availableParallelism } from 'os';
 import { native, type NativeCommunicator } from '../native';
 
 export type { CommBytes, CommTransport, CommunicatorOptions, InitOptions, NumbersOp };
@@ -108,10 +109,19 @@ function envInt(name: string, value: string, lo: number, hi: number): number {
 }
 
 /**
+ * Threads per rank when nothing says otherwise: the cores this process may use split evenly over
+ * `ranks` (at least 1), so that ranks x threads <= cores and no rank's pool spins on another's core.
+ */
+export function defaultThreadsPerRank(ranks: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / ranks));
+}
+
+/**
  * The communicator of this process, from the environment that launch() (or torchrun) sets:
  * WORLD_SIZE, RANK (or LOCAL_RANK) and MOONTRAIN_JOB (else TORCHELASTIC_RUN_ID, else
  * MASTER_PORT names the job; MASTER_ADDR is ignored: one host). Without WORLD_SIZE: a size-1
- * communicator.
+ * communicator. Under another launcher (no MOONTRAIN_NUM_THREADS in the environment) the native
+ * thread pool is set to defaultThreadsPerRank(WORLD_SIZE).
  */
 export function init(options: InitOptions = {}): Communicator {
   const env = options.env ?? process.env;
@@ -139,6 +149,7 @@ export function init(options: InitOptions = {}): Communicator {
   job = job.replace(/[^A-Za-z0-9._-]/g, '_');
   // Children of launch(): die with the launcher even if it is SIGKILLed (no orphans).
   if (env.MOONTRAIN_LAUNCHER_PID !== undefined && env.MOONTRAIN_LAUNCHER_PID === String(process.ppid)) native.commSetParentDeathSignal(15);
+  if (env === process.env && !env.MOONTRAIN_NUM_THREADS) native.setNumThreads(defaultThreadsPerRank(size));
   return new Communicator({ ...rest, jobName: job, rank, size });
 }
 

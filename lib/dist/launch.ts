@@ -6,7 +6,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import { constants as osConstants } from 'os';
 import type { LaunchOptions } from '../../types/core';
-import { segmentPath } from './comm';
+import { defaultThreadsPerRank, segmentPath } from './comm';
 
 export type { LaunchOptions };
 
@@ -22,7 +22,8 @@ export function newJobName(): string {
 /**
  * Runs `nproc` children of process.execPath with `argv` and the environment RANK, WORLD_SIZE,
  * LOCAL_RANK, LOCAL_WORLD_SIZE, MOONTRAIN_JOB (and MOONTRAIN_LAUNCHER_PID, so init() arranges
- * for a child to die with this process), stdio inherited. Resolves with 0 when every rank exits
+ * for a child to die with this process), stdio inherited; MOONTRAIN_NUM_THREADS is the cores
+ * split over the ranks unless process.env or options.env sets it. Resolves with 0 when every rank exits
  * with 0. When a rank exits otherwise, prints `moontrain: rank R exited with code C (signal S);
  * stopping the job`, sends SIGTERM to the others (after graceMs), SIGKILL killAfterMs later, and
  * resolves with that rank's code (128 + signal number for a signal) once all have exited; when
@@ -99,6 +100,7 @@ export function launch(options: LaunchOptions): Promise<number> {
 
     for (let rank = 0; rank < nproc; ++rank) {
       const env: NodeJS.ProcessEnv = {
+        MOONTRAIN_NUM_THREADS: String(defaultThreadsPerRank(nproc)),
         ...process.env,
         ...options.env,
         RANK: String(rank),

@@ -20,6 +20,7 @@ import type { ParamStateDict } from '../optim/state';
 import { ops } from '../ops';
 import { tensor } from '../tensor';
 import type { Communicator } from './comm';
+import { reshaped } from '../nn/tape';
 import { untrackedMemory } from '../runtime';
 
 interface Piece {
@@ -33,13 +34,12 @@ interface Piece {
   buffers: Record<string, Tensor>;
 }
 
-// One matrix of a Muon parameter (an expert of a stack, or the whole 2-D matrix).
-interface Unit {
-  piece: Piece;
-  begin: number;     // global element range
-  end: number;
-  rows: number;
-  cols: number;
+// A run of a local Muon piece: whole matrices (contiguous), or this rank's part of a matrix that a
+// rank boundary cuts (cut: its index in the cut list, at: where the part starts inside it).
+interface Segment {
+  length: number;
+  cut?: number;
+  at: number;
 }
 
 export interface ZeroOptions {
@@ -57,6 +57,11 @@ export class ZeroOptimizer {
   private readonly bounds: number[];
   private readonly pieces: Piece[] = [];
   private readonly kind: 'muon' | 'adamw';
+  /** Every matrix of every Muon parameter that a rank boundary cuts, in global order. */
+  private readonly cut: { begin: number; end: number }[] = [];
+  /** Elements of the cut matrices each rank holds. */
+  private readonly cutCounts: number[];
+  private readonly layout = new Map<Piece, Segment[]>();
 
   constructor(private readonly inner: Muon | AdamW, private readonly comm: Communicator, params: Parameter[], private readonly options: ZeroOptions = {}) {
     this.kind = inner instanceof Muon ? 'muon' : 'adamw';
@@ -82,6 +87,29 @@ export class ZeroOptimizer {
       for (const k of names) buffers[k] = tensor(new Float32Array(b - a), [b - a]);
       this.pieces.push({ param: p, index, offset: o, start: a - o, length: b - a, muon, master: tensor(all.slice(a - o, b - o), [b - a]), buffers });
     });
+    const isCut = (b: number, e: number) => this.bounds.some((x) => x > b && x < e);
+    this.params.forEach((p, i) => {
+      if (this.kind !== 'muon' || !isMuonParameter(p)) return;
+      const m = matrixSize(p);
+      for (let b = this.offsets[i]; b < this.offsets[i] + numel(p.value.shape); b += m) if (isCut(b, b + m)) this.cut.push({ begin: b, end: b + m });
+    });
+    const overlap = (lo: number, hi: number) => this.cut.reduce((n, c) => n + Math.max(0, Math.min(c.end, hi) - Math.max(c.begin, lo)), 0);
+    this.cutCounts = this.bounds.slice(1).map((hi, r) => overlap(this.bounds[r], hi));
+    for (const piece of this.pieces) {
+      if (!piece.muon) continue;
+      const m = matrixSize(piece.param);
+      const a = piece.offset + piece.start, b = a + piece.length;
+      const segments: Segment[] = [];
+      for (let ub = piece.offset + Math.floor(piece.start / m) * m; ub < b; ub += m) {
+        const from = Math.max(a, ub), to = Math.min(b, ub + m);
+        const cut = this.cut.findIndex((c) => c.begin === ub);
+        const last = segments[segments.length - 1];
+        if (cut >= 0) segments.push({ length: to - from, cut, at: from - ub });
+        else if (last && last.cut === undefined) last.length += m;
+        else segments.push({ length: m, at: 0 });
+      }
+      this.layout.set(piece, segments);
+    }
   }
 
   get lr(): number {
@@ -100,15 +128,12 @@ export class ZeroOptimizer {
     // The optimizer disposes what it makes: no external-memory reports (see untrackedMemory).
     untrackedMemory(() => {
       this.stepCount++;
-      const g = this.reduceScatterGradients();
-      this.lastGradNorm = Math.sqrt(this.comm.allReduceNumbers(Float64Array.of(sumSquares(g)), 'sum')[0]);
+      const local = this.reduceScatterGradients();
+      this.lastGradNorm = Math.sqrt(this.comm.allReduceNumbers(Float64Array.of(ops.sumSquares(local)), 'sum')[0]);
       const clip = this.options.clip;
-      if (clip && Number.isFinite(this.lastGradNorm) && this.lastGradNorm > clip) {
-        const s = clip / (this.lastGradNorm + 1e-6);
-        for (let i = 0; i < g.length; ++i) g[i] *= s;
-      }
-      const lo = this.bounds[this.comm.rank];
-      const grads = this.pieces.map((p) => tensor(g.subarray(p.offset + p.start - lo, p.offset + p.start - lo + p.length), [p.length]));
+      if (clip && Number.isFinite(this.lastGradNorm) && this.lastGradNorm > clip) ops.scaleInPlace(local, clip / (this.lastGradNorm + 1e-6));
+      const grads = this.pieces.length ? splitFlat(local, this.pieces.map((p) => p.length)) : [];
+      local.dispose();
       const lr = this.inner.lr, wd = this.inner.weightDecay;
       if (this.inner instanceof Muon) this.muonStep(grads);
       const adam = this.inner instanceof Muon ? this.inner.adamwRule : this.inner.rule;
@@ -123,144 +148,116 @@ export class ZeroOptimizer {
     });
   }
 
-  /** The local slice of the mean of every rank's gradients (fp32, flat). */
-  private reduceScatterGradients(): Float32Array {
-    const flat = new Float32Array(this.total);
-    this.params.forEach((p, i) => {
-      if (p.grad) flat.set(p.grad.toFloat32Array(), this.offsets[i]);
+  /** The local slice [hi - lo] f32 of the mean of every rank's gradients. */
+  private reduceScatterGradients(): Tensor {
+    const parts = this.params.map((p) => {
+      const n = numel(p.value.shape);
+      if (!p.grad) return tensor(new Float32Array(n), [1, n]);
+      const flat = p.grad.reshape([1, n]);
+      if (flat.dtype === 'f32') return flat;
+      const wide = ops.copy(flat, { dtype: 'f32' });
+      flat.dispose();
+      return wide;
     });
-    const scale = 1 / this.comm.size;
-    for (let i = 0; i < flat.length; ++i) flat[i] *= scale;
-    const t = tensor(flat, [this.total]);
-    const local = this.comm.reduceScatterV(t, this.counts());
-    t.dispose();
-    const out = local.toFloat32Array();
-    local.dispose();
-    return out;
+    const all = concatFlat(parts);
+    if (this.comm.size > 1) ops.scaleInPlace(all, 1 / this.comm.size);
+    const local = this.comm.reduceScatterV(all, this.counts());
+    all.dispose();
+    return local;
   }
 
   private muonStep(grads: Tensor[]): void {
     const muon = this.inner as Muon;
-    const lo = this.bounds[this.comm.rank], hi = this.bounds[this.comm.rank + 1];
-    // Nesterov inputs of the local slices.
-    const u = new Map<Piece, Float32Array>();
+    const precision = this.params[0].value.dtype;
+    const inPrecision = (t: Tensor) => (t.dtype === precision ? t : consume(t, ops.copy(t, { dtype: precision })));
+    // The Nesterov input of each local piece, cut into its segments (whole matrices, parts of cut ones).
+    const segments = new Map<Piece, Tensor[]>();
     this.pieces.forEach((p, i) => {
       if (!p.muon) return;
-      const t = ops.muonMomentum(p.buffers.momentum_buffer, grads[i], { momentum: muon.momentum, nesterov: muon.nesterov });
-      u.set(p, t.toFloat32Array());
-      t.dispose();
+      const u = ops.muonMomentum(p.buffers.momentum_buffer, grads[i], { momentum: muon.momentum, nesterov: muon.nesterov });
+      segments.set(p, splitFlat(u, this.layout.get(p)!.map((s) => s.length)).map(inPrecision));
+      u.dispose();
     });
-    // Matrices touching this rank; those cut by a rank boundary are exchanged whole.
-    const units: Unit[] = [];
-    for (const p of this.pieces) if (p.muon) units.push(...unitsOf(p, this.offsets[p.index]).filter((x) => x.end > lo && x.begin < hi));
-    const straddling = (b: number, e: number) => this.bounds.some((x) => x > b && x < e);
     // Every rank sends the parts it holds of all cut matrices, in global order, so the gathered
-    // buffer is the cut matrices, whole and in order.
-    const cut = this.allCutUnits();
-    const mine: number[] = [];
-    for (const c of cut) for (let k = Math.max(c.begin, lo); k < Math.min(c.end, hi); ++k) mine.push(k);
-    const counts = this.bounds.slice(1).map((b, r) => cut.reduce((a, c) => a + Math.max(0, Math.min(c.end, b) - Math.max(c.begin, this.bounds[r])), 0));
-    let gathered: Float32Array | null = null;
-    if (cut.length) {
-      const send = new Float32Array(mine.length);
-      mine.forEach((k, j) => (send[j] = this.uAt(u, k)));
-      const dtype: DType = this.params[0].value.dtype;
-      const t = tensor(send, [send.length], { dtype });
-      const all = this.comm.allGatherV(t, counts);
-      t.dispose();
-      gathered = all.toFloat32Array();
+    // buffer is the cut matrices, whole and in order (bf16 in bf16 mode).
+    let cutWhole: Tensor[] = [];
+    if (this.cut.length) {
+      const mine: Tensor[] = [];
+      for (const [p, list] of segments) this.layout.get(p)!.forEach((s, j) => s.cut !== undefined && mine.push(list[j]));
+      const send = mine.length ? concatFlat(mine, false) : tensor(new Float32Array(0), [0], { dtype: precision });
+      const all = this.comm.allGatherV(send, this.cutCounts);
+      send.dispose();
+      cutWhole = splitFlat(all, this.cut.map((c) => c.end - c.begin));
       all.dispose();
     }
-    const cutStart = new Map<number, number>();
-    let pos = 0;
-    for (const c of cut) {
-      cutStart.set(c.begin, pos);
-      pos += c.end - c.begin;
-    }
-    // Whole matrices, grouped by shape for batched Newton–Schulz.
-    const groups = new Map<string, Unit[]>();
-    for (const x of units) {
-      const key = `${x.rows}x${x.cols}`;
-      (groups.get(key) ?? groups.set(key, []).get(key)!).push(x);
-    }
-    const precision = this.params[0].value.dtype;
-    const orth = new Map<Unit, Float32Array>();
-    for (const list of groups.values()) {
-      const { rows, cols } = list[0];
-      const data = new Float32Array(list.length * rows * cols);
-      list.forEach((x, j) => {
-        const whole = straddling(x.begin, x.end) ? gathered!.subarray(cutStart.get(x.begin)!, cutStart.get(x.begin)! + rows * cols) : this.localRange(u, x.begin, x.end);
-        data.set(whole, j * rows * cols);
+    // Whole matrices grouped by shape for batched Newton–Schulz: the local whole ones, and every
+    // cut one this rank holds a part of.
+    const groups = new Map<string, { rows: number; cols: number; inputs: Tensor[]; keys: (Tensor | number)[] }>();
+    const add = (rows: number, cols: number, input: Tensor, key: Tensor | number) => {
+      const k = `${rows}x${cols}`;
+      const g = groups.get(k) ?? groups.set(k, { rows, cols, inputs: [], keys: [] }).get(k)!;
+      g.inputs.push(input);
+      g.keys.push(key);
+    };
+    const touched = new Set<number>();
+    for (const [p, list] of segments) {
+      const [rows, cols] = p.param.value.shape.slice(-2);
+      this.layout.get(p)!.forEach((s, j) => {
+        if (s.cut === undefined) add(rows, cols, list[j], list[j]);
+        else if (!touched.has(s.cut)) {
+          touched.add(s.cut);
+          add(rows, cols, cutWhole[s.cut], s.cut);
+        }
       });
-      const input = tensor(data, [list.length, rows, cols], { dtype: precision });
-      const coefficients = muon.nsCoefficients;
-      const o = ops.newtonSchulz(input, coefficients ? { steps: muon.nsSteps, coefficients } : { steps: muon.nsSteps });
-      input.dispose();
-      const od = o.toFloat32Array();
+    }
+    const orthogonal = new Map<Tensor | number, Tensor>();
+    const coefficients = muon.nsCoefficients;
+    for (const { rows, cols, inputs, keys } of groups.values()) {
+      const sizes = inputs.map((t) => numel(t.shape));
+      const batch = reshaped(concatFlat(inputs, false), [sizes.reduce((a, b) => a + b, 0) / (rows * cols), rows, cols]);
+      const o = ops.newtonSchulz(batch, coefficients ? { steps: muon.nsSteps, coefficients } : { steps: muon.nsSteps });
+      batch.dispose();
+      splitFlat(o, sizes).forEach((t, j) => orthogonal.set(keys[j], t));
       o.dispose();
-      list.forEach((x, j) => orth.set(x, od.subarray(j * rows * cols, (j + 1) * rows * cols)));
     }
     // Keep the local slice of each result and apply the update to the local master weights.
-    for (const p of this.pieces) {
-      if (!p.muon) continue;
-      const a = p.offset + p.start, b = a + p.length;
-      const local = new Float32Array(p.length);
-      for (const x of units) {
-        if (x.piece !== p) continue;
-        const o = orth.get(x)!;
-        for (let k = Math.max(x.begin, a); k < Math.min(x.end, b); ++k) local[k - a] = o[k - x.begin];
-      }
+    for (const [p, list] of segments) {
       const [rows, cols] = p.param.value.shape.slice(-2);
-      const t = tensor(local, [p.length], { dtype: precision });
-      ops.muonApply(p.master, t, { lr: muon.lr, weightDecay: muon.weightDecay, scale: muonScale(muon.scale, rows, cols) });
-      t.dispose();
+      const parts = this.layout.get(p)!.map((s, j) => {
+        if (s.cut === undefined) return orthogonal.get(list[j])!;
+        const whole = orthogonal.get(s.cut)!;
+        const m = numel(whole.shape);
+        const pieces = splitFlat(whole, [s.at, s.length, m - s.at - s.length]);
+        pieces[0].dispose();
+        pieces[2].dispose();
+        return pieces[1];
+      });
+      const update = concatFlat(parts);
+      ops.muonApply(p.master, update, { lr: muon.lr, weightDecay: muon.weightDecay, scale: muonScale(muon.scale, rows, cols) });
+      update.dispose();
+      for (const t of list) t.dispose();
     }
-  }
-
-  /** Every matrix of every Muon parameter that some rank boundary cuts, in global order. */
-  private allCutUnits(): { begin: number; end: number }[] {
-    const out: { begin: number; end: number }[] = [];
-    this.params.forEach((p, i) => {
-      if (!isMuonParameter(p)) return;
-      const [rows, cols] = p.value.shape.slice(-2);
-      const n = numel(p.value.shape);
-      for (let b = this.offsets[i]; b < this.offsets[i] + n; b += rows * cols)
-        if (this.bounds.some((x) => x > b && x < b + rows * cols)) out.push({ begin: b, end: b + rows * cols });
-    });
-    return out;
-  }
-
-  private uAt(u: Map<Piece, Float32Array>, k: number): number {
-    for (const [p, arr] of u) {
-      const a = p.offset + p.start;
-      if (k >= a && k < a + p.length) return arr[k - a];
-    }
-    throw new Error(`ZeroOptimizer: element ${k} is not local`);
-  }
-
-  private localRange(u: Map<Piece, Float32Array>, begin: number, end: number): Float32Array {
-    for (const [p, arr] of u) {
-      const a = p.offset + p.start;
-      if (begin >= a && end <= a + p.length) return arr.subarray(begin - a, end - a);
-    }
-    throw new Error(`ZeroOptimizer: matrix [${begin}, ${end}) is not local`);
+    for (const t of [...cutWhole, ...orthogonal.values()]) if (!t.disposed) t.dispose();
   }
 
   /** Every rank's updated slice into every rank's parameters, in the model's precision. */
   private allGatherParameters(): void {
     const dtype = this.params[0]?.value.dtype ?? 'f32';
-    const lo = this.bounds[this.comm.rank], hi = this.bounds[this.comm.rank + 1];
-    const mine = new Float32Array(hi - lo);
-    for (const p of this.pieces) mine.set(p.master.toFloat32Array(), p.offset + p.start - lo);
-    const t = tensor(mine, [mine.length], { dtype });
-    const all = this.comm.allGatherV(t, this.counts());
-    t.dispose();
-    const flat = all.toFloat32Array();
-    all.dispose();
-    this.params.forEach((p, i) => {
-      const n = numel(p.value.shape);
-      p.set(tensor(flat.subarray(this.offsets[i], this.offsets[i] + n), p.value.shape, { dtype: p.value.dtype }));
+    const mine = this.pieces.length ? concatFlat(this.pieces.map((p) => p.master), false) : tensor(new Float32Array(0), [0]);
+    const send = mine.dtype === dtype ? mine : consume(mine, ops.copy(mine, { dtype }));
+    const all = this.comm.allGatherV(send, this.counts());
+    send.dispose();
+    splitFlat(all, this.params.map((p) => numel(p.value.shape))).forEach((t, i) => {
+      const value = reshaped(t, this.params[i].value.shape);
+      ops.assign(this.params[i].value, value);
+      value.dispose();
     });
+    all.dispose();
+  }
+
+  /** Every matrix of every Muon parameter that some rank boundary cuts, in global order. */
+  allCutUnits(): { begin: number; end: number }[] {
+    return this.cut.map((c) => ({ ...c }));
   }
 
   zeroGrad(): void {
@@ -350,17 +347,30 @@ function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function unitsOf(p: Piece, offset: number): Unit[] {
-  const shape = p.param.value.shape;
-  const [rows, cols] = shape.slice(-2);
-  const out: Unit[] = [];
-  for (let b = offset; b < offset + numel(shape); b += rows * cols) out.push({ piece: p, begin: b, end: b + rows * cols, rows, cols });
-  return out;
+/** Elements of one matrix of a Muon parameter (an expert of a stack, or the whole matrix). */
+function matrixSize(p: Parameter): number {
+  const [rows, cols] = p.value.shape.slice(-2);
+  return rows * cols;
 }
 
+function consume(old: Tensor, result: Tensor): Tensor {
+  old.dispose();
+  return result;
+}
 
-function sumSquares(a: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; ++i) s += a[i] * a[i];
-  return s;
+/** A fresh 1-D tensor: the tensors' elements one after another (same dtype); disposes them if asked. */
+function concatFlat(ts: readonly Tensor[], dispose = true): Tensor {
+  const rows = ts.map((t) => t.reshape([1, numel(t.shape)]));
+  const joined = ops.concat(rows);
+  for (const r of rows) r.dispose();
+  if (dispose) for (const t of ts) t.dispose();
+  return reshaped(joined, [numel(joined.shape)]);
+}
+
+/** t's elements cut into fresh 1-D tensors of these sizes (t is kept). */
+function splitFlat(t: Tensor, sizes: readonly number[]): Tensor[] {
+  const row = t.reshape([1, numel(t.shape)]);
+  const parts = ops.split(row, sizes);
+  row.dispose();
+  return parts.map((x) => reshaped(x, [numel(x.shape)]));
 }

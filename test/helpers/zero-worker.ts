@@ -1,14 +1,14 @@
 // One Distributed-Muon (or AdamW) step on hand-made parameters, as rank RANK of WORLD_SIZE;
-// rank 0 writes the resulting parameters to argv[2] as JSON.
+// rank 0 writes the resulting parameters to argv[2] as JSON. argv[4]: the parameters' dtype.
 import * as fs from 'fs';
 import { nn, optim, tensor } from '../../lib';
 import { init } from '../../lib/dist/comm';
 import { ZeroOptimizer } from '../../lib/dist/zero';
 import { makeParams } from './zero-params';
 
-const [out, kind] = process.argv.slice(2);
+const [out, kind, dtype = 'f32'] = process.argv.slice(2);
 const comm = init();
-const params = makeParams();
+const params = makeParams(dtype as 'f32' | 'bf16');
 const inner = kind === 'adamw' ? new optim.AdamW([], { lr: 0.01 }) : new optim.Muon([], { lr: 0.02, weightDecay: 0.1 });
 const opt = new ZeroOptimizer(inner, comm, params);
 for (let step = 0; step < 2; ++step) {

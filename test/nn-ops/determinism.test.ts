@@ -68,16 +68,19 @@ for (const dtype of DTYPES) {
   });
 }
 
-test('sumSquares is identical for 1 and 2 threads', (t) => {
+test('sumSquares is identical for 1 and 2 threads (short rows, and long rows cut into blocks)', (t) => {
   const rng = mulberry32(1800);
-  const x = randTensor(rng, [500, 300], 'f32');
   const before = info().threads;
   try {
-    setNumThreads(1);
-    const a = ops.sumSquares(x.t);
-    setNumThreads(2);
-    const b = ops.sumSquares(x.t);
-    t.is(a, b);
+    for (const shape of [[500, 300], [3, 40001], [100003]]) {
+      const x = randTensor(rng, shape, 'f32');
+      setNumThreads(1);
+      const a = ops.sumSquares(x.t);
+      setNumThreads(2);
+      const b = ops.sumSquares(x.t);
+      t.is(a, b, JSON.stringify(shape));
+      x.t.dispose();
+    }
   } finally {
     setNumThreads(before);
   }

@@ -70,19 +70,27 @@ Tensor cast_copy(const Tensor& src, DType dtype) {
 
 void assign(const Tensor& dst, const Tensor& src) { map2(src, nullptr, dst, [](float x, float) { return x; }); }
 
-// Per-row partial sums in double, then the rows summed in order.
+// Double partial sums over blocks of kChunk elements of each row, added in order within the row,
+// then the rows in order: the same bits for any thread count, and a long row (a flat gradient)
+// spread over the threads.
 double sum_squares(const Tensor& t) {
   const int64_t n = t.numel(), cols = last_dim(t), rows = cols > 0 ? n / cols : 0;
-  std::vector<double> partial(static_cast<size_t>(rows), 0.0);
-  parallel_chunks(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
-    std::vector<float> row(static_cast<size_t>(cols));
-    for (int64_t r = r0; r < r1; ++r) {
-      load_f32(t.data(), t.dtype, r * cols, cols, row.data());
-      partial[r] = sum_squares_f64(row.data(), cols);
+  const int64_t blocks = (cols + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<size_t>(rows * blocks), 0.0);
+  parallel_chunks(rows * blocks, grain_for(std::min(cols, kChunk)), [&](int64_t i0, int64_t i1) {
+    std::vector<float> buf(static_cast<size_t>(std::min(cols, kChunk)));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t r = i / blocks, c0 = (i % blocks) * kChunk, len = std::min(kChunk, cols - c0);
+      load_f32(t.data(), t.dtype, r * cols + c0, len, buf.data());
+      partial[i] = sum_squares_f64(buf.data(), len);
     }
   });
   double total = 0;
-  for (double p : partial) total += p;
+  for (int64_t r = 0; r < rows; ++r) {
+    double row = 0;
+    for (int64_t b = 0; b < blocks; ++b) row += partial[r * blocks + b];
+    total += row;
+  }
   return total;
 }
 
