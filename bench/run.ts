@@ -37,27 +37,35 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** `bench step --nproc N`: ZeRO-1 communication and optimizer figures for Muon and AdamW. */
-async function benchStepDistributed(nproc: number, json?: string): Promise<void> {
+/**
+ * `bench step --nproc N`: ZeRO-1 steps of one config (default tiny, 16 x 128 tokens, bf16) with
+ * Muon and AdamW on 1 and on N ranks: tokens/s, the optimizer's share of the step, bytes each
+ * collective moved per step and the optimizer state per rank.
+ */
+async function benchStepDistributed(nproc: number, step: StepOptions, json?: string): Promise<void> {
   const path = require('path') as typeof import('path');
   const { spawnSync } = require('child_process') as typeof import('child_process');
   const worker = path.join(__dirname, 'step-dist-worker' + path.extname(__filename));
+  const config = step.configs.length === 1 ? step.configs[0] : 'tiny';
+  const batch = step.batch ?? 16;
+  if (batch % nproc !== 0) throw new UsageError(`moontrain bench step: --batch-size ${batch} must divide evenly over --nproc ${nproc}`);
   const rows: Record<string, unknown>[] = [];
   for (const kind of ['muon', 'adamw']) {
     for (const n of [1, nproc]) {
-      const r = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, '..', 'lib', 'cli' + path.extname(__filename)), 'bench-rank', String(n), worker, 'tiny', kind, '16', '128', '10'], { encoding: 'utf8' });
+      const args = [config, kind, step.precision, String(batch), String(step.seq), '10'];
+      const r = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, '..', 'lib', 'cli' + path.extname(__filename)), 'bench-rank', String(n), worker, ...args], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`bench step --nproc: the ranks failed: ${r.stderr}`);
       const row = JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
       rows.push(row);
-      console.log(`zero1    tiny ${kind.padEnd(5)} nproc ${n}: step ${row.stepMs.toFixed(1)} ms, optimizer ${(100 * row.optimizerShare).toFixed(1)}% of it, ` +
+      console.log(`zero1 ${config} ${step.precision} ${kind.padEnd(5)} nproc ${n}: step ${row.stepMs.toFixed(1)} ms (${Math.round(row.tokensPerS)} tok/s), optimizer ${(100 * row.optimizerShare).toFixed(1)}% of it, ` +
         `${(row.bytesPerStep.reduceScatter / 1e6).toFixed(2)} MB reduce-scatter + ${(row.bytesPerStep.allGather / 1e6).toFixed(2)} MB all-gather per rank per step ` +
         `(${row.bytesPerParam.toFixed(2)} bytes/param), optimizer state ${(row.optimizerStateBytesPerRank / 1e6).toFixed(2)} MB per rank`);
     }
   }
   const muon = rows.find((r) => r.optimizer === 'muon' && r.nproc === nproc) as { bytesPerParam: number };
   const adamw = rows.find((r) => r.optimizer === 'adamw' && r.nproc === nproc) as { bytesPerParam: number };
-  if (nproc > 1) console.log(`communication Muon / AdamW at nproc ${nproc}: ${(muon.bytesPerParam / adamw.bytesPerParam).toFixed(3)} (Moonlight bounds it in (1, 1.25])`);
-  console.log(`results: ${writeResults(`step-n${nproc}`, [], json, { zero1: rows })}`);
+  console.log(`communication Muon / AdamW at nproc ${nproc}: ${(muon.bytesPerParam / adamw.bytesPerParam).toFixed(4)} (Moonlight bounds it in (1, 1.25])`);
+  console.log(`results: ${writeResults(`zero1-step-n${nproc}`, [], json, { zero1: rows })}`);
 }
 
 export async function benchCommand(args: string[]): Promise<number> {
@@ -68,7 +76,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     return benchCollectives(args[0], nproc, flag(args, '--json'));
   }
   if (args[0] === 'step' && nproc > 1) {
-    await benchStepDistributed(nproc, flag(args, '--json'));
+    await benchStepDistributed(nproc, stepOptions(args), flag(args, '--json'));
     return 0;
   }
   const kind = args[0];

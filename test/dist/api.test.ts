@@ -2,6 +2,8 @@
 // copies), argument validation, stale-segment cleanup, launch() arguments.
 import test from 'ava';
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { tensor } from '../../lib';
 import { Communicator, cleanupStale, init, segmentPath } from '../../lib/dist/comm';
 import { launch, newJobName } from '../../lib/dist/launch';
@@ -107,4 +109,23 @@ test('launch() checks its arguments and runs a job', async (t) => {
   t.throws(() => launch({ nproc: 1, argv: [], jobName: 'a b' }), { message: /jobName/ });
   t.is(await launch({ nproc: 2, argv: ['-e', 'const e = process.env; process.exit(e.WORLD_SIZE === "2" && e.LOCAL_RANK === e.RANK && e.MOONTRAIN_JOB ? 0 : 5)'] }), 0);
   t.is(await launch({ nproc: 2, argv: ['-e', 'process.exit(Number(process.env.RANK) === 1 ? 4 : 0)'] }), 4);
+});
+
+test('the cores are split over the ranks: by launch(), and by init() under another launcher', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-threads-'));
+  const lib = JSON.stringify(path.join(__dirname, '..', '..', 'lib'));
+  // Each rank records MOONTRAIN_NUM_THREADS and the native pool's size after init().
+  const script = `const { dist, info } = require(${lib}); const c = dist.init(); require('fs').writeFileSync(${JSON.stringify(dir)} + '/' + c.rank + '.json', ` +
+    `JSON.stringify({ env: process.env.MOONTRAIN_NUM_THREADS ?? null, threads: info().threads })); c.close();`;
+  const want = Math.max(1, Math.floor(os.availableParallelism() / 2));
+  const read = () => [0, 1].map((r) => JSON.parse(fs.readFileSync(path.join(dir, `${r}.json`), 'utf8')));
+  t.is(await launch({ nproc: 2, argv: ['--import=tsx', '-e', script] }), 0);
+  t.deepEqual(read(), [{ env: String(want), threads: want }, { env: String(want), threads: want }]);
+  // A launcher that sets no thread count (an undefined value is left out of the environment).
+  t.is(await launch({ nproc: 2, argv: ['--import=tsx', '-e', script], env: { MOONTRAIN_NUM_THREADS: undefined } }), 0);
+  t.deepEqual(read(), [{ env: null, threads: want }, { env: null, threads: want }]);
+  // An explicit setting wins.
+  t.is(await launch({ nproc: 2, argv: ['--import=tsx', '-e', script], env: { MOONTRAIN_NUM_THREADS: '3' } }), 0);
+  t.deepEqual(read(), [{ env: '3', threads: 3 }, { env: '3', threads: 3 }]);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
