@@ -65,7 +65,7 @@ async function benchStepDistributed(nproc: number, step: StepOptions, json?: str
   const muon = rows.find((r) => r.optimizer === 'muon' && r.nproc === nproc) as { bytesPerParam: number };
   const adamw = rows.find((r) => r.optimizer === 'adamw' && r.nproc === nproc) as { bytesPerParam: number };
   console.log(`communication Muon / AdamW at nproc ${nproc}: ${(muon.bytesPerParam / adamw.bytesPerParam).toFixed(4)} (Moonlight bounds it in (1, 1.25])`);
-  console.log(`results: ${writeResults(`zero1-step-n${nproc}`, [], json, { zero1: rows })}`);
+  console.log(`results: ${writeResults(`zero1-step-${path.basename(config, '.json')}-n${nproc}`, [], json, { zero1: rows })}`);
 }
 
 export async function benchCommand(args: string[]): Promise<number> {
