@@ -175,7 +175,12 @@ export class ZeroOptimizer {
     this.pieces.forEach((p, i) => {
       if (!p.muon) return;
       const u = ops.muonMomentum(p.buffers.momentum_buffer, grads[i], { momentum: muon.momentum, nesterov: muon.nesterov });
-      segments.set(p, splitFlat(u, this.layout.get(p)!.map((s) => s.length)).map(inPrecision));
+      const layout = this.layout.get(p)!;
+      if (layout.length === 1) {
+        segments.set(p, [inPrecision(u)]);  // the common case: whole matrices only, no copy
+        return;
+      }
+      segments.set(p, splitFlat(u, layout.map((s) => s.length)).map(inPrecision));
       u.dispose();
     });
     // Every rank sends the parts it holds of all cut matrices, in global order, so the gathered
@@ -232,7 +237,7 @@ export class ZeroOptimizer {
         pieces[2].dispose();
         return pieces[1];
       });
-      const update = concatFlat(parts);
+      const update = parts.length === 1 ? parts[0] : concatFlat(parts);
       ops.muonApply(p.master, update, { lr: muon.lr, weightDecay: muon.weightDecay, scale: muonScale(muon.scale, rows, cols) });
       update.dispose();
       for (const t of list) t.dispose();
