@@ -57,6 +57,20 @@ test.serial('a stopped rank (no heartbeat) is reported after heartbeatTimeout; l
   noLeftovers(t, run);
 });
 
+test.serial('a rank that closes right after a collective does not fail a peer still finishing it', async (t) => {
+  const run = await runJob('early-close', 3, { graceMs: 10000 });
+  t.is(run.code, 0);
+  for (const r of run.results) {
+    t.truthy(r, 'every rank wrote its result');
+    t.is(r?.error, undefined, `rank ${r?.rank}: ${r?.error?.message}`);
+    t.deepEqual(r?.failures, [], `rank ${r?.rank}`);
+  }
+  // The case is exercised only if rank 1 was done well before rank 2 had even started.
+  const [r0, r1] = run.results;
+  t.true((r0?.detectedAt ?? 0) - (r1?.detectedAt ?? Infinity) > 100, `rank 1 finished ${(r0?.detectedAt ?? 0) - (r1?.detectedAt ?? 0)} ms before rank 0`);
+  noLeftovers(t, run);
+});
+
 test.serial('mismatched collectives fail on both ranks', async (t) => {
   const run = await runJob('mismatch', 2, { graceMs: 10000 });
   t.is(run.code, 1);

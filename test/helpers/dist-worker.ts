@@ -454,6 +454,29 @@ function mismatch(): void {
   process.exit(1);
 }
 
+// A rank that leaves right after finishing a collective is not a failure for a peer still
+// finishing it: rank 1 broadcasts a small message (written into rank 2's slots) and closes at
+// once; rank 2 enters 300 ms later, so rank 0 waits for rank 2's forward while rank 1 is gone.
+function earlyClose(): void {
+  const comm = init();
+  comm.barrier();
+  const data = Float32Array.from({ length: 100 }, (_, i) => i + 0.5);
+  using t = make(rank === 1 ? data : new Float32Array(100), 'f32');
+  if (rank === 2) busyWait(300);
+  try {
+    comm.broadcast(t, 1);
+    const got = t.toFloat32Array();
+    if (got.some((v, i) => v !== data[i])) fail('broadcast: wrong data');
+  } catch (e) {
+    const err = e as Error & { code?: string; rank?: number };
+    result.error = { message: err.message, code: err.code, rank: err.rank };
+  }
+  result.detectedAt = Date.now();
+  comm.close();
+  save();
+  process.exit(0);
+}
+
 // Waits in barriers until killed (the SIGINT / launcher-kill tests).
 function idle(): void {
   const comm = init();
@@ -488,6 +511,9 @@ switch (scenario) {
     break;
   case 'idle':
     idle();
+    break;
+  case 'early-close':
+    earlyClose();
     break;
   default:
     fail(`unknown scenario ${scenario}`);

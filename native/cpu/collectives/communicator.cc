@@ -516,13 +516,18 @@ void Communicator::check_failures(const char* op, const std::function<bool(uint3
     // A peer that closed, exited or died after providing what we wait for is not a failure (its
     // earlier writes are visible once we have seen its state): re-read the awaited word first.
     const auto arrived = [&] { return ok && word && (*ok)(word->value.load(std::memory_order_acquire)); };
+    // Nor is one that closed after finishing the call we are in: it has written all it sends in
+    // it, and what we still wait for comes from another peer (checked in turn).
+    const auto finished_this_call = [&] { return (ri.call.load(std::memory_order_acquire) >> 8) >= (my_call >> 8); };
     if (state == kRankExited) {
       if (arrived()) return;
       const int code = ri.exit_code.load(std::memory_order_relaxed);
+      if (code == 0 && finished_this_call()) continue;
       fail(op, q, code == 0x7fffffff ? who + " exited" : who + " exited with code " + std::to_string(code), true);
     }
     if (state == kRankClosed) {
       if (arrived()) return;
+      if (finished_this_call()) continue;
       fail(op, q, who + " closed its communicator", true);
     }
     if (!process_alive(pid)) {
