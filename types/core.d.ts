@@ -597,7 +597,10 @@ export interface Communicator {
   resetBytes(): void;
   /** Fails the job: every rank's next (or current) collective throws, naming this rank and the reason. */
   abort(reason: string): void;
-  /** Leaves the job (peers still waiting on this rank fail); idempotent. */
+  /**
+   * Leaves the job; idempotent. Peers that still need this rank in a collective it has not
+   * finished fail naming it; a peer finishing the last collective this rank took part in does not.
+   */
   close(): void;
   /** Slot geometry and whether the direct path is on. */
   transport(): CommTransport;
