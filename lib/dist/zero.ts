@@ -32,6 +32,7 @@ interface Piece {
   muon: boolean;
   master: Tensor;    // [length] fp32
   buffers: Record<string, Tensor>;
+  segments: Segment[];  // Muon pieces: whole matrices and parts of cut ones, in order
 }
 
 // A run of a local Muon piece: whole matrices (contiguous), or this rank's part of a matrix that a
@@ -61,7 +62,6 @@ export class ZeroOptimizer {
   private readonly cut: { begin: number; end: number }[] = [];
   /** Elements of the cut matrices each rank holds. */
   private readonly cutCounts: number[];
-  private readonly layout = new Map<Piece, Segment[]>();
 
   constructor(private readonly inner: Muon | AdamW, private readonly comm: Communicator, params: Parameter[], private readonly options: ZeroOptions = {}) {
     this.kind = inner instanceof Muon ? 'muon' : 'adamw';
@@ -85,7 +85,7 @@ export class ZeroOptimizer {
       const names = muon ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
       const buffers: Record<string, Tensor> = {};
       for (const k of names) buffers[k] = tensor(new Float32Array(b - a), [b - a]);
-      this.pieces.push({ param: p, index, offset: o, start: a - o, length: b - a, muon, master: tensor(all.slice(a - o, b - o), [b - a]), buffers });
+      this.pieces.push({ param: p, index, offset: o, start: a - o, length: b - a, muon, master: tensor(all.slice(a - o, b - o), [b - a]), buffers, segments: [] });
     });
     const isCut = (b: number, e: number) => this.bounds.some((x) => x > b && x < e);
     this.params.forEach((p, i) => {
@@ -99,7 +99,7 @@ export class ZeroOptimizer {
       if (!piece.muon) continue;
       const m = matrixSize(piece.param);
       const a = piece.offset + piece.start, b = a + piece.length;
-      const segments: Segment[] = [];
+      const segments = piece.segments;
       for (let ub = piece.offset + Math.floor(piece.start / m) * m; ub < b; ub += m) {
         const from = Math.max(a, ub), to = Math.min(b, ub + m);
         const cut = this.cut.findIndex((c) => c.begin === ub);
@@ -108,7 +108,6 @@ export class ZeroOptimizer {
         else if (last && last.cut === undefined) last.length += m;
         else segments.push({ length: m, at: 0 });
       }
-      this.layout.set(piece, segments);
     }
   }
 
@@ -175,12 +174,11 @@ export class ZeroOptimizer {
     this.pieces.forEach((p, i) => {
       if (!p.muon) return;
       const u = ops.muonMomentum(p.buffers.momentum_buffer, grads[i], { momentum: muon.momentum, nesterov: muon.nesterov });
-      const layout = this.layout.get(p)!;
-      if (layout.length === 1) {
+      if (p.segments.length === 1) {
         segments.set(p, [inPrecision(u)]);  // the common case: whole matrices only, no copy
         return;
       }
-      segments.set(p, splitFlat(u, layout.map((s) => s.length)).map(inPrecision));
+      segments.set(p, splitFlat(u, p.segments.map((s) => s.length)).map(inPrecision));
       u.dispose();
     });
     // Every rank sends the parts it holds of all cut matrices, in global order, so the gathered
@@ -188,7 +186,7 @@ export class ZeroOptimizer {
     let cutWhole: Tensor[] = [];
     if (this.cut.length) {
       const mine: Tensor[] = [];
-      for (const [p, list] of segments) this.layout.get(p)!.forEach((s, j) => s.cut !== undefined && mine.push(list[j]));
+      for (const [p, list] of segments) p.segments.forEach((s, j) => s.cut !== undefined && mine.push(list[j]));
       const send = mine.length ? concatFlat(mine, false) : tensor(new Float32Array(0), [0], { dtype: precision });
       const all = this.comm.allGatherV(send, this.cutCounts);
       send.dispose();
@@ -207,7 +205,7 @@ export class ZeroOptimizer {
     const touched = new Set<number>();
     for (const [p, list] of segments) {
       const [rows, cols] = p.param.value.shape.slice(-2);
-      this.layout.get(p)!.forEach((s, j) => {
+      p.segments.forEach((s, j) => {
         if (s.cut === undefined) add(rows, cols, list[j], list[j]);
         else if (!touched.has(s.cut)) {
           touched.add(s.cut);
@@ -228,7 +226,7 @@ export class ZeroOptimizer {
     // Keep the local slice of each result and apply the update to the local master weights.
     for (const [p, list] of segments) {
       const [rows, cols] = p.param.value.shape.slice(-2);
-      const parts = this.layout.get(p)!.map((s, j) => {
+      const parts = p.segments.map((s, j) => {
         if (s.cut === undefined) return orthogonal.get(list[j])!;
         const whole = orthogonal.get(s.cut)!;
         const m = numel(whole.shape);
@@ -247,17 +245,28 @@ export class ZeroOptimizer {
 
   /** Every rank's updated slice into every rank's parameters, in the model's precision. */
   private allGatherParameters(): void {
-    const dtype = this.params[0]?.value.dtype ?? 'f32';
-    const mine = this.pieces.length ? concatFlat(this.pieces.map((p) => p.master), false) : tensor(new Float32Array(0), [0]);
-    const send = mine.dtype === dtype ? mine : consume(mine, ops.copy(mine, { dtype }));
-    const all = this.comm.allGatherV(send, this.counts());
-    send.dispose();
+    const all = this.gatherPieces((p) => p.master, this.params[0]?.value.dtype ?? 'f32');
     splitFlat(all, this.params.map((p) => numel(p.value.shape))).forEach((t, i) => {
       const value = reshaped(t, this.params[i].value.shape);
       ops.assign(this.params[i].value, value);
       value.dispose();
     });
     all.dispose();
+  }
+
+  /**
+   * The flat layout [total] in `dtype`: every rank's pieces of get(piece), all-gathered (zeros
+   * where a piece has none, e.g. a Muon piece's AdamW moments).
+   */
+  private gatherPieces(get: (p: Piece) => Tensor | undefined, dtype: DType): Tensor {
+    const made: Tensor[] = [];
+    const parts = this.pieces.map((p) => get(p) ?? made[made.push(tensor(new Float32Array(p.length), [p.length])) - 1]);
+    const mine = parts.length ? concatFlat(parts, false) : tensor(new Float32Array(0), [0]);
+    for (const t of made) t.dispose();
+    const send = mine.dtype === dtype ? mine : consume(mine, ops.copy(mine, { dtype }));
+    const all = this.comm.allGatherV(send, this.counts());
+    send.dispose();
+    return all;
   }
 
   /** Every matrix of every Muon parameter that some rank boundary cuts, in global order. */
@@ -289,15 +298,7 @@ export class ZeroOptimizer {
   stateDict(): { step: number; params: Record<string, ParamStateDict> } {
     const names = this.kind === 'muon' ? ['momentum_buffer', 'exp_avg', 'exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
     const gather = (get: (p: Piece) => Tensor | undefined) => {
-      const lo = this.bounds[this.comm.rank], hi = this.bounds[this.comm.rank + 1];
-      const mine = new Float32Array(hi - lo);
-      for (const p of this.pieces) {
-        const t = get(p);
-        if (t) mine.set(t.toFloat32Array(), p.offset + p.start - lo);
-      }
-      const t = tensor(mine, [mine.length]);
-      const all = this.comm.allGatherV(t, this.counts());
-      t.dispose();
+      const all = this.gatherPieces(get, 'f32');
       const out = all.toFloat32Array();
       all.dispose();
       return out;
