@@ -48,8 +48,8 @@
         "native/napi/addon.cc", "native/napi/tensor_object.cc", "native/napi/args.cc",
         "native/napi/ops_binding.cc", "native/napi/tensor_binding.cc", "native/napi/runtime_binding.cc",
         "native/napi/nn_binding.cc",
-        "native/cpu/collectives/communicator.cc", "native/cpu/collectives/ring.cc", "native/cpu/collectives/kernels.cc",
-        "native/cpu/collectives/direct.cc",
+        "native/comm/communicator.cc", "native/comm/ring.cc", "native/comm/kernels.cc",
+        "native/comm/direct.cc",
         "native/napi/comm_binding.cc"
       ],
       "ldflags": ["-Wl,--exclude-libs,ALL", "-pthread"],

@@ -14,8 +14,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { launch } from '../lib/dist/launch';
-import { init, type Communicator } from '../lib/dist/comm';
+import { launch } from '../lib/parallel/launch';
+import { init, type Communicator } from '../lib/parallel/comm';
 import { native, packageRoot } from '../lib/native';
 import { tensor, type Tensor } from '../lib/tensor';
 

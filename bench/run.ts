@@ -45,7 +45,7 @@ function flag(args: string[], name: string): string | undefined {
 async function benchStepDistributed(nproc: number, step: StepOptions, json?: string): Promise<void> {
   const path = require('path') as typeof import('path');
   const { spawnSync } = require('child_process') as typeof import('child_process');
-  const worker = path.join(__dirname, 'step-dist-worker' + path.extname(__filename));
+  const worker = path.join(__dirname, 'step-parallel-worker' + path.extname(__filename));
   const config = step.configs.length === 1 ? step.configs[0] : 'tiny';
   const batch = step.batch ?? 16;
   if (batch % nproc !== 0) throw new UsageError(`moontrain bench step: --batch-size ${batch} must divide evenly over --nproc ${nproc}`);

@@ -1,8 +1,8 @@
 // One rank of `moontrain bench step --nproc N`: ZeRO-1 steps of a config; rank 0 prints one JSON
 // line with the bytes each collective moved per step, the optimizer's share of the step time
 // and the optimizer state held per rank.
-import { init } from '../lib/dist/comm';
-import { ZeroOptimizer } from '../lib/dist/zero';
+import { init } from '../lib/parallel/comm';
+import { ZeroOptimizer } from '../lib/parallel/zero';
 import { resolveConfig } from '../lib/cli/info';
 import { MoonlightModel } from '../lib/nn/model';
 import { AdamW } from '../lib/optim/adamw';

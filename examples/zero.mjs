@@ -1,14 +1,14 @@
 // ZeRO-1 with Distributed Muon on 2 rank processes of this host.
 // Run: node examples/zero.mjs   (it launches itself as 2 ranks, like torchrun would)
 import { fileURLToPath } from 'node:url';
-import { data, dist, nn, optim } from 'moontrain';
+import { data, nn, optim, parallel } from 'moontrain';
 
 if (process.env.WORLD_SIZE === undefined) {
-  process.exitCode = await dist.launch({ nproc: 2, argv: [fileURLToPath(import.meta.url)] });
+  process.exitCode = await parallel.launch({ nproc: 2, argv: [fileURLToPath(import.meta.url)] });
 } else {
-  const comm = dist.init();                             // rank and size from the launcher's environment
+  const comm = parallel.init();                             // rank and size from the launcher's environment
   const model = nn.MoonlightModel.fromPreset('tiny', { precision: 'bf16', seed: 1 });  // same weights on every rank
-  const opt = new dist.ZeroOptimizer(new optim.Muon([], { lr: 3e-3 }), comm, model.parameters(), { clip: 1 });
+  const opt = new parallel.ZeroOptimizer(new optim.Muon([], { lr: 3e-3 }), comm, model.parameters(), { clip: 1 });
   const vocab = model.config.vocab_size;
   const tokens = Int32Array.from({ length: 100_000 }, (_, i) => (i * 7919 + (i >> 3)) % vocab);  // any token stream
   const batches = new data.TokenBatcher(tokens, { batchSize: 8, seqLen: 64, seed: 1 });

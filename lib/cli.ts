@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     case 'bench-rank': {
       // internal: launch N ranks of a bench worker script (used by bench step --nproc)
       const [n, script, ...args] = rest;
-      const { launch } = require('./dist/launch') as typeof import('./dist/launch');
+      const { launch } = require('./parallel/launch') as typeof import('./parallel/launch');
       return launch({ nproc: Number(n), argv: [...process.execArgv, script, ...args] });
     }
     case 'version': case '--version': case '-v':

@@ -12,7 +12,7 @@ export { Tensor, tensor, ops, info, setNumThreads, debug, nn, optim };
 export const io = { saveSafetensors, loadSafetensors, loadSafetensorsDir, readSafetensorsHeader };
 export * as data from './data';
 export * as train from './train';
-export * as dist from './dist';
+export * as parallel from './parallel';
 
 const conforms: {
   tensor: typeof Api.tensor;

@@ -1,6 +1,7 @@
 // Loads the compiled addon: build/Release (a local build) or prebuilds/ (node-gyp-build), or
 // the file named by MOONTRAIN_ADDON (used for the sanitizer build).
 import * as path from 'path';
+import { findPackageRoot } from './package-root';
 import type {
   AttentionGrads,
   AttentionResult,
@@ -20,7 +21,7 @@ import type {
   Tensor,
 } from '../types/core';
 
-/** The native side of lib/dist/comm.ts's Communicator (comm_binding.cc). */
+/** The native side of lib/parallel/comm.ts's Communicator (comm_binding.cc). */
 export interface NativeCommunicator {
   readonly rank: number;
   readonly size: number;
@@ -95,7 +96,7 @@ export interface NativeAddon {
 
 export type { DType, Device };
 
-export const packageRoot = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+export const packageRoot = findPackageRoot(__dirname);
 
 function load(): NativeAddon {
   (require(path.join(packageRoot, 'scripts', 'cpu-floor.js')) as { assertCpuFloor(): void }).assertCpuFloor();

@@ -59,15 +59,15 @@ for mode in scripts no-scripts; do
   step "require() and import ($mode)"
   PATH="$bin" node -e "
     const m = require('moontrain');
-    for (const k of ['tensor', 'ops', 'nn', 'optim', 'data', 'train', 'dist', 'io', 'info']) if (!m[k]) throw new Error('require: no ' + k);
+    for (const k of ['tensor', 'ops', 'nn', 'optim', 'data', 'train', 'parallel', 'io', 'info']) if (!m[k]) throw new Error('require: no ' + k);
     console.log('require ok:', m.info().isa, 'cuda', m.info().cuda.available ? m.info().cuda.devices.map((d) => d.name).join(',') : m.info().cuda.reason);"
   PATH="$bin" node --input-type=module -e "
-    import { tensor, ops, nn, optim, dist } from 'moontrain';
+    import { tensor, ops, nn, optim, parallel } from 'moontrain';
     import moontrain from 'moontrain';
     const t = tensor([1, 2, 3, 4], [2, 2]);
     const y = ops.matmul(t, t);
     if (y.toFloat32Array().join() !== '7,10,15,22') throw new Error('import: wrong product');
-    if (moontrain.tensor !== tensor || typeof nn.MoonlightModel !== 'function' || typeof optim.Muon !== 'function' || typeof dist.init !== 'function') throw new Error('import: missing exports');
+    if (moontrain.tensor !== tensor || typeof nn.MoonlightModel !== 'function' || typeof optim.Muon !== 'function' || typeof parallel.init !== 'function') throw new Error('import: missing exports');
     console.log('import ok');"
 
   step "the README's API example ($mode)"

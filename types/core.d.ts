@@ -484,7 +484,7 @@ export interface Io {
 export declare const io: Io;
 
 // ---------------------------------------------------------------------------------------------
-// dist: collectives between the processes of one job on one host (lib/dist)
+// parallel: collectives between the processes of one job on one host (lib/parallel)
 // ---------------------------------------------------------------------------------------------
 
 /** Bytes this rank wrote into its ring neighbour's slots, per kind of collective. */

@@ -10,4 +10,4 @@ export * as data from '../dist/types/lib/data/index';
 /** The training loop, checkpoints, metrics. */
 export * as train from '../dist/types/lib/train/index';
 /** Ranks as processes, shared-memory collectives, ZeRO-1 with Distributed Muon. */
-export * as dist from '../dist/types/lib/dist/index';
+export * as parallel from '../dist/types/lib/parallel/index';

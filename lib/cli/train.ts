@@ -11,9 +11,9 @@ import { info } from '../runtime';
 import { loadOptimizerState, readTrainerState, checkpointDir } from '../train/checkpoint';
 import { Progress } from '../train/progress';
 import { Trainer } from '../train/trainer';
-import { init } from '../dist/comm';
-import { launch } from '../dist/launch';
-import { ZeroOptimizer } from '../dist/zero';
+import { init } from '../parallel/comm';
+import { launch } from '../parallel/launch';
+import { ZeroOptimizer } from '../parallel/zero';
 import { Flags, Parsed, UsageError, parseFlags } from './args';
 import { resolveConfig } from './info';
 

@@ -3,7 +3,7 @@
 // update; evaluation, metrics, the plot and checkpoints on their schedules.
 import { gradNorm, clipGradNorm } from '../optim/schedule';
 import type { MoonlightModel } from '../nn/model';
-import type { Communicator } from '../dist/comm';
+import type { Communicator } from '../parallel/comm';
 import { OptimizerLike, saveCheckpoint } from './checkpoint';
 import { MetricsLog, StepMetrics } from './metrics';
 

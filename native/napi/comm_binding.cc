@@ -1,4 +1,4 @@
-// Binding of the shared-memory communicator (native/cpu/collectives): a JS class wrapping one
+// Binding of the shared-memory communicator (native/comm): a JS class wrapping one
 // mt::comm::Communicator. Every argument is read and validated here (ArgError names the op and
 // the argument); a failure of the job becomes an Error with code ERR_MOONTRAIN_RANK_FAILED (or
 // _COMM_ABORTED, _COMM_TIMEOUT, _COMM_MISMATCH) and `rank`, the rank at fault.
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../core/error.h"
-#include "../cpu/collectives/communicator.h"
+#include "../comm/communicator.h"
 #include "args.h"
 #include "errors.h"
 #include "ops_binding.h"
@@ -119,7 +119,7 @@ void require_numel(const Tensor& t, int64_t n, const char* op, const char* name,
 
 }  // namespace
 
-// The JS Communicator class (lib/dist/comm.ts wraps it).
+// The JS Communicator class (lib/parallel/comm.ts wraps it).
 class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
  public:
   static Napi::Function Define(Napi::Env env) {

@@ -2,8 +2,8 @@
 // rank 0 writes the resulting parameters to argv[2] as JSON. argv[4]: the parameters' dtype.
 import * as fs from 'fs';
 import { nn, optim, tensor } from '../../lib';
-import { init } from '../../lib/dist/comm';
-import { ZeroOptimizer } from '../../lib/dist/zero';
+import { init } from '../../lib/parallel/comm';
+import { ZeroOptimizer } from '../../lib/parallel/zero';
 import { makeParams } from './zero-params';
 
 const [out, kind, dtype = 'f32'] = process.argv.slice(2);

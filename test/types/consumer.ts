@@ -1,7 +1,7 @@
 // A consumer of the published types (compiled by `tsc -p .` in npm test, and again inside a
 // fresh install by scripts/test-pack.sh). Each `@ts-expect-error` line is a misuse the
 // declarations must reject: if one compiles, tsc fails with "Unused '@ts-expect-error'".
-import { tensor, ops, info, setNumThreads, io, nn, optim, data, train, dist, type Tensor, type Info } from 'moontrain';
+import { tensor, ops, info, setNumThreads, io, nn, optim, data, train, parallel, type Tensor, type Info } from 'moontrain';
 
 export function useTheApi(): void {
   const x: Tensor = tensor(new Float32Array(6), [2, 3], { dtype: 'bf16' });
@@ -28,8 +28,8 @@ export function useTheApi(): void {
   const b = batcher.batch(0);
   const ids: Int32Array = b.ids;
   const trainer = new train.Trainer({ model, optimizer: opt, batch: (s) => batcher.batch(s), batchSize: 2, seqLen: 8, steps: 1, seed: 1, out: '/tmp/run', lr: () => 1e-3 });
-  const comm = dist.init();
-  const zero = new dist.ZeroOptimizer(opt, comm, model.parameters());
+  const comm = parallel.init();
+  const zero = new parallel.ZeroOptimizer(opt, comm, model.parameters());
   void [total, adam, lr, loss, ids, trainer, zero];
 
   // @ts-expect-error dtype is 'f32' | 'bf16'

@@ -6,7 +6,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { alive, runJob, segmentsOf, waitFor, type JobRun } from '../helpers/dist-run';
+import { alive, runJob, segmentsOf, waitFor, type JobRun } from '../helpers/parallel-run';
 
 function noLeftovers(t: import('ava').ExecutionContext, run: JobRun): void {
   for (const r of run.results) if (r) t.false(alive(r.pid), `rank ${r.rank} (pid ${r.pid}) is gone`);
@@ -90,10 +90,10 @@ test.serial('without a grace period launch() stops the other ranks at once', asy
   noLeftovers(t, run);
 });
 
-// A launcher process (test/helpers/dist-launcher.ts) with idle ranks.
+// A launcher process (test/helpers/parallel-launcher.ts) with idle ranks.
 async function startLauncher(nproc: number): Promise<{ launcher: ReturnType<typeof spawn>; pids: number[]; job: string; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-launcher-'));
-  const launcher = spawn(process.execPath, ['--import=tsx', path.join(__dirname, '..', 'helpers', 'dist-launcher.ts'), String(nproc), dir], {
+  const launcher = spawn(process.execPath, ['--import=tsx', path.join(__dirname, '..', 'helpers', 'parallel-launcher.ts'), String(nproc), dir], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const files = () => fs.readdirSync(dir).filter((f) => /^rank-\d+\.json$/.test(f));

@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "../../core/dtype.h"
-#include "../../core/error.h"
+#include "../core/dtype.h"
+#include "../core/error.h"
 #include "shm_layout.h"
 
 namespace mt::comm {

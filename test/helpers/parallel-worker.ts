@@ -1,13 +1,13 @@
-// One rank of a collective test job, started by launch() (test/helpers/dist-run.ts). The
+// One rank of a collective test job, started by launch() (test/helpers/parallel-run.ts). The
 // scenario comes from DIST_SCENARIO; the rank writes what it found to $DIST_OUT/rank-<R>.json.
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tensor, type Tensor } from '../../lib';
-import { Communicator, init } from '../../lib/dist/comm';
-import { displacements, evenCounts, exactSum, inputArray, ringSum, sumTolerance, type DType } from './dist-ref';
-import type { RankResult } from './dist-run';
+import { Communicator, init } from '../../lib/parallel/comm';
+import { displacements, evenCounts, exactSum, inputArray, ringSum, sumTolerance, type DType } from './parallel-ref';
+import type { RankResult } from './parallel-run';
 
 const scenario = process.env.DIST_SCENARIO ?? 'collectives';
 const outDir = process.env.DIST_OUT as string;

@@ -1,8 +1,8 @@
 // Every collective for world sizes 1-4, f32 and bf16, sizes 1, 7, 1000 and 2^20+3, in place and
 // out of place, on the slot ring and on the direct path: each rank checks its results bit for bit
-// against the ring-order fp32 emulation and against float64 sums (test/helpers/dist-worker.ts).
+// against the ring-order fp32 emulation and against float64 sums (test/helpers/parallel-worker.ts).
 import test from 'ava';
-import { runJob, segmentsOf } from '../helpers/dist-run';
+import { runJob, segmentsOf } from '../helpers/parallel-run';
 
 for (const nproc of [1, 2, 3, 4]) {
   test.serial(`collectives with ${nproc} rank(s)`, async (t) => {

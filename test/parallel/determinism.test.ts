@@ -1,6 +1,6 @@
 // The same job twice gives the same bits, on every rank (ring and direct paths, f32 and bf16).
 import test from 'ava';
-import { runJob } from '../helpers/dist-run';
+import { runJob } from '../helpers/parallel-run';
 
 test('results are bitwise identical across runs and ranks', async (t) => {
   const a = await runJob('determinism', 3);

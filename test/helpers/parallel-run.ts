@@ -1,11 +1,11 @@
-// Runs a test job: launch() of test/helpers/dist-worker.ts with a scenario, then reads what each
+// Runs a test job: launch() of test/helpers/parallel-worker.ts with a scenario, then reads what each
 // rank wrote. Also: is a process alive, and which shared-memory segments a job left behind.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { launch, newJobName } from '../../lib/dist/launch';
+import { launch, newJobName } from '../../lib/parallel/launch';
 
-export const WORKER = path.join(__dirname, 'dist-worker.ts');
+export const WORKER = path.join(__dirname, 'parallel-worker.ts');
 
 export interface RankResult {
   rank: number;

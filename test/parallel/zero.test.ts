@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { optim, tensor } from '../../lib';
-import { launch } from '../../lib/dist/launch';
+import { launch } from '../../lib/parallel/launch';
 import { writeMicroRun } from '../helpers/micro-run';
 import { makeParams } from '../helpers/zero-params';
 

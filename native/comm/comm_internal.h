@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../../core/dtype.h"
+#include "../core/dtype.h"
 
 namespace mt::comm {
 

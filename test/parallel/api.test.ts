@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tensor } from '../../lib';
-import { Communicator, cleanupStale, init, segmentPath } from '../../lib/dist/comm';
-import { launch, newJobName } from '../../lib/dist/launch';
+import { Communicator, cleanupStale, init, segmentPath } from '../../lib/parallel/comm';
+import { launch, newJobName } from '../../lib/parallel/launch';
 
 const INVALID = 'ERR_MOONTRAIN_INVALID_ARGUMENT';
 
@@ -115,7 +115,7 @@ test('the cores are split over the ranks: by launch(), and by init() under anoth
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-threads-'));
   const lib = JSON.stringify(path.join(__dirname, '..', '..', 'lib'));
   // Each rank records MOONTRAIN_NUM_THREADS and the native pool's size after init().
-  const script = `const { dist, info } = require(${lib}); const c = dist.init(); require('fs').writeFileSync(${JSON.stringify(dir)} + '/' + c.rank + '.json', ` +
+  const script = `const { parallel, info } = require(${lib}); const c = parallel.init(); require('fs').writeFileSync(${JSON.stringify(dir)} + '/' + c.rank + '.json', ` +
     `JSON.stringify({ env: process.env.MOONTRAIN_NUM_THREADS ?? null, threads: info().threads })); c.close();`;
   const want = Math.max(1, Math.floor(os.availableParallelism() / 2));
   const read = () => [0, 1].map((r) => JSON.parse(fs.readFileSync(path.join(dir, `${r}.json`), 'utf8')));
