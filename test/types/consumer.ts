@@ -1,5 +1,5 @@
 // A consumer of the published types (compiled by `tsc -p .` in npm test, and again inside a
-// fresh install by scripts/test-pack.sh). Each `@ts-expect-error` line is a misuse the
+// fresh install by scripts/ci/test-pack.sh). Each `@ts-expect-error` line is a misuse the
 // declarations must reject: if one compiles, tsc fails with "Unused '@ts-expect-error'".
 import { tensor, ops, info, setNumThreads, io, nn, optim, data, train, parallel, type Tensor, type Info } from 'moontrain';
 

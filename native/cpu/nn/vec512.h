@@ -1,6 +1,6 @@
 // 16-lane helpers for the AVX-512 nn kernels. Include only from files built with the
 // avx512bf16 flags (*_avx512bf16.cc): these inline functions must never be instantiated in
-// shared code (scripts/check-isa-leaks.sh).
+// shared code (scripts/ci/check-isa-leaks.sh).
 #pragma once
 #include <immintrin.h>
 

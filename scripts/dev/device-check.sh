@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The check for a lent GPU host that may have no Node.js and no compilers: a packed `node`, the
 # runtime node_modules and a fresh install of the npm tarball travel in .device/ (made by
-# scripts/device-pack.sh). It records the host, then runs on the prebuilt binary: the installed
+# scripts/dev/device-pack.sh). It records the host, then runs on the prebuilt binary: the installed
 # package (CUDA devices through the statically linked runtime, require/import, the API example,
 # `moontrain train --steps 20`), the op tests on this host's best CPU path (AMX where present),
 # and the CPU benchmarks with their anchors (GEMM, collectives with ranks <= cores, the training
 # step beside the PyTorch twin when torch is installed). Everything goes to $OUT (default
 # bench/results/device-<date>), one file per part, written as it finishes.
 set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=${OUT:-$root/bench/results/device-$(date +%F)}
 mkdir -p "$out"

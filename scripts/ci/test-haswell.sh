@@ -2,7 +2,7 @@
 # Runs the op tests on an emulated Haswell CPU (AVX2 + FMA, no AVX-512) with qemu-user: an
 # AVX-512 instruction outside the ISA-specific files would die here with SIGILL.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 if ! command -v qemu-x86_64 >/dev/null; then
   echo "qemu-x86_64 not found (Debian: apt-get install qemu-user); skipping the Haswell run"
   exit 0

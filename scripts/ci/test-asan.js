@@ -5,7 +5,7 @@
 const { execFileSync, spawnSync } = require('child_process');
 const path = require('path');
 
-const root = path.join(__dirname, '..');
+const root = path.join(__dirname, '..', '..');
 const run = (cmd, args, env) => {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   if (r.status !== 0) process.exit(r.status ?? 1);
@@ -23,4 +23,4 @@ const env = {
 // Worker threads would share one sanitized process anyway; child processes keep reports apart.
 const ava = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
 run(process.execPath, [ava, '--no-worker-threads', 'test/**/*.test.ts', ...process.argv.slice(2)], env);
-run(process.execPath, [path.join(root, 'scripts', 'test-isas.js'), '--no-worker-threads'], env);
+run(process.execPath, [path.join(root, 'scripts', 'ci', 'test-isas.js'), '--no-worker-threads'], env);

@@ -3,9 +3,9 @@
 # prebuilt binary), install the tarball into fresh folders with cc, c++, cmake, make, nvcc and
 # python removed from PATH, with and without install scripts, then run the main job for 20 steps,
 # the README's API example, require() and import, and a TypeScript consumer of the types.
-# Usage: bash scripts/test-pack.sh [--keep DIR]   (DIR keeps the installed folders, for the GPU check)
+# Usage: bash scripts/ci/test-pack.sh [--keep DIR]   (DIR keeps the installed folders, for the GPU check)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 keep=""
 [ "${1:-}" = "--keep" ] && keep=$2
 work=$(mktemp -d)

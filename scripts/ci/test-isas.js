@@ -6,7 +6,7 @@
 const { spawnSync } = require('child_process');
 const path = require('path');
 
-const root = path.join(__dirname, '..');
+const root = path.join(__dirname, '..', '..');
 const addon = process.env.MOONTRAIN_ADDON ? require(path.resolve(process.env.MOONTRAIN_ADDON)) : require('node-gyp-build')(root);
 const available = addon.info().isaAvailable;
 const all = ['amx', 'avx512bf16', 'avx512', 'avx2', 'scalar'];
