@@ -28,6 +28,17 @@ ${flagHelp(infoFlags)}
   bench allgather|reducescatter --nproc N [--json FILE]
             ring collectives between processes next to a memcpy by as many processes`;
 
+// The benchmarks live in the repository's bench/, which the npm package does not ship.
+function loadBench(): typeof import('../bench/run') {
+  let file: string;
+  try {
+    file = require.resolve('../bench/run');
+  } catch {
+    throw Object.assign(new Error('moontrain bench: the benchmarks are not in the npm package; run them from a clone of the repository (npm ci, then npx moontrain bench …)'), { code: 'ERR_MOONTRAIN_NO_BENCH' });
+  }
+  return require(file) as typeof import('../bench/run');
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -35,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     case 'eval': return evalCommand(rest);
     case 'sample': return sampleCommand(rest);
     case 'info': return infoCommand(rest);
-    case 'bench': return (require('../bench/run') as typeof import('../bench/run')).benchCommand(rest);
+    case 'bench': return loadBench().benchCommand(rest);
     case 'bench-rank': {
       // internal: launch N ranks of a bench worker script (used by bench step --nproc)
       const [n, script, ...args] = rest;

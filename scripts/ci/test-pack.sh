@@ -24,6 +24,7 @@ tgz="$work/$(npm pack --silent --pack-destination "$work" | tail -1)"
 listing=$(tar -tzf "$tgz")
 grep -qx 'package/prebuilds/linux-x64/moontrain.node' <<<"$listing" || fail "the tarball has no prebuild"
 if grep -q '^package/build/' <<<"$listing"; then fail "the tarball contains build/"; fi
+if grep -qE '^package/(bench|dist/bench|dist/types/bench|scripts/ci|scripts/dev)/' <<<"$listing"; then fail "the tarball contains the benchmarks or the CI scripts"; fi
 ls -l "$tgz"
 
 # A PATH with every command except the build tools.
@@ -81,6 +82,8 @@ for mode in scripts no-scripts; do
   [ -s run/metrics.jsonl ] && [ -d run/checkpoint ] || fail "train left no metrics or checkpoint ($mode)"
   PATH="$bin" npx moontrain sample --checkpoint run --prompt "The jury" --tokens 8
   PATH="$bin" npx moontrain info --config tiny --json >/dev/null
+  bench_msg=$(PATH="$bin" npx moontrain bench step 2>&1) && fail "bench ran without bench/ ($mode)"
+  grep -q 'not in the npm package' <<<"$bench_msg" || fail "bench without bench/ did not say where the benchmarks are: $bench_msg"
 
   if [ "$mode" = scripts ]; then
     step "types: a consumer compiles, a misuse does not"
