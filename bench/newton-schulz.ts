@@ -10,7 +10,7 @@ export const nsShapes: [number, number, number][] = [
   [8, 512, 1408],  // a batch of expert matrices
 ];
 
-// One step on r x c (r <= c): X·Xᵀ 2r²c, A·A 2r³, B·X 2r²c (method.md §7.1).
+// One step on r x c (r <= c): X·Xᵀ 2r²c, A·A 2r³, B·X 2r²c (docs/model-and-optimizers.md).
 export function nsFlops(batch: number, m: number, n: number, steps: number): number {
   const r = Math.min(m, n), c = Math.max(m, n);
   return batch * steps * (4 * r * r * c + 2 * r * r * r);

@@ -1,5 +1,5 @@
 // Self-checks of the float64 references in test/helpers/ref.ts against the published values
-// of method.md section 8 (T1, T2, T3, T5, T7) and against hand-computed cases. These do not
+// of the reference cases T1, T2, T3, T5, T7 (docs/testing.md) and against hand-computed cases. These do not
 // load the native library: if they fail, the reference (not moontrain) is wrong.
 import test from 'ava';
 import {
@@ -92,7 +92,7 @@ test('T1/T2: scalar polynomial facts', (t) => {
   }
 });
 
-test('T3: fp64 NS5(G1) matches method.md', (t) => {
+test('T3: fp64 NS5(G1) matches the published values', (t) => {
   const G = g1();
   t.true(Math.abs(frob(G) - 27.6405499) < 1e-6);
   const sv0 = singularValues(G, 4, 8).map((v) => v / frob(G));
@@ -110,7 +110,7 @@ test('T3: fp64 NS5(G1) matches method.md', (t) => {
   t.true(maxAbsDiff(Xt, transpose(X, 4, 8)) === 0, 'NS(G1^T) == NS(G1)^T exactly');
 });
 
-test('T3: bf16-emulated NS5(G1) is near method.md values', (t) => {
+test('T3: bf16-emulated NS5(G1) is near the published values', (t) => {
   const X = newtonSchulzBf16Ref(g1(), 4, 8);
   // The published values depend on where exactly the roundings happen; this emulation (fused
   // b*A + c*AA and a*X + B*X in fp32) lands 0.029 away from them, other plausible orders land
@@ -134,7 +134,7 @@ test('T5: iteration counts and schedules', (t) => {
     ['Keller as one triple', { steps: 5, coefficients: KELLER }, [1.10077, 0.951874, 0.800621, 0.752914]],
   ];
   for (const [name, opts, want] of cases) {
-    // PE-modded in method.md divides the input by 1.02 first (normalization 1.02||X||_F):
+    // PE-modded (T5) divides the input by 1.02 first (normalization 1.02||X||_F):
     // emulate it with eps so that (||X|| + eps) = 1.02 ||X||.
     const o = name === 'PE-modded' ? { ...opts, eps: 0.02 * frob(G) } : opts;
     svClose(t, singularValues(newtonSchulzRef(G, 4, 8, o), 4, 8), want, 1e-4, name);

@@ -160,7 +160,7 @@ def model_loss(c, p, ids, targets, B, S):
 
 
 def newton_schulz(g, steps=5, bf16=True):
-    """Muon's quintic Newton-Schulz (method.md §2) on the last two dimensions, in bf16 like Moonlight."""
+    """Muon's quintic Newton-Schulz (NS5: (a, b, c) = (3.4445, -4.775, 2.0315), 5 steps) on the last two dimensions, in bf16 like Moonlight."""
     a, b, c = 3.4445, -4.7750, 2.0315
     x = g.bfloat16() if bf16 else g
     wide = x.size(-2) <= x.size(-1)

@@ -33,7 +33,7 @@ export interface MoonlightConfig {
   max_position_embeddings?: number;
 }
 
-/** Moonlight-16B-A3B as published (its config.json; method.md §4.1). */
+/** Moonlight-16B-A3B as published (its config.json; docs/model-and-optimizers.md). */
 export const moonlight16bA3b: MoonlightConfig = {
   hidden_size: 2048,
   num_hidden_layers: 27,

@@ -120,7 +120,7 @@ export class MoE {
   }
 
   /**
-   * Moonlight's aux-loss-free balancing (method.md §4.2): b_i += u·(sign(e_i) − mean_j sign(e_j))
+   * Moonlight's aux-loss-free balancing (docs/model-and-optimizers.md, MoE balancing): b_i += u·(sign(e_i) − mean_j sign(e_j))
    * with e_i = (mean load − load_i)/mean load, from the loads of the last forward (summed over
    * ranks by the caller when distributed).
    */

@@ -1,4 +1,4 @@
-// Muon as Moonlight uses it (method.md §1): M ← μM + g; Newton–Schulz of the Nesterov input
+// Muon as Moonlight uses it (docs/model-and-optimizers.md): M ← μM + g; Newton–Schulz of the Nesterov input
 // g + μM (of M without Nesterov); W ← W(1 − lr·wd) − lr·scale·O with scale 0.2·√max(A, B).
 // Hidden matrices are orthogonalised whole; a stack of expert matrices [E, A, B] one expert at a
 // time in one batched call. Everything else goes to the internal AdamW (same lr and weight
@@ -25,7 +25,7 @@ export interface MuonOptions {
   adamw?: { betas?: [number, number]; eps?: number };
 }
 
-/** The per-matrix update scale for a matrix [A, B] = [out, in] (method.md §2). */
+/** The per-matrix update scale for a matrix [A, B] = [out, in] (docs/model-and-optimizers.md). */
 export function muonScale(kind: MuonScale, rows: number, cols: number): number {
   if (kind === 'moonlight') return 0.2 * Math.sqrt(Math.max(rows, cols));
   if (kind === 'keller') return Math.sqrt(Math.max(1, rows / cols));

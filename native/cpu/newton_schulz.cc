@@ -1,4 +1,4 @@
-// Muon's orthogonalisation (method.md §1.2), batched over same-shape matrices.
+// Muon's orthogonalisation (NS5, docs/model-and-optimizers.md), batched over same-shape matrices.
 //
 // Per matrix: transpose when rows > cols so the Gram matrix is the smaller one, X ← X/(‖X‖_F+eps),
 // then per step  A = X·Xᵀ,  B = b·A + c·A·A,  X ← a·X + B·X,  and transpose back. A and A·A are

@@ -2,7 +2,7 @@
 //
 // Everything here is plain, readable TypeScript over Float64Array (row-major). The
 // references are deliberately naive: they are the specification the native kernels are
-// checked against (see /work/shared/docs/method.md sections 1.2 and 8).
+// checked against (NS5 as in docs/model-and-optimizers.md; its reference cases in docs/testing.md).
 
 // ---------------------------------------------------------------------------------------------
 // bf16 rounding
@@ -226,7 +226,7 @@ export type Triple = [number, number, number];
 
 export const KELLER: Triple = [3.4445, -4.775, 2.0315];
 
-/** The 'You' / leloykun 5-step schedule (method.md 7.3). */
+/** The 'You' / leloykun 5-step schedule (docs/model-and-optimizers.md). */
 export const YOU_COEFFS: Triple[] = [
   [4.0848, -6.8946, 2.927],
   [3.9505, -6.3029, 2.6377],
@@ -235,7 +235,7 @@ export const YOU_COEFFS: Triple[] = [
   [2.8366, -3.0525, 1.2012],
 ];
 
-/** Polar Express (modded-nanogpt / dion) 5-step schedule (method.md 7.3). */
+/** Polar Express (modded-nanogpt / dion) 5-step schedule (docs/model-and-optimizers.md). */
 export const PE_MODDED_COEFFS: Triple[] = [
   [8.156554524902461, -22.48329292557795, 15.878769915207462],
   [4.042929935166739, -2.808917465908714, 0.5000178451051316],
@@ -274,7 +274,7 @@ export function frob(a: ArrayLike<number>): number {
 }
 
 /**
- * Newton-Schulz (method.md 1.2) in float64 for one [m,n] matrix. If m > n the matrix is
+ * Newton-Schulz (NS5) in float64 for one [m,n] matrix. If m > n the matrix is
  * transposed first and the result transposed back. Returns an [m,n] Float64Array.
  */
 export function newtonSchulzRef(x: ArrayLike<number>, m: number, n: number, opts: NsOptions = {}): Float64Array {
@@ -471,7 +471,7 @@ export function fmtList(xs: ArrayLike<number>, digits = 6): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The deterministic matrices of method.md section 8
+// The deterministic matrices G1, G2, W0 of the reference cases (docs/testing.md)
 // ---------------------------------------------------------------------------------------------
 
 /** G1[i][j] = ((7i + 13j + 5) mod 17) - 8, 4x8. */

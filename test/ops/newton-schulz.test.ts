@@ -1,5 +1,5 @@
-// ops.newtonSchulz against the float64 reference and the published values of method.md
-// section 8 (T3..T9).
+// ops.newtonSchulz against the float64 reference and the published values of the reference
+// cases T3..T9 (docs/testing.md).
 import test, { ExecutionContext } from 'ava';
 import { ops, info, setNumThreads, debug, tensor, Tensor } from '../../lib';
 import {
@@ -200,7 +200,7 @@ for (const dtype of DTYPES) {
 }
 
 // --------------------------------------------------------------------------------------------
-// method.md section 8
+// The reference cases (docs/testing.md)
 // --------------------------------------------------------------------------------------------
 
 test('T3: NS5(G1) in f32 matches the published fp64 values', (t) => {
@@ -225,7 +225,7 @@ test('T3: NS5(G1) in bf16', (t) => {
   const bits = new Uint32Array(Float32Array.from(got).buffer);
   t.true(bits.every((u) => (u & 0xffff) === 0), 'bf16 output values are bf16-representable');
   const sv = singularValues(got, 4, 8);
-  // method.md gives bf16-emulated sv ~ [1.0998, 0.9346, 0.7845, 0.7475] "tolerance ~2e-2". These
+  // T3 gives bf16-emulated sv ~ [1.0998, 0.9346, 0.7845, 0.7475] "tolerance ~2e-2". These
   // values depend on exactly where the bf16 roundings happen: 48 plausible rounding orders
   // (see test/ref.test.ts and helpers/ref.ts newtonSchulzBf16Ref) land 0.013..0.057 away from
   // them, so the published values are checked with 6e-2; the error against fp64 NS and the
@@ -333,7 +333,7 @@ for (const [m, n, dtype, lo, hi] of [
   [128, 64, 'f32', 0.6818, 1.1344],
   [256, 1024, 'f32', 0.6818, 1.1344],
   [48, 200, 'f32', 0.6818, 1.1344],
-  // method.md: bf16-emulated within [0.67, 1.15]; the spec allows [0.6, 1.25] for bf16
+  // T8: bf16-emulated within [0.67, 1.15]; the spec allows [0.6, 1.25] for bf16
   [64, 128, 'bf16', 0.6, 1.25],
   [128, 256, 'bf16', 0.6, 1.25],
   [256, 128, 'bf16', 0.6, 1.25],

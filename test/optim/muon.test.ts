@@ -1,4 +1,4 @@
-// Muon and AdamW against method.md T10 / T12 and a float64 re-implementation.
+// Muon and AdamW against the reference cases T10 / T12 (docs/testing.md) and a float64 re-implementation.
 import test from 'ava';
 import { nn, optim, tensor } from '../../lib';
 import { g1, g2, mulberry32, newtonSchulzRef, randn } from '../helpers/ref';
