@@ -1,33 +1,19 @@
 // The Errors of the data pipeline, in moontrain's style: an invalid argument names the function,
 // the argument, what was expected and what came; a bad file names the function and the file.
-export const INVALID_ARGUMENT = 'ERR_MOONTRAIN_INVALID_ARGUMENT';
+import { describe, invalid } from '../errors';
+
+export { describe, INVALID_ARGUMENT, invalid } from '../errors';
+export type { InvalidArgumentError } from '../errors';
+
 /** A data file (token file, text file, tokenizer JSON) that cannot be used as it is. */
 export const BAD_DATA_FILE = 'ERR_MOONTRAIN_BAD_DATA_FILE';
 
-export type InvalidArgumentError = Error & { code: typeof INVALID_ARGUMENT; op: string; argument: string };
 export type BadDataFileError = Error & { code: typeof BAD_DATA_FILE; op: string; file: string };
-
-/** `<op>: argument '<argument>': expected <expected>, got <got>`. */
-export function invalid(op: string, argument: string, expected: string, got: string): InvalidArgumentError {
-  const e = new Error(`${op}: argument '${argument}': expected ${expected}, got ${got}`);
-  return Object.assign(e, { code: INVALID_ARGUMENT, op, argument } as const);
-}
 
 /** `<op>: <file>: <what>`. */
 export function badFile(op: string, file: string, what: string, cause?: unknown): BadDataFileError {
   const e = new Error(`${op}: ${file}: ${what}`, cause === undefined ? undefined : { cause });
   return Object.assign(e, { code: BAD_DATA_FILE, op, file } as const);
-}
-
-/** A short description of a value for "got ..." (the type, and the value when it is short). */
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of ${(v as unknown as { length?: number }).length ?? v.byteLength} elements`;
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
 }
 
 /** Checks an integer argument in [min, max]; returns it. */

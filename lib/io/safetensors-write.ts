@@ -1,0 +1,84 @@
+// Writing a safetensors file, atomically, in the reference writer's compact header form.
+import { describe, invalid } from '../errors';
+import { Tensor } from '../tensor';
+import { withAtomicFile, writeAll } from './atomic';
+import { checkLittleEndian, chunkBytes } from './safetensors-file';
+import { MAX_HEADER_BYTES } from './safetensors-header';
+
+/**
+ * Writes tensors (in the order given) and optional string metadata to `file` as safetensors,
+ * atomically: to `<file>.tmp-<pid>` (plus `-<threadId>` in a worker thread, which shares the pid),
+ * fsync, rename over `file`, then fsync the directory (best effort).
+ */
+export function saveSafetensors(
+  file: string,
+  tensors: Record<string, Tensor> | Map<string, Tensor>,
+  metadata?: Record<string, string>,
+): void {
+  const op = 'saveSafetensors';
+  if (typeof file !== 'string' || file === '') throw invalid(op, 'file', 'a path', describe(file));
+  checkLittleEndian(op);
+  let list: [unknown, unknown][];
+  if (tensors instanceof Map) list = [...tensors.entries()];
+  else if (typeof tensors === 'object' && tensors !== null && !Array.isArray(tensors)) list = Object.entries(tensors);
+  else throw invalid(op, 'tensors', 'a Map or an object of name -> Tensor', describe(tensors));
+
+  const items: { name: string; t: Tensor; dtype: 'F32' | 'BF16'; bytes: number }[] = [];
+  for (const [name, t] of list) {
+    if (typeof name !== 'string') throw invalid(op, 'tensors', 'string tensor names', describe(name));
+    if (name === '__metadata__') throw invalid(op, 'tensors', "tensor names other than '__metadata__' (reserved)", `'__metadata__'`);
+    if (!(t instanceof Tensor)) throw invalid(op, `tensors['${name}']`, 'a Tensor', describe(t));
+    if (t.disposed) throw invalid(op, `tensors['${name}']`, 'a live Tensor', 'a disposed Tensor');
+    const dtype = t.dtype === 'bf16' ? 'BF16' : 'F32';
+    const numel = t.shape.reduce((p, q) => p * q, 1);
+    items.push({ name, t, dtype, bytes: numel * (dtype === 'BF16' ? 2 : 4) });
+  }
+  let metaJson: string | undefined;
+  if (metadata !== undefined) {
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      throw invalid(op, 'metadata', 'an object of strings', describe(metadata));
+    }
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw invalid(op, `metadata['${k}']`, 'a string', describe(v));
+      parts.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
+    }
+    metaJson = `{${parts.join(',')}}`;
+  }
+
+  // Header, in the reference writer's compact form, tensors in the order given.
+  const parts: string[] = [];
+  if (metaJson !== undefined) parts.push(`"__metadata__":${metaJson}`);
+  let offset = 0;
+  for (const it of items) {
+    const end = offset + it.bytes;
+    parts.push(`${JSON.stringify(it.name)}:{"dtype":"${it.dtype}","shape":${JSON.stringify(it.t.shape)},"data_offsets":[${offset},${end}]}`);
+    offset = end;
+  }
+  const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
+  const n = json.length + ((8 - (json.length % 8)) % 8); // so that 8 + n is a multiple of 8
+  if (n > MAX_HEADER_BYTES) throw invalid(op, 'tensors', `a header of at most ${MAX_HEADER_BYTES} bytes`, `${n} bytes`);
+  const head = Buffer.alloc(8 + n, 0x20);
+  head.writeBigUInt64LE(BigInt(n), 0);
+  json.copy(head, 8);
+
+  withAtomicFile(file, (fd) => {
+    writeAll(fd, head);
+    let scratch: Uint16Array | undefined;
+    for (const it of items) {
+      const f32 = it.t.toFloat32Array();
+      if (it.dtype === 'F32') {
+        writeAll(fd, new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength));
+        continue;
+      }
+      // bf16 values are exact in float32: their bits are the upper halves
+      const u32 = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
+      scratch ??= new Uint16Array(chunkBytes() / 2);
+      for (let i0 = 0; i0 < u32.length; i0 += scratch.length) {
+        const m = Math.min(scratch.length, u32.length - i0);
+        for (let i = 0; i < m; i++) scratch[i] = u32[i0 + i] >>> 16;
+        writeAll(fd, new Uint8Array(scratch.buffer, 0, m * 2));
+      }
+    }
+  });
+}
