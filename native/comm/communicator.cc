@@ -207,109 +207,26 @@ Communicator::~Communicator() {
   }
 }
 
+namespace {
+
+// An Error about the shared-memory segment, with errno's text.
+RuntimeError segment_error(const char* what, const std::string& name) {
+  return RuntimeError("Communicator", "ERR_MOONTRAIN_COMM", std::string(what) + " " + name + ": " + std::strerror(errno));
+}
+
+bool expired(uint64_t start_ns, double seconds) { return (now_ns() - start_ns) * 1e-9 > seconds; }
+
+}  // namespace
+
+// Attaching: rank 0 creates and sizes the segment, the others open it once rank 0 has published
+// its header; each rank claims its entry, then all wait for each other.
 void Communicator::attach(const Options& options) {
-  const char* op = "Communicator";
   const std::string name = segment_name(job_);
   const uint64_t start = now_ns();
-  const double connect_s = options.connect_timeout_s;
-  auto expired = [&] { return (now_ns() - start) * 1e-9 > connect_s; };
-  auto os_error = [&](const char* what) {
-    return RuntimeError(op, "ERR_MOONTRAIN_COMM", std::string(what) + " " + name + ": " + std::strerror(errno));
-  };
-
-  int fd = -1;
-  if (rank_ == 0) {
-    creator_ = true;
-    for (int attempt = 0;; ++attempt) {
-      fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-      if (fd >= 0) break;
-      if (errno != EEXIST) throw os_error("cannot create");
-      if (attempt < 3 && cleanup_stale(job_)) continue;
-      throw RuntimeError(op, "ERR_MOONTRAIN_COMM",
-                         "the shared-memory segment " + name + " already exists and its creator is alive: another job uses the name '" +
-                             job_ + "' (set MOONTRAIN_JOB to a fresh name)");
-    }
-    slot_bytes_ = align_up(std::max<size_t>(options.slot_bytes, 4096), 4096);
-    slots_ = std::min(std::max(options.slots, 2), kMaxSlots);
-    const Layout L(size_, slot_bytes_, slots_);
-    if (ftruncate(fd, static_cast<off_t>(L.total)) != 0) {
-      const int e = errno;
-      ::close(fd);
-      shm_unlink(name.c_str());
-      errno = e;
-      throw os_error("cannot size");
-    }
-    void* p = mmap(nullptr, L.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (p == MAP_FAILED) {
-      shm_unlink(name.c_str());
-      throw os_error("cannot map");
-    }
-    base_ = static_cast<char*>(p);
-    total_bytes_ = L.total;
-    Header* h = header();
-    h->version = kLayoutVersion;
-    h->size = static_cast<uint32_t>(size_);
-    h->slot_bytes = slot_bytes_;
-    h->slots = static_cast<uint32_t>(slots_);
-    h->creator_pid = getpid();
-    uint64_t ticks = 0;
-    read_proc_stat(getpid(), nullptr, &ticks);
-    h->creator_start_ticks = ticks;
-    h->total_bytes = L.total;
-    h->magic.store(kMagic, std::memory_order_release);
-  } else {
-    for (;;) {
-      fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
-      if (fd >= 0) {
-        struct stat st;
-        bool ready = false;
-        if (fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= sizeof(Header)) {
-          void* p = mmap(nullptr, sizeof(Header), PROT_READ, MAP_SHARED, fd, 0);
-          if (p != MAP_FAILED) {
-            const Header* h = static_cast<const Header*>(p);
-            if (h->magic.load(std::memory_order_acquire) == kMagic) {
-              if (h->version != kLayoutVersion) {
-                munmap(p, sizeof(Header));
-                ::close(fd);
-                throw RuntimeError(op, "ERR_MOONTRAIN_COMM", name + " has layout version " + std::to_string(h->version) +
-                                                                 ", this build expects " + std::to_string(kLayoutVersion));
-              }
-              if (process_alive(h->creator_pid)) {
-                if (static_cast<int>(h->size) != size_) {
-                  const int theirs = static_cast<int>(h->size);
-                  munmap(p, sizeof(Header));
-                  ::close(fd);
-                  throw RuntimeError(op, "ERR_MOONTRAIN_COMM",
-                                     "rank 0 created job '" + job_ + "' with world size " + std::to_string(theirs) + ", rank " +
-                                         std::to_string(rank_) + " was started with world size " + std::to_string(size_));
-                }
-                slot_bytes_ = h->slot_bytes;
-                slots_ = static_cast<int>(h->slots);
-                total_bytes_ = h->total_bytes;
-                ready = static_cast<size_t>(st.st_size) >= total_bytes_;
-              }
-            }
-            munmap(p, sizeof(Header));
-          }
-        }
-        if (ready) break;
-        ::close(fd);
-        fd = -1;
-      } else if (errno != ENOENT) {
-        throw os_error("cannot open");
-      }
-      if (expired())
-        throw RuntimeError(op, "ERR_MOONTRAIN_COMM_TIMEOUT",
-                           "rank " + std::to_string(rank_) + ": timed out after " + fmt_seconds(connect_s) + " waiting for rank 0 to create " +
-                               name + " (is rank 0 running, with the same MOONTRAIN_JOB?)");
-      sleep_ms(2);
-    }
-    void* p = mmap(nullptr, total_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (p == MAP_FAILED) throw os_error("cannot map");
-    base_ = static_cast<char*>(p);
-  }
+  if (rank_ == 0)
+    create_segment(name, options);
+  else
+    open_segment(name, start, options.connect_timeout_s);
 
   const Layout L(size_, slot_bytes_, slots_);
   rank_info_offset_ = L.rank_info;
@@ -317,7 +234,125 @@ void Communicator::attach(const Options& options) {
   channels_offset_ = L.channels;
   data_offset_ = L.data;
 
-  // Claim this rank's entry.
+  claim_rank();
+  wait_for_ranks(name, start, options.connect_timeout_s);
+  // Everyone has it mapped: drop the name, so nothing is left behind whatever happens next.
+  shm_unlink(name.c_str());
+  try {
+    // Every rank's flag goes into the decision (probe_direct ANDs them), so all choose alike.
+    probe_direct(options.direct && (!oversubscribed_ || options.direct_when_oversubscribed));
+  } catch (...) {
+    close();
+    throw;
+  }
+}
+
+// Rank 0: creates the segment (removing a stale one whose creator is gone), sizes, maps and
+// initialises it; the header's magic is written last.
+void Communicator::create_segment(const std::string& name, const Options& options) {
+  const char* op = "Communicator";
+  int fd = -1;
+  creator_ = true;
+  for (int attempt = 0;; ++attempt) {
+    fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) break;
+    if (errno != EEXIST) throw segment_error("cannot create", name);
+    if (attempt < 3 && cleanup_stale(job_)) continue;
+    throw RuntimeError(op, "ERR_MOONTRAIN_COMM",
+                       "the shared-memory segment " + name + " already exists and its creator is alive: another job uses the name '" +
+                           job_ + "' (set MOONTRAIN_JOB to a fresh name)");
+  }
+  slot_bytes_ = align_up(std::max<size_t>(options.slot_bytes, 4096), 4096);
+  slots_ = std::min(std::max(options.slots, 2), kMaxSlots);
+  const Layout L(size_, slot_bytes_, slots_);
+  if (ftruncate(fd, static_cast<off_t>(L.total)) != 0) {
+    const int e = errno;
+    ::close(fd);
+    shm_unlink(name.c_str());
+    errno = e;
+    throw segment_error("cannot size", name);
+  }
+  void* p = mmap(nullptr, L.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    shm_unlink(name.c_str());
+    throw segment_error("cannot map", name);
+  }
+  base_ = static_cast<char*>(p);
+  total_bytes_ = L.total;
+  Header* h = header();
+  h->version = kLayoutVersion;
+  h->size = static_cast<uint32_t>(size_);
+  h->slot_bytes = slot_bytes_;
+  h->slots = static_cast<uint32_t>(slots_);
+  h->creator_pid = getpid();
+  uint64_t ticks = 0;
+  read_proc_stat(getpid(), nullptr, &ticks);
+  h->creator_start_ticks = ticks;
+  h->total_bytes = L.total;
+  h->magic.store(kMagic, std::memory_order_release);
+}
+
+// Ranks above 0: wait for rank 0's segment (its magic, layout version, live creator, same world
+// size, full length), then map all of it.
+void Communicator::open_segment(const std::string& name, uint64_t start, double connect_s) {
+  const char* op = "Communicator";
+  int fd = -1;
+  for (;;) {
+    fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
+    if (fd >= 0) {
+      struct stat st;
+      bool ready = false;
+      if (fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= sizeof(Header)) {
+        void* p = mmap(nullptr, sizeof(Header), PROT_READ, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+          const Header* h = static_cast<const Header*>(p);
+          if (h->magic.load(std::memory_order_acquire) == kMagic) {
+            if (h->version != kLayoutVersion) {
+              munmap(p, sizeof(Header));
+              ::close(fd);
+              throw RuntimeError(op, "ERR_MOONTRAIN_COMM", name + " has layout version " + std::to_string(h->version) +
+                                                               ", this build expects " + std::to_string(kLayoutVersion));
+            }
+            if (process_alive(h->creator_pid)) {
+              if (static_cast<int>(h->size) != size_) {
+                const int theirs = static_cast<int>(h->size);
+                munmap(p, sizeof(Header));
+                ::close(fd);
+                throw RuntimeError(op, "ERR_MOONTRAIN_COMM",
+                                   "rank 0 created job '" + job_ + "' with world size " + std::to_string(theirs) + ", rank " +
+                                       std::to_string(rank_) + " was started with world size " + std::to_string(size_));
+              }
+              slot_bytes_ = h->slot_bytes;
+              slots_ = static_cast<int>(h->slots);
+              total_bytes_ = h->total_bytes;
+              ready = static_cast<size_t>(st.st_size) >= total_bytes_;
+            }
+          }
+          munmap(p, sizeof(Header));
+        }
+      }
+      if (ready) break;
+      ::close(fd);
+      fd = -1;
+    } else if (errno != ENOENT) {
+      throw segment_error("cannot open", name);
+    }
+    if (expired(start, connect_s))
+      throw RuntimeError(op, "ERR_MOONTRAIN_COMM_TIMEOUT",
+                         "rank " + std::to_string(rank_) + ": timed out after " + fmt_seconds(connect_s) + " waiting for rank 0 to create " +
+                             name + " (is rank 0 running, with the same MOONTRAIN_JOB?)");
+    sleep_ms(2);
+  }
+  void* p = mmap(nullptr, total_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) throw segment_error("cannot map", name);
+  base_ = static_cast<char*>(p);
+}
+
+// Claims this rank's entry (a second process with the same rank is refused), starts the heartbeat.
+void Communicator::claim_rank() {
+  const char* op = "Communicator";
   RankInfo& me = rank_info(rank_);
   int32_t expected = 0;
   if (!me.pid.compare_exchange_strong(expected, getpid())) {
@@ -340,13 +375,16 @@ void Communicator::attach(const Options& options) {
     }
   }
   start_heartbeat();
+}
 
-  // Wait for everyone, watching those already attached.
+// Waits until every rank has attached, watching those already attached and rank 0.
+void Communicator::wait_for_ranks(const std::string& name, uint64_t start, double connect_s) {
+  const char* op = "Communicator";
   try {
     while (header()->attached.load(std::memory_order_acquire) < static_cast<uint32_t>(size_)) {
       check_failures(op);
       if (!creator_ && !process_alive(header()->creator_pid)) fail(op, 0, "rank 0 (pid " + std::to_string(header()->creator_pid) + ") died", true);
-      if (expired()) {
+      if (expired(start, connect_s)) {
         std::string missing;
         for (int r = 0; r < size_; ++r)
           if (rank_info(r).state.load() == kRankAbsent) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
@@ -358,15 +396,6 @@ void Communicator::attach(const Options& options) {
     }
   } catch (...) {
     if (creator_) shm_unlink(name.c_str());
-    close();
-    throw;
-  }
-  // Everyone has it mapped: drop the name, so nothing is left behind whatever happens next.
-  shm_unlink(name.c_str());
-  try {
-    // Every rank's flag goes into the decision (probe_direct ANDs them), so all choose alike.
-    probe_direct(options.direct && (!oversubscribed_ || options.direct_when_oversubscribed));
-  } catch (...) {
     close();
     throw;
   }

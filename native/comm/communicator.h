@@ -131,6 +131,10 @@ class Communicator {
   char* slot_data(int c, int k) const;
 
   void attach(const Options& options);
+  void create_segment(const std::string& name, const Options& options);
+  void open_segment(const std::string& name, uint64_t start_ns, double connect_s);
+  void claim_rank();
+  void wait_for_ranks(const std::string& name, uint64_t start_ns, double connect_s);
   void start_heartbeat();
   void stop_heartbeat();
 
