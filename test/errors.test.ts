@@ -3,13 +3,14 @@
 import test from 'ava';
 import { tensor, ops, setNumThreads, info, debug, Tensor } from '../lib';
 import { assertInvalidArg } from './helpers/util';
+import { numel } from '../lib/shape';
 
 debug.poisonAllocations(true);
 
 const any = (v: unknown): any => v;
 
 function mk(shape: number[], dtype: 'f32' | 'bf16' = 'f32'): Tensor {
-  const n = shape.reduce((p, q) => p * q, 1);
+  const n = numel(shape);
   return tensor(Float32Array.from({ length: n }, (_, i) => ((i * 7) % 11) - 5), shape, { dtype });
 }
 

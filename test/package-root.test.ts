@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { findPackageRoot } from '../lib/package-root';
+import { builtAddon, copyPackage } from './helpers/package-copy';
 
 const root = path.join(__dirname, '..');
 
@@ -23,14 +24,10 @@ test('findPackageRoot skips other packages and folders named dist', (t) => {
 });
 
 test('the CLI runs from a checkout under .../dist/moontrain', (t) => {
-  const addon = path.join(root, 'build', 'Release', 'moontrain.node');
-  if (!fs.existsSync(addon)) return t.fail('needs a built addon (npm run build)');
+  if (!builtAddon) return t.fail('needs a built addon (npm run build)');
   const top = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-root-'));
   const copy = path.join(top, 'dist', 'moontrain');
-  fs.mkdirSync(path.join(copy, 'build', 'Release'), { recursive: true });
-  for (const entry of ['package.json', 'lib', 'types', 'scripts']) fs.cpSync(path.join(root, entry), path.join(copy, entry), { recursive: true });
-  fs.copyFileSync(addon, path.join(copy, 'build', 'Release', 'moontrain.node'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  copyPackage(copy, builtAddon);
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(copy, 'lib', 'cli.ts'), 'info', '--json'], { cwd: copy, encoding: 'utf8' });
   fs.rmSync(top, { recursive: true, force: true });
   t.is(r.status, 0, r.stderr);

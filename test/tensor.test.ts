@@ -3,6 +3,7 @@ import test from 'ava';
 import { tensor, Tensor, ops, debug } from '../lib';
 import { bf16Round, f32Bits, mulberry32, randn } from './helpers/ref';
 import { assertInvalidArg } from './helpers/util';
+import { numel } from '../lib/shape';
 
 debug.poisonAllocations(true);
 
@@ -138,7 +139,7 @@ test('bf16 rounding of random values matches the reference bitwise', (t) => {
 test('ranks 1 to 4', (t) => {
   const shapes = [[5], [2, 3], [2, 3, 4], [2, 1, 3, 2]];
   for (const shape of shapes) {
-    const n = shape.reduce((p, q) => p * q, 1);
+    const n = numel(shape);
     const data = Float32Array.from({ length: n }, (_, i) => i - 3.5);
     for (const dtype of ['f32', 'bf16'] as const) {
       const x = tensor(data, shape, { dtype });

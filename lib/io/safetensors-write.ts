@@ -4,6 +4,7 @@ import { Tensor } from '../tensor';
 import { withAtomicFile, writeAll } from './atomic';
 import { checkLittleEndian, chunkBytes } from './safetensors-file';
 import { MAX_HEADER_BYTES } from './safetensors-header';
+import { numel } from '../shape';
 
 /**
  * Writes tensors (in the order given) and optional string metadata to `file` as safetensors,
@@ -30,8 +31,8 @@ export function saveSafetensors(
     if (!(t instanceof Tensor)) throw invalid(op, `tensors['${name}']`, 'a Tensor', describe(t));
     if (t.disposed) throw invalid(op, `tensors['${name}']`, 'a live Tensor', 'a disposed Tensor');
     const dtype = t.dtype === 'bf16' ? 'BF16' : 'F32';
-    const numel = t.shape.reduce((p, q) => p * q, 1);
-    items.push({ name, t, dtype, bytes: numel * (dtype === 'BF16' ? 2 : 4) });
+    const count = numel(t.shape);
+    items.push({ name, t, dtype, bytes: count * (dtype === 'BF16' ? 2 : 4) });
   }
   let metaJson: string | undefined;
   if (metadata !== undefined) {

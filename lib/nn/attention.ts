@@ -7,9 +7,10 @@ import type { MoonlightConfig } from './config';
 import { addInto, linear, linearBackward, rmsNorm, rmsNormBackward } from './functional';
 import type { ParameterSource } from './init';
 import type { Parameter } from './parameter';
-import { Saved, free, reshaped } from './tape';
+import { Saved, free, reshaped } from './saved-tensors';
 
-export interface Batch {
+/** The geometry of a forward pass: rows, sequence length and every token's position. */
+export interface BatchLayout {
   batch: number;
   seq: number;
   positions: Int32Array;  // [batch * seq]
@@ -31,7 +32,7 @@ export class MLAttention {
   readonly o: Parameter;
   private readonly saved = new Saved();
   private ctx: Record<string, Tensor> = {};
-  private batch: Batch | null = null;
+  private batch: BatchLayout | null = null;
 
   constructor(private readonly c: MoonlightConfig, prefix: string, dtype: DType, src: ParameterSource) {
     const h = c.num_attention_heads, d = c.hidden_size;
@@ -62,7 +63,7 @@ export class MLAttention {
   }
 
   /** x: the normalised hidden states [T, D]; returns the attention output [T, D], plus `residual` (not owned) when given. */
-  forward(x: Tensor, batch: Batch, residual?: Tensor): Tensor {
+  forward(x: Tensor, batch: BatchLayout, residual?: Tensor): Tensor {
     this.saved.free();
     const c = this.c, s = this.saved, T = batch.batch * batch.seq, H = c.num_attention_heads;
     const dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim, dv = c.v_head_dim, r = c.kv_lora_rank;

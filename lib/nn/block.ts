@@ -1,14 +1,14 @@
 // One decoder layer: x + attn(norm(x)), then + mlp(norm(·)) with a dense SwiGLU or an MoE.
 import type { DType, Tensor } from '../../types/core';
 import { ops } from '../ops';
-import { Batch, MLAttention } from './attention';
+import { BatchLayout, MLAttention } from './attention';
 import type { MoonlightConfig } from './config';
 import { addInto, rmsNorm, rmsNormBackward } from './functional';
 import type { ParameterSource } from './init';
 import { SwiGLU } from './mlp';
 import { MoE } from './moe';
 import type { Parameter } from './parameter';
-import { Saved } from './tape';
+import { Saved } from './saved-tensors';
 
 export class DecoderLayer {
   readonly inputNorm: Parameter;
@@ -34,7 +34,7 @@ export class DecoderLayer {
   }
 
   /** x: the residual stream [T, D], kept (not owned) until backward; returns the new stream. */
-  forward(x: Tensor, batch: Batch): Tensor {
+  forward(x: Tensor, batch: BatchLayout): Tensor {
     this.saved.free();
     const s = this.saved, eps = this.c.rms_norm_eps;
     const n1 = rmsNorm(x, this.inputNorm, eps);

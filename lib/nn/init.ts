@@ -37,6 +37,7 @@ export class Rng {
 import type { DType, Tensor } from '../../types/core';
 import { tensor } from '../tensor';
 import { Parameter, ParameterKind } from './parameter';
+import { numel } from '../shape';
 
 export type Fill = 'normal' | 'ones' | 'zeros';
 
@@ -52,7 +53,7 @@ export class RandomInit implements ParameterSource {
   }
 
   make(name: string, shape: number[], kind: ParameterKind, fill: Fill, dtype: DType, requiresGrad = true): Parameter {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numel(shape);
     const data = fill === 'normal' ? this.rng.normals(n, this.std) : new Float32Array(n).fill(fill === 'ones' ? 1 : 0);
     return new Parameter(tensor(data, shape, { dtype }), { name, kind, requiresGrad });
   }
@@ -84,7 +85,7 @@ export class CheckpointSource implements ParameterSource {
     let data: Float32Array;
     if (kind === 'experts') {
       const [E, ...inner] = shape;
-      const per = inner.reduce((a, b) => a * b, 1);
+      const per = numel(inner);
       data = new Float32Array(E * per);
       for (let j = 0; j < E; ++j) data.set(this.take(expertName(name, j), inner), j * per);
     } else {

@@ -5,7 +5,7 @@ import { ops } from '../ops';
 import { linear, linearBackward } from './functional';
 import type { ParameterSource } from './init';
 import type { Parameter } from './parameter';
-import { Saved, free } from './tape';
+import { Saved, free } from './saved-tensors';
 
 export class SwiGLU {
   readonly gate: Parameter;

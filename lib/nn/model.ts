@@ -8,15 +8,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadSafetensorsDir, saveSafetensors } from '../io/safetensors';
 import { tensor } from '../tensor';
-import type { Batch } from './attention';
+import type { BatchLayout } from './attention';
 import { DecoderLayer } from './block';
 import { MoonlightConfig, PresetName, countParameters, parseConfig, presets } from './config';
 import { linear, linearBackward, rmsNorm, rmsNormBackward } from './functional';
 import { CheckpointSource, ParameterSource, RandomInit, expertName } from './init';
 import { MoE } from './moe';
 import type { Parameter } from './parameter';
-import { Saved } from './tape';
+import { Saved } from './saved-tensors';
 import { untrackedMemory } from '../runtime';
+import { numel } from '../shape';
 
 /** What loss() keeps for backward(). */
 interface ForwardContext {
@@ -103,7 +104,7 @@ export class MoonlightModel {
         continue;
       }
       const [E, ...inner] = p.value.shape;
-      const per = inner.reduce((a, b) => a * b, 1);
+      const per = numel(inner);
       const all = p.value.toFloat32Array();
       for (let j = 0; j < E; ++j) {
         const t = tensor(all.subarray(j * per, (j + 1) * per), inner, { dtype: p.value.dtype });
@@ -187,7 +188,7 @@ export class MoonlightModel {
     this.release();
     const positions = new Int32Array(B * S);
     for (let i = 0; i < B * S; ++i) positions[i] = i % S;
-    const batch: Batch = { batch: B, seq: S, positions };
+    const batch: BatchLayout = { batch: B, seq: S, positions };
     const s = this.saved;
     const xs: Tensor[] = [s.keep(ops.embedding(this.embed.value, ids))];
     for (const layer of this.layers) xs.push(s.keep(layer.forward(xs[xs.length - 1], batch)));

@@ -10,7 +10,7 @@ import { addInto } from './functional';
 import type { ParameterSource } from './init';
 import { SwiGLU } from './mlp';
 import type { Parameter } from './parameter';
-import { Saved, free } from './tape';
+import { Saved, free } from './saved-tensors';
 
 export interface RouterStats {
   /** Tokens routed to each expert in the last forward. */

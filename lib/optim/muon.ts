@@ -5,7 +5,7 @@
 // decay), decided by the parameter's kind.
 import type { Tensor } from '../../types/core';
 import type { Parameter } from '../nn/parameter';
-import { reshaped } from '../nn/tape';
+import { reshaped } from '../nn/saved-tensors';
 import { ops } from '../ops';
 import { AdamWRule, checkNumber } from './adamw';
 import { ParamState, ParamStateDict } from './state';

@@ -20,7 +20,7 @@ import type { ParamStateDict } from '../optim/state';
 import { ops } from '../ops';
 import { tensor } from '../tensor';
 import type { Communicator } from './comm';
-import { reshaped } from '../nn/tape';
+import { reshaped } from '../nn/saved-tensors';
 import { untrackedMemory } from '../runtime';
 
 interface Piece {

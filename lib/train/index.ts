@@ -1,6 +1,7 @@
 // train: the loop the CLI uses, checkpoints, metrics and progress.
 export { Trainer } from './trainer';
-export type { TrainerOptions, Batch, StopReason } from './trainer';
+export type { TrainerOptions, StopReason } from './trainer';
+export type { Batch } from '../data/batcher';
 export { saveCheckpoint, readTrainerState, loadOptimizerState, checkpointDir } from './checkpoint';
 export type { TrainerState, OptimizerLike } from './checkpoint';
 export { MetricsLog, lossSvg } from './metrics';

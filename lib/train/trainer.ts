@@ -2,15 +2,11 @@
 // backward, global-norm clipping, the optimizer step at the scheduled lr and the router-bias
 // update; evaluation, metrics, the plot and checkpoints on their schedules.
 import { gradNorm, clipGradNorm } from '../optim/schedule';
+import type { Batch } from '../data/batcher';
 import type { MoonlightModel } from '../nn/model';
 import type { Communicator } from '../parallel/comm';
 import { OptimizerLike, saveCheckpoint } from './checkpoint';
 import { MetricsLog, StepMetrics } from './metrics';
-
-export interface Batch {
-  ids: Int32Array;
-  targets: Int32Array;
-}
 
 export interface TrainerOptions {
   model: MoonlightModel;
@@ -18,9 +14,9 @@ export interface TrainerOptions {
   /** Data parallelism: this rank's share of each batch; losses, loads and norms are reduced. */
   comm?: Communicator;
   /** The training batch of a step: a pure function of the step (and the data seed). */
-  batch: (step: number) => Batch;
+  batch: (step: number) => Pick<Batch, 'ids' | 'targets'>;
   /** Validation batches (iterated in full at each evaluation). */
-  valBatches?: () => Iterable<Batch>;
+  valBatches?: () => Iterable<Pick<Batch, 'ids' | 'targets'>>;
   batchSize: number;
   seqLen: number;
   steps: number;

@@ -455,10 +455,7 @@ export function firstBitwiseDifference(a: Float32Array, b: Float32Array): number
   return -1;
 }
 
-/** Product of a shape. */
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((p, q) => p * q, 1);
-}
+export { numel } from '../../lib/shape';
 
 /** Short numeric formatting for assertion messages. */
 export function fmt(x: number): string {

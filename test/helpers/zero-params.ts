@@ -2,6 +2,7 @@
 // stack and 1-D parameters, with sizes that make rank boundaries cut matrices (510 elements: at 2,
 // 3 and 4 ranks the boundaries cut down_proj and the expert stack).
 import { nn, tensor } from '../../lib';
+import { numel } from '../../lib/shape';
 
 export function makeParams(dtype: 'f32' | 'bf16' = 'f32'): nn.Parameter[] {
   const specs: [string, number[], nn.ParameterKind][] = [
@@ -15,7 +16,7 @@ export function makeParams(dtype: 'f32' | 'bf16' = 'f32'): nn.Parameter[] {
     ['lm_head.weight', [11, 6], 'head'],
   ];
   return specs.map(([name, shape, kind], i) => {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numel(shape);
     return new nn.Parameter(tensor(Float32Array.from({ length: n }, (_, k) => 0.1 * Math.cos(k * 0.71 + i)), shape, { dtype }), { name, kind });
   });
 }

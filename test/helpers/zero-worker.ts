@@ -5,6 +5,7 @@ import { nn, optim, tensor } from '../../lib';
 import { init } from '../../lib/parallel/comm';
 import { ZeroOptimizer } from '../../lib/parallel/zero';
 import { makeParams } from './zero-params';
+import { numel } from '../../lib/shape';
 
 const [out, kind, dtype = 'f32'] = process.argv.slice(2);
 const comm = init();
@@ -14,7 +15,7 @@ const opt = new ZeroOptimizer(inner, comm, params);
 for (let step = 0; step < 2; ++step) {
   // Each rank's gradient is a different part of the sum, so the reduce-scatter is exercised.
   params.forEach((p, i) => {
-    const n = p.value.shape.reduce((a, b) => a * b, 1);
+    const n = numel(p.value.shape);
     const g = Float32Array.from({ length: n }, (_, k) => Math.sin(1 + k * 0.37 + i + step) * (comm.rank + 1));
     p.grad = tensor(g, p.value.shape);
   });

@@ -11,6 +11,7 @@ import { _setChunkBytesForTests } from '../../lib/io/safetensors';
 import type { SafetensorsError } from '../../types';
 import { mulberry32, randn, randInt, type Rng } from '../helpers/ref';
 import { assertInvalidArg } from '../helpers/util';
+import { numel } from '../../lib/shape';
 
 debug.poisonAllocations(true);
 
@@ -98,7 +99,7 @@ function assertBad(
 }
 
 function randomTensor(rng: Rng, shape: number[], dtype: 'f32' | 'bf16', scale = 1): Tensor {
-  const n = shape.reduce((p, q) => p * q, 1);
+  const n = numel(shape);
   const data = randn(rng, n, scale);
   // some specials: signed zero, infinities, subnormals, extremes
   const specials = [-0, Infinity, -Infinity, 1e-40, -3e-39, 3.3e38, -1.17549435e-38];
@@ -132,7 +133,7 @@ test('round trip: f32 and bf16 tensors of ranks 1-4 with random values are bitwi
     let off = 0;
     for (const [i, [name, want]] of [...saved].entries()) {
       const e = h.entries[i];
-      const bytes = want.shape.reduce((p, q) => p * q, 1) * (want.dtype === 'bf16' ? 2 : 4);
+      const bytes = numel(want.shape) * (want.dtype === 'bf16' ? 2 : 4);
       t.deepEqual(e, { name, dtype: want.dtype === 'bf16' ? 'BF16' : 'F32', shape: want.shape, offsets: [off, off + bytes] });
       off += bytes;
     }

@@ -4,6 +4,7 @@ import { ops, debug, tensor } from '../../lib';
 import { mulberry32, randn } from '../helpers/ref';
 import { assertClose, DTYPES, randTensor, read } from '../helpers/util';
 import { adamwRef, muonApplyRef, muonMomentumRef, NN_TOL } from '../helpers/nn-ref';
+import { numel } from '../../lib/shape';
 
 debug.poisonAllocations(true);
 
@@ -16,7 +17,7 @@ for (const gradDtype of DTYPES) {
       [[200, 300], 4],
     ] as [number[], number][]) {
       const rng = mulberry32(1300 + seed);
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = numel(shape);
       const p0 = randn(rng, n);
       const param = tensor(p0, shape);
       const m = tensor(new Float32Array(n), shape);

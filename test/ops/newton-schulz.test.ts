@@ -23,6 +23,7 @@ import {
   YOU_COEFFS,
 } from '../helpers/ref';
 import { assertClose, assertMeta, DType, DTYPES, fromValues, NS_TOL, randTensor, read } from '../helpers/util';
+import { numel } from '../../lib/shape';
 
 debug.poisonAllocations(true);
 
@@ -179,7 +180,7 @@ for (const dtype of DTYPES) {
       [1, 1],
       [2, 4, 8],
     ]) {
-      const x = tensor(new Float32Array(shape.reduce((p, q) => p * q, 1)), shape, { dtype });
+      const x = tensor(new Float32Array(numel(shape)), shape, { dtype });
       const got = ns(t, x, undefined, `NS ${dtype} zeros [${shape}]`);
       t.true(
         got.every((v) => v === 0),

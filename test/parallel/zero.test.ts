@@ -9,6 +9,7 @@ import { optim, tensor } from '../../lib';
 import { launch } from '../../lib/parallel/launch';
 import { writeMicroRun } from '../helpers/micro-run';
 import { makeParams } from '../helpers/zero-params';
+import { numel } from '../../lib/shape';
 
 const root = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-zero-'));
@@ -18,7 +19,7 @@ function singleProcess(kind: string, world: number, dtype: 'f32' | 'bf16' = 'f32
   const opt = kind === 'adamw' ? new optim.AdamW(params, { lr: 0.01 }) : new optim.Muon(params, { lr: 0.02, weightDecay: 0.1 });
   for (let step = 0; step < 2; ++step) {
     params.forEach((p, i) => {
-      const n = p.value.shape.reduce((a, b) => a * b, 1);
+      const n = numel(p.value.shape);
       // The mean over ranks of the workers' gradients: sin(...) · (r + 1), r < world.
       const g = Float32Array.from({ length: n }, (_, k) => (Math.sin(1 + k * 0.37 + i + step) * (world + 1)) / 2);
       p.grad = tensor(g, p.value.shape);
