@@ -48,3 +48,13 @@ test('no document links to a file that is not in the repository', (t) => {
     }
   }
 });
+
+test('no source or document names a path of a particular machine', (t) => {
+  const machinePath = new RegExp(['/work', '/home', '/root'].map((p) => `${p}/`).join('|'));
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  const files = ['README.md', path.join('.ci', 'run')].map((f) => path.join(root, f));
+  for (const dir of ['bench', 'docs', 'examples', 'lib', 'native', 'scripts', 'test', 'types']) files.push(...walk(path.join(root, dir)));
+  const found = files.filter((f) => !/\.(svg|node)$/.test(f) && machinePath.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(root, f));
+  t.deepEqual(found, []);
+});

@@ -2,7 +2,7 @@
 # What a user with no compiler gets from `npm install moontrain`: pack the package (with its
 # prebuilt binary), install the tarball into fresh folders with cc, c++, cmake, make, nvcc and
 # python removed from PATH, with and without install scripts, then run the main job for 20 steps,
-# the README's API example, require() and import, and a TypeScript consumer of the types.
+# the API example, require() and import, and a TypeScript consumer of the types.
 # Usage: bash scripts/ci/test-pack.sh [--keep DIR]   (DIR keeps the installed folders, for the GPU check)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -71,10 +71,10 @@ for mode in scripts no-scripts; do
     if (moontrain.tensor !== tensor || typeof nn.MoonlightModel !== 'function' || typeof optim.Muon !== 'function' || typeof parallel.init !== 'function') throw new Error('import: missing exports');
     console.log('import ok');"
 
-  step "the README's API example ($mode)"
+  step "the API example (examples/api.mjs) ($mode)"
   cp "$root/examples/api.mjs" "$root/examples/zero.mjs" .
   PATH="$bin" node api.mjs
-  step "the README's ZeRO-1 example: 2 rank processes ($mode)"
+  step "the ZeRO-1 example (examples/zero.mjs): 2 rank processes ($mode)"
   PATH="$bin" node zero.mjs
 
   step "npx moontrain train --steps 20 ($mode)"
