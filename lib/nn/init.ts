@@ -36,6 +36,7 @@ export class Rng {
 
 import type { DType, Tensor } from '../../types/core';
 import { tensor } from '../tensor';
+import { expertName, fusedLocation, unfuseHalf } from './expert-layout';
 import { Parameter, ParameterKind } from './parameter';
 
 export type Fill = 'normal' | 'ones' | 'zeros';
@@ -58,14 +59,10 @@ export class RandomInit implements ParameterSource {
   }
 }
 
-/** The per-expert Hugging Face name of expert j in a stacked name "….experts.<proj>.weight". */
-export function expertName(stacked: string, j: number): string {
-  return stacked.replace(/\.experts\./, `.experts.${j}.`);
-}
-
 /**
  * Parameters from loaded checkpoint tensors (Hugging Face names; a stack of experts is
- * assembled from its per-expert matrices). Shapes are checked; the dtype is converted.
+ * assembled from its per-expert matrices or cut from transformers v5's fused tensors). Shapes are
+ * checked; the dtype is converted.
  */
 export class CheckpointSource implements ParameterSource {
   readonly used = new Set<string>();
@@ -83,10 +80,14 @@ export class CheckpointSource implements ParameterSource {
   make(name: string, shape: number[], kind: ParameterKind, _fill: Fill, dtype: DType, requiresGrad = true): Parameter {
     let data: Float32Array;
     if (kind === 'experts') {
-      const [E, ...inner] = shape;
-      const per = inner.reduce((a, b) => a * b, 1);
-      data = new Float32Array(E * per);
-      for (let j = 0; j < E; ++j) data.set(this.take(expertName(name, j), inner), j * per);
+      const [E, R, C] = shape as [number, number, number];
+      const fused = fusedLocation(name);
+      if (!this.tensors.has(expertName(name, 0)) && this.tensors.has(fused.name)) {
+        data = fused.half === null ? this.take(fused.name, shape) : unfuseHalf(this.take(fused.name, [E, 2 * R, C]), E, R, C, fused.half);
+      } else {
+        data = new Float32Array(E * R * C);
+        for (let j = 0; j < E; ++j) data.set(this.take(expertName(name, j), [R, C]), j * R * C);
+      }
     } else {
       data = this.take(name, shape);
     }
