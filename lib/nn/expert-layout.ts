@@ -18,13 +18,6 @@ export function fusedLocation(stacked: string): { name: string; half: 0 | 1 | nu
   return { name: `${m[1]}.gate_up_proj`, half: m[2] === 'gate_proj' ? 0 : 1 };
 }
 
-/** Rows [half·R, (half+1)·R) of every expert of a fused [E, 2R, C] array, as [E, R, C]. */
-export function unfuseHalf(fused: Float32Array, E: number, R: number, C: number, half: 0 | 1): Float32Array {
-  const out = new Float32Array(E * R * C);
-  for (let e = 0; e < E; ++e) out.set(fused.subarray((e * 2 + half) * R * C, (e * 2 + half + 1) * R * C), e * R * C);
-  return out;
-}
-
 /** Gate and up stacks [E, R, C] as one fused [E, 2R, C] array. */
 export function fuseHalves(gate: Float32Array, up: Float32Array, E: number, R: number, C: number): Float32Array {
   const out = new Float32Array(E * 2 * R * C);

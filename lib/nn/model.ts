@@ -7,7 +7,8 @@ import { ops } from '../ops';
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
-import { loadSafetensorsDir, saveSafetensors } from '../io/safetensors';
+import { saveSafetensors } from '../io/safetensors';
+import { openLazyTensors } from '../io/safetensors-lazy';
 import { tensor } from '../tensor';
 import type { Batch } from './attention';
 import { DecoderLayer } from './block';
@@ -94,12 +95,7 @@ export class MoonlightModel {
     const configFile = path.join(dir, 'config.json');
     const config = options.config ?? (fs.existsSync(configFile) ? parseConfig(configFile) : undefined);
     if (!config) throw new Error(`MoonlightModel.load: no config.json in ${dir}; pass options.config`);
-    const { tensors } = loadSafetensorsDir(dirOrFile);
-    try {
-      return new MoonlightModel(config, options, new CheckpointSource(tensors, dirOrFile));
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
+    return new MoonlightModel(config, options, new CheckpointSource(openLazyTensors(dirOrFile)));
   }
 
   /**
