@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { io, nn } from '../../lib';
 import { packageRoot } from '../../lib/native';
-import { expertName } from '../../lib/nn/init';
+import { expertName } from '../../lib/nn/expert-layout';
 
 /** The Python that runs the PyTorch anchors: MOONTRAIN_PYTHON, else Debian's. */
 export const PYTHON = process.env.MOONTRAIN_PYTHON ?? '/usr/bin/python3';

@@ -1,6 +1,7 @@
 // The DeepSeek-V3 / Moonlight model config, with Hugging Face config.json field names, presets,
 // and analytic parameter and FLOP counts (never computed by allocating a model).
 import * as fs from 'fs';
+import { normaliseHfFields } from './hf-config';
 
 export interface MoonlightConfig {
   hidden_size: number;
@@ -118,6 +119,7 @@ const integerFields = [
 export function parseConfig(source: string | Partial<MoonlightConfig> | Record<string, unknown>): MoonlightConfig {
   const raw = typeof source === 'string' ? (JSON.parse(fs.readFileSync(source, 'utf8')) as Record<string, unknown>) : (source as Record<string, unknown>);
   const where = typeof source === 'string' ? source : 'config';
+  normaliseHfFields(raw, where);
   const bad = (field: string, expected: string) => {
     const e = new Error(`config: field '${field}' in ${where}: expected ${expected}, got ${JSON.stringify(raw[field])}`) as Error & { code: string };
     e.code = 'ERR_MOONTRAIN_BAD_CONFIG';

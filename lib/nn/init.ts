@@ -35,7 +35,10 @@ export class Rng {
 }
 
 import type { DType, Tensor } from '../../types/core';
+import { ops } from '../ops';
 import { tensor } from '../tensor';
+import { expertName, fusedLocation } from './expert-layout';
+import type { LazyTensors } from '../io/safetensors-lazy';
 import { Parameter, ParameterKind } from './parameter';
 import { numel } from '../shape';
 
@@ -59,38 +62,53 @@ export class RandomInit implements ParameterSource {
   }
 }
 
-/** The per-expert Hugging Face name of expert j in a stacked name "….experts.<proj>.weight". */
-export function expertName(stacked: string, j: number): string {
-  return stacked.replace(/\.experts\./, `.experts.${j}.`);
-}
-
 /**
  * Parameters from loaded checkpoint tensors (Hugging Face names; a stack of experts is
- * assembled from its per-expert matrices). Shapes are checked; the dtype is converted.
+ * assembled from its per-expert matrices or cut from transformers v5's fused tensors). Shapes are
+ * checked; the dtype is converted.
  */
 export class CheckpointSource implements ParameterSource {
-  readonly used = new Set<string>();
-  constructor(private readonly tensors: Map<string, Tensor>, private readonly where: string) {}
+  constructor(private readonly tensors: LazyTensors) {}
 
-  private take(name: string, shape: number[]): Float32Array {
-    const t = this.tensors.get(name);
-    if (!t) throw new Error(`MoonlightModel.load: ${this.where} has no tensor '${name}'`);
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
-      throw new Error(`MoonlightModel.load: tensor '${name}' in ${this.where}: expected shape [${shape}], got [${t.shape}]`);
-    this.used.add(name);
-    return t.toFloat32Array();
+  /** The named tensors in `dtype`, each checked against `shape`; read together, in one pass over the files. */
+  private take(names: string[], shape: number[], dtype: DType): Tensor[] {
+    for (const name of names) if (!this.tensors.names.has(name)) throw new Error(`MoonlightModel.load: ${this.tensors.where} has no tensor '${name}'`);
+    const loaded = this.tensors.get(names, dtype);
+    for (const name of names) {
+      const t = loaded.get(name)!;
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        for (const x of loaded.values()) x.dispose();
+        throw new Error(`MoonlightModel.load: tensor '${name}' in ${this.tensors.where}: expected shape [${shape}], got [${t.shape}]`);
+      }
+    }
+    return names.map((name) => loaded.get(name)!);
+  }
+
+  /** A stack [E, R, C] of the experts' matrices, from per-expert tensors or a fused one; no float copy in JS. */
+  private experts(name: string, [E, R, C]: number[], dtype: DType): Tensor {
+    const fused = fusedLocation(name);
+    let flat: Tensor;
+    if (!this.tensors.names.has(expertName(name, 0)) && this.tensors.names.has(fused.name)) {
+      const [whole] = this.take([fused.name], fused.half === null ? [E, R, C] : [E, 2 * R, C], dtype) as [Tensor];
+      if (fused.half === null) return whole;
+      const rows = whole.reshape([E, 2 * R * C]);
+      const halves = ops.split(rows, [R * C, R * C]);
+      for (const t of [rows, whole]) t.dispose();
+      flat = halves[fused.half]!;
+      halves[1 - fused.half]!.dispose();
+    } else {
+      const pieces = this.take(Array.from({ length: E! }, (_, j) => expertName(name, j)), [R!, C!], dtype);
+      const rows = pieces.map((p) => p.reshape([1, R! * C!]));
+      flat = ops.concat(rows);
+      for (const p of [...rows, ...pieces]) p.dispose();
+    }
+    const stack = flat.reshape([E!, R!, C!]);
+    flat.dispose();
+    return stack;
   }
 
   make(name: string, shape: number[], kind: ParameterKind, _fill: Fill, dtype: DType, requiresGrad = true): Parameter {
-    let data: Float32Array;
-    if (kind === 'experts') {
-      const [E, ...inner] = shape;
-      const per = numel(inner);
-      data = new Float32Array(E * per);
-      for (let j = 0; j < E; ++j) data.set(this.take(expertName(name, j), inner), j * per);
-    } else {
-      data = this.take(name, shape);
-    }
-    return new Parameter(tensor(data, shape, { dtype }), { name, kind, requiresGrad });
+    const value = kind === 'experts' ? this.experts(name, shape, dtype) : this.take([name], shape, dtype)[0]!;
+    return new Parameter(value, { name, kind, requiresGrad });
   }
 }

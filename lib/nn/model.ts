@@ -6,18 +6,21 @@ import type { DType, Tensor } from '../../types/core';
 import { ops } from '../ops';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadSafetensorsDir, saveSafetensors } from '../io/safetensors';
+import { writeFileAtomic } from '../io/atomic';
+import { saveSafetensors } from '../io/safetensors';
+import { openLazyTensors } from '../io/safetensors-lazy';
 import { tensor } from '../tensor';
 import type { BatchLayout } from './attention';
 import { DecoderLayer } from './block';
 import { MoonlightConfig, PresetName, countParameters, parseConfig, presets } from './config';
 import { linear, linearBackward, rmsNorm, rmsNormBackward } from './functional';
-import { CheckpointSource, ParameterSource, RandomInit, expertName } from './init';
+import { ExpertFormat, expertName, fuseHalves, fusedLocation } from './expert-layout';
+import { hfConfigJson, hfGenerationConfigJson } from './hf-config';
+import { CheckpointSource, ParameterSource, RandomInit } from './init';
 import { MoE } from './moe';
 import type { Parameter } from './parameter';
 import { Saved } from './saved-tensors';
 import { untrackedMemory } from '../runtime';
-import { numel } from '../shape';
 
 /** What loss() keeps for backward(). */
 interface ForwardContext {
@@ -46,9 +49,19 @@ export interface ModelOptions {
   initStd?: number;
 }
 
+/** Options of MoonlightModel.save. */
+export interface SaveOptions {
+  /** Expert weights one matrix per expert (default) or transformers v5's fused tensors. */
+  format?: ExpertFormat;
+  /** The tokenizer's special token ids, written into config.json and generation_config.json. */
+  tokens?: { bosTokenId?: number | null; eosTokenId?: number | null; padTokenId?: number | null };
+}
+
 export class MoonlightModel {
   readonly config: MoonlightConfig;
   readonly precision: DType;
+  /** Standard deviation of the initial weights (written as config.json's initializer_range). */
+  readonly initStd: number;
   readonly embed: Parameter;
   readonly layers: DecoderLayer[];
   readonly norm: Parameter;
@@ -62,7 +75,8 @@ export class MoonlightModel {
     const c = (this.config = parseConfig(config));
     const dtype = (this.precision = options.precision ?? 'bf16');
     if (dtype !== 'f32' && dtype !== 'bf16') throw new Error(`MoonlightModel: option 'precision': expected 'f32' or 'bf16', got ${JSON.stringify(dtype)}`);
-    const src = source ?? new RandomInit(options.seed ?? 1, options.initStd ?? 0.02);
+    this.initStd = options.initStd ?? 0.02;
+    const src = source ?? new RandomInit(options.seed ?? 1, this.initStd);
     const V = c.vocab_size, D = c.hidden_size;
     this.embed = src.make('model.embed_tokens.weight', [V, D], 'embedding', 'normal', dtype);
     this.layers = [];
@@ -81,35 +95,45 @@ export class MoonlightModel {
     const configFile = path.join(dir, 'config.json');
     const config = options.config ?? (fs.existsSync(configFile) ? parseConfig(configFile) : undefined);
     if (!config) throw new Error(`MoonlightModel.load: no config.json in ${dir}; pass options.config`);
-    const { tensors } = loadSafetensorsDir(dirOrFile);
-    try {
-      return new MoonlightModel(config, options, new CheckpointSource(tensors, dirOrFile));
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
+    return new MoonlightModel(config, options, new CheckpointSource(openLazyTensors(dirOrFile)));
   }
 
   /**
-   * Writes the weights with Hugging Face DeepseekV3 names (one matrix per expert). A path ending
-   * in .safetensors is one file; otherwise a directory with model.safetensors and config.json.
+   * Writes the weights with Hugging Face DeepseekV3 names: one matrix per expert (as DeepSeek-V3
+   * and Moonlight checkpoints hold them), or transformers v5's fused expert tensors with
+   * `format: 'fused'`. A path ending in .safetensors is one file; otherwise a directory with
+   * model.safetensors, config.json and generation_config.json.
    */
-  save(target: string): void {
+  save(target: string, options: SaveOptions = {}): void {
+    const format = options.format ?? 'per-expert';
+    if (format !== 'per-expert' && format !== 'fused')
+      throw new Error(`MoonlightModel.save: option 'format': expected 'per-expert' or 'fused', got ${JSON.stringify(format)}`);
     const file = target.endsWith('.safetensors') ? target : path.join(target, 'model.safetensors');
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const out = new Map<string, Tensor>();
     const temporary: Tensor[] = [];
+    const keep = (name: string, data: Float32Array, shape: number[], dtype: DType) => {
+      const t = tensor(data, shape, { dtype });
+      temporary.push(t);
+      out.set(name, t);
+    };
+    const gates = new Map<string, Float32Array>();
     for (const p of this.parameters()) {
       if (p.kind !== 'experts') {
         out.set(p.name, p.value);
         continue;
       }
-      const [E, ...inner] = p.value.shape;
-      const per = numel(inner);
+      const [E, R, C] = p.value.shape as [number, number, number];
       const all = p.value.toFloat32Array();
-      for (let j = 0; j < E; ++j) {
-        const t = tensor(all.subarray(j * per, (j + 1) * per), inner, { dtype: p.value.dtype });
-        temporary.push(t);
-        out.set(expertName(p.name, j), t);
+      const fused = fusedLocation(p.name);
+      if (format === 'per-expert') {
+        for (let j = 0; j < E; ++j) keep(expertName(p.name, j), all.subarray(j * R * C, (j + 1) * R * C), [R, C], p.value.dtype);
+      } else if (fused.half === null) {
+        keep(fused.name, all, [E, R, C], p.value.dtype);
+      } else if (fused.half === 0) {
+        gates.set(fused.name, all);
+      } else {
+        keep(fused.name, fuseHalves(gates.get(fused.name)!, all, E, R, C), [E, 2 * R, C], p.value.dtype);
       }
     }
     try {
@@ -118,9 +142,9 @@ export class MoonlightModel {
       for (const t of temporary) t.dispose();
     }
     if (!target.endsWith('.safetensors')) {
-      const tmp = path.join(target, `config.json.tmp-${process.pid}`);
-      fs.writeFileSync(tmp, JSON.stringify({ model_type: 'deepseek_v3', architectures: ['DeepseekV3ForCausalLM'], ...this.config }, null, 2));
-      fs.renameSync(tmp, path.join(target, 'config.json'));
+      const hf = { precision: this.precision, initializerRange: this.initStd, ...options.tokens };
+      writeFileAtomic(path.join(target, 'config.json'), `${JSON.stringify(hfConfigJson(this.config, hf), null, 2)}\n`);
+      writeFileAtomic(path.join(target, 'generation_config.json'), `${JSON.stringify(hfGenerationConfigJson(hf), null, 2)}\n`);
     }
   }
 
