@@ -5,7 +5,7 @@ import { native, packageRoot } from './native';
 const version: string = require(`${packageRoot}/package.json`).version;
 
 export function info(): Info {
-  return { version, ...native.info() };
+  return { version, ...native.info(), mpi: native.mpiInfo() };
 }
 
 export function setNumThreads(n: number): void {
