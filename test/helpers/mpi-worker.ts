@@ -103,6 +103,20 @@ function check(dtype: DType, n: number, seed: number): void {
   }
 }
 
+// MPI_SCENARIO=kill: every rank records its pid and allReduces in a loop; the last rank SIGKILLs
+// itself after a few rounds (the launcher must then stop the whole job).
+if (process.env.MPI_SCENARIO === 'kill') {
+  fs.writeFileSync(path.join(outDir, `pid-${rank}`), `${process.pid} ${comm.transport().hostName}`);
+  using t = tensor(new Float32Array(100003).fill(1), [100003]);
+  for (let i = 0; ; ++i) {
+    if (rank === size - 1 && i === 20) {
+      fs.writeFileSync(path.join(outDir, 'killed-at'), String(Date.now()));
+      process.kill(process.pid, 'SIGKILL');
+    }
+    comm.allReduce(t);
+  }
+}
+
 let seed = 11;
 for (const dtype of ['f32', 'bf16'] as DType[]) for (const n of [1, 7, 1000, 300001]) check(dtype, n, seed++);
 const v = new Float64Array([rank + 0.1, -rank - 1, 2 ** 60 * (rank % 2 ? 1 : -1)]);
