@@ -105,8 +105,8 @@ test('launchers are recognized from their environment', (t) => {
   t.throws(() => mpiBackend({ MOONTRAIN_COMM: 'nccl' }), { message: /MOONTRAIN_COMM: expected 'hier' or 'mpi'.*got 'nccl'/ });
 });
 
-const oneHost = hasOpenMpi ? test : test.skip;
-oneHost.serial('one host under mpirun: hierarchical (4 ranks: the ring) and flat MPI (3 ranks)', async (t) => {
+const oneHost = hasOpenMpi ? test.serial : test.skip;
+oneHost('one host under mpirun: hierarchical (4 ranks: the ring) and flat MPI (3 ranks)', async (t) => {
   for (const [n, backend] of [[4, 'hier'], [3, 'mpi']] as const) {
     const dir = freshDir(`one-${backend}`);
     const r = await local('mpirun', ['--oversubscribe', '-n', String(n), '-x', 'DIST_OUT', '-x', 'MOONTRAIN_COMM', process.execPath, '--import=tsx', WORKER],
