@@ -133,7 +133,7 @@ export function init(options: InitOptions = {}): Communicator {
   const sizeVar = env.WORLD_SIZE;
   const mpi = sizeVar === undefined || sizeVar === '' ? detectMpiLaunch(env) : null;
   if (mpi) {
-    const backend = mpiBackend(env);
+    const backend = rest.backend ?? mpiBackend(env);
     if (env === process.env && !env.MOONTRAIN_NUM_THREADS) native.setNumThreads(defaultThreadsPerRank(mpi.localSize ?? 1));
     const job = (env.MOONTRAIN_JOB || `mpi-${process.pid}-${Math.random().toString(36).slice(2, 10)}`).replace(/[^A-Za-z0-9._-]/g, '_');
     return new Communicator({ ...rest, jobName: job, rank: mpi.rank, size: mpi.size, backend });

@@ -100,6 +100,11 @@ test('launchers are recognized from their environment', (t) => {
   // An sbatch script's own shell (no job step) is not a rank.
   t.is(detectMpiLaunch({ SLURM_PROCID: '0', SLURM_NTASKS: '8' }), null);
   t.throws(() => detectMpiLaunch({ OMPI_COMM_WORLD_RANK: '4', OMPI_COMM_WORLD_SIZE: '4' }), { message: /OMPI_COMM_WORLD_RANK: expected an integer in \[0, 3\], got '4'/ });
+  // train: the launcher starts the ranks, so --nproc under it is a usage error (before MPI starts).
+  const env = { ...process.env, OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '2' };
+  const r = spawnSync(process.execPath, ['--import=tsx', CLI, 'train', '--config', 'tiny', '--data', 'x', '--nproc', '2'], { cwd: root, env, encoding: 'utf8' });
+  t.not(r.status, 0);
+  t.regex(r.stderr, /--nproc 2 under mpirun: the launcher starts the ranks/);
   t.is(mpiBackend({}), 'hier');
   t.is(mpiBackend({ MOONTRAIN_COMM: 'mpi' }), 'mpi');
   t.throws(() => mpiBackend({ MOONTRAIN_COMM: 'nccl' }), { message: /MOONTRAIN_COMM: expected 'hier' or 'mpi'.*got 'nccl'/ });
