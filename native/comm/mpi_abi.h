@@ -60,8 +60,9 @@ class Mpi {
 };
 
 // The MPI library of this process, opened on first use: MOONTRAIN_MPI_LIB if set, else Open
-// MPI's libmpi.so.40, else MPICH's libmpi.so.12 / libmpich.so.12. nullptr when none could be
-// opened; then *why says what was tried and what failed.
+// MPI's libmpi.so.40, else MPICH's libmpi.so.12 / libmpich.so.12 (MPICH's first when a PMI
+// launcher such as Hydra started the process). nullptr when none could be opened; then *why
+// says what was tried and what failed.
 const Mpi* library(std::string* why);
 
 // "MPI_Xxx failed: <the library's error string>".

@@ -241,14 +241,17 @@ const Mpi* library(std::string* why) {
     std::vector<std::string> files;
     const char* env = std::getenv("MOONTRAIN_MPI_LIB");
     if (env && *env) files.push_back(env);
-    else files = {"libmpi.so.40", "libmpi.so.12", "libmpich.so.12"};
+    else if (std::getenv("PMI_RANK") && !std::getenv("OMPI_COMM_WORLD_SIZE"))
+      files = {"libmpi.so.12", "libmpich.so.12", "libmpi.so.40"};  // started by MPICH's Hydra (or another PMI launcher)
+    else
+      files = {"libmpi.so.40", "libmpi.so.12", "libmpich.so.12"};
     for (const std::string& f : files) {
       std::string w;
       lib = open_library(f, &w);
       if (lib) return;
       failure += (failure.empty() ? "" : "; ") + w;
     }
-    failure = (env && *env ? "MOONTRAIN_MPI_LIB: " : "no MPI library found (tried libmpi.so.40, libmpi.so.12, libmpich.so.12): ") + failure;
+    failure = (env && *env ? "MOONTRAIN_MPI_LIB: " : "no MPI library found: ") + failure;
   });
   if (!lib && why) *why = failure;
   return lib.get();
