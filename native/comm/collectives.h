@@ -10,6 +10,9 @@
 
 namespace mt::comm {
 
+class Communicator;
+class MpiCommunicator;
+
 struct ByteCounters {
   uint64_t all_gather = 0, reduce_scatter = 0, all_reduce = 0, broadcast = 0;
 };
@@ -39,6 +42,9 @@ class Collectives {
   virtual void close() = 0;
   virtual void mark_exiting(int code) = 0;
   virtual bool closed() const = 0;
+  // Which transport this is (the binding describes it; no RTTI in node-gyp builds).
+  virtual const Communicator* as_ring() const { return nullptr; }
+  virtual const MpiCommunicator* as_mpi() const { return nullptr; }
 };
 
 }  // namespace mt::comm

@@ -113,6 +113,7 @@ class Communicator : public Collectives {
   // Records that this process is exiting with `code` (peers then fail at once, naming this rank).
   void mark_exiting(int code) override;
   bool closed() const override { return base_ == nullptr; }
+  const Communicator* as_ring() const override { return this; }
 
   // The partition allReduce uses: n split into size chunks, the first n % size one element longer.
   static std::vector<int64_t> even_counts(int64_t n, int size);

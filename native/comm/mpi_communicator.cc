@@ -25,7 +25,11 @@ std::vector<int64_t> offsets_of(const std::vector<int64_t>& counts) {
   return off;
 }
 
+MpiCommunicator* g_current = nullptr;
+
 }  // namespace
+
+MpiCommunicator* MpiCommunicator::current() { return g_current; }
 
 void MpiCommunicator::check(int rc, const char* call, const char* op) const {
   if (rc != 0) throw CommError(op, "ERR_MOONTRAIN_MPI", mpi::error_text(*m_, call, rc), -1);
@@ -128,10 +132,12 @@ MpiCommunicator::MpiCommunicator(const std::string& job, int expect_rank, int ex
     }
   }
   check(m_->barrier(world), "MPI_Barrier", op);
+  g_current = this;
 }
 
 MpiCommunicator::~MpiCommunicator() {
   if (ring_) ring_->close();
+  if (g_current == this) g_current = nullptr;
 }
 
 template <typename Step>
@@ -303,6 +309,7 @@ void MpiCommunicator::abort(const std::string& reason) {
 void MpiCommunicator::close() {
   if (closed_) return;
   closed_ = true;
+  if (g_current == this) g_current = nullptr;
   if (ring_) ring_->close();
   int finalized = 0;
   m_->finalized(&finalized);

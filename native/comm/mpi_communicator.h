@@ -58,6 +58,9 @@ class MpiCommunicator final : public Collectives {
   void close() override;
   void mark_exiting(int code) override;
   bool closed() const override { return closed_; }
+  const MpiCommunicator* as_mpi() const override { return this; }
+  // The open MPI communicator of this process (MPI is initialized once), or null.
+  static MpiCommunicator* current();
 
   // The MPI library's own collectives on the world, for the benchmark (same buffers, same ranks).
   void library_all_gather(const void* in, void* out, int64_t bytes_per_rank);

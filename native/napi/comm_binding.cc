@@ -192,7 +192,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !comm_ || comm_->closed()); }
   Napi::Value Geometry(const Napi::CallbackInfo& info) {
     Napi::Object g = Napi::Object::New(info.Env());
-    const auto* ring = dynamic_cast<const comm::Communicator*>(comm_.get());
+    const comm::Communicator* ring = comm_ ? comm_->as_ring() : nullptr;
     g.Set("slotBytes", Napi::Number::New(info.Env(), ring ? static_cast<double>(ring->slot_bytes()) : 0));
     g.Set("slots", Napi::Number::New(info.Env(), ring ? ring->slots() : 0));
     g.Set("direct", Napi::Boolean::New(info.Env(), ring && ring->direct_enabled()));

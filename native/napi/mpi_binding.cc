@@ -12,43 +12,10 @@ namespace mt::napi {
 
 namespace {
 
-comm::MpiCommunicator* live_mpi = nullptr;  // the process's MPI communicator (MPI is initialized once)
-
-class OwnedMpiCommunicator final : public comm::Collectives {
- public:
-  explicit OwnedMpiCommunicator(std::unique_ptr<comm::MpiCommunicator> c) : c_(std::move(c)) { live_mpi = c_.get(); }
-  ~OwnedMpiCommunicator() override {
-    if (live_mpi == c_.get()) live_mpi = nullptr;
-  }
-  comm::MpiCommunicator& inner() const { return *c_; }
-  int rank() const override { return c_->rank(); }
-  int size() const override { return c_->size(); }
-  const std::string& job() const override { return c_->job(); }
-  void all_gather_v(const void* in, void* out, DType d, const std::vector<int64_t>& counts) override { c_->all_gather_v(in, out, d, counts); }
-  void reduce_scatter_v(const void* in, void* out, DType d, const std::vector<int64_t>& counts) override {
-    c_->reduce_scatter_v(in, out, d, counts);
-  }
-  void all_reduce(void* data, DType d, int64_t n) override { c_->all_reduce(data, d, n); }
-  void broadcast(void* data, DType d, int64_t n, int root) override { c_->broadcast(data, d, n, root); }
-  void barrier() override { c_->barrier(); }
-  void all_reduce_numbers(double* v, int64_t n, comm::NumbersOp op) override { c_->all_reduce_numbers(v, n, op); }
-  comm::ByteCounters bytes() const override { return c_->bytes(); }
-  void reset_bytes() override { c_->reset_bytes(); }
-  void abort(const std::string& reason) override { c_->abort(reason); }
-  void close() override {
-    c_->close();
-    if (live_mpi == c_.get()) live_mpi = nullptr;
-  }
-  void mark_exiting(int code) override { c_->mark_exiting(code); }
-  bool closed() const override { return c_->closed(); }
-
- private:
-  std::unique_ptr<comm::MpiCommunicator> c_;
-};
-
 comm::MpiCommunicator& live(const char* op) {
-  if (!live_mpi) throw RuntimeError(op, "ERR_MOONTRAIN_COMM_CLOSED", "no open MPI communicator in this process (init() under mpirun opens one)");
-  return *live_mpi;
+  comm::MpiCommunicator* c = comm::MpiCommunicator::current();
+  if (!c) throw RuntimeError(op, "ERR_MOONTRAIN_COMM_CLOSED", "no open MPI communicator in this process (init() under mpirun opens one)");
+  return *c;
 }
 
 Napi::Value MpiInfo(const Napi::CallbackInfo& info) {
@@ -107,16 +74,16 @@ std::unique_ptr<comm::Collectives> make_mpi_collectives(const Napi::Object& opti
   if (backend == "shm") return nullptr;
   if (backend != "hier" && backend != "mpi") throw ArgError(op, "options", "backend to be 'shm', 'hier' or 'mpi'", describe(v));
   const comm::MpiMode mode = backend == "hier" ? comm::MpiMode::Hierarchical : comm::MpiMode::Flat;
-  return std::make_unique<OwnedMpiCommunicator>(std::make_unique<comm::MpiCommunicator>(job, rank, size, mode, shm_options));
+  return std::make_unique<comm::MpiCommunicator>(job, rank, size, mode, shm_options);
 }
 
 void add_mpi_geometry(Napi::Env env, Napi::Object g, const comm::Collectives* c) {
-  const auto* owned = dynamic_cast<const OwnedMpiCommunicator*>(c);
-  if (!owned) {
+  const comm::MpiCommunicator* m = c ? c->as_mpi() : nullptr;
+  if (!m) {
     g.Set("backend", Napi::String::New(env, "shm"));
     return;
   }
-  const comm::MpiPlacement& p = owned->inner().placement();
+  const comm::MpiPlacement& p = m->placement();
   g.Set("backend", Napi::String::New(env, p.mode));
   g.Set("hosts", Napi::Number::New(env, p.hosts));
   g.Set("host", Napi::Number::New(env, p.host));
