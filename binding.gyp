@@ -50,7 +50,8 @@
         "native/napi/nn_binding.cc",
         "native/comm/communicator.cc", "native/comm/ring.cc", "native/comm/kernels.cc",
         "native/comm/direct.cc",
-        "native/napi/comm_binding.cc"
+        "native/napi/comm_binding.cc",
+        "native/comm/mpi_loader.cc", "native/comm/mpi_communicator.cc", "native/napi/mpi_binding.cc"
       ],
       "ldflags": ["-Wl,--exclude-libs,ALL", "-pthread"],
       "libraries": ["-lrt"]

@@ -71,6 +71,13 @@ async function benchStepDistributed(nproc: number, step: StepOptions, json?: str
 export async function benchCommand(args: string[]): Promise<number> {
   const nproc = Number(flag(args, '--nproc') ?? 1);
   if (args[0] === 'allgather' || args[0] === 'reducescatter') {
+    const backend = flag(args, '--backend') ?? 'shm';
+    if (backend === 'hier' || backend === 'mpi') {
+      const mib = (name: string, d: number) => Number(flag(args, name) ?? d) * (1 << 20);
+      const { benchCollectivesMpi } = require('./collectives-mpi') as typeof import('./collectives-mpi');
+      return benchCollectivesMpi({ kind: args[0], backend, minBytes: mib('--min-mib', 16), maxBytes: mib('--max-mib', 256), repeats: Number(flag(args, '--repeats') ?? 5), json: flag(args, '--json') });
+    }
+    if (backend !== 'shm') throw new UsageError(`moontrain bench ${args[0]}: --backend: expected shm, hier or mpi, got '${backend}'`);
     if (!(Number.isInteger(nproc) && nproc >= 2)) throw new UsageError(`moontrain bench ${args[0]}: --nproc: expected an integer >= 2, got '${flag(args, '--nproc') ?? ''}'`);
     const { benchCollectives } = require('./collectives') as typeof import('./collectives');
     return benchCollectives(args[0], nproc, flag(args, '--json'));

@@ -25,8 +25,10 @@ ${flagHelp(infoFlags)}
   bench step [--config X] [--precision bf16|f32] [--batch-size B] [--seq-len L]
             one config (default: tiny and small, bf16, 16 x 128 tokens)
   bench step --nproc N          ZeRO-1 bytes per step, optimizer share and memory, Muon vs AdamW
-  bench allgather|reducescatter --nproc N [--json FILE]
-            ring collectives between processes next to a memcpy by as many processes`;
+  bench allgather|reducescatter --nproc N [--json FILE]   (--backend shm, the default)
+            ring collectives between processes next to a memcpy by as many processes
+  bench allgather|reducescatter --backend hier|mpi [--min-mib 16] [--max-mib 256]
+            as the ranks of mpirun/srun: beside MPI_Allgather / MPI_Reduce_scatter_block`;
 
 // The benchmarks live in the repository's bench/, which the npm package does not ship.
 function loadBench(): typeof import('../bench/run') {

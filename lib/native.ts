@@ -6,6 +6,8 @@ import type {
   AttentionGrads,
   AttentionResult,
   CommBytes,
+  CommTransport,
+  MpiInfo,
   CrossEntropyResult,
   DType,
   Device,
@@ -27,7 +29,7 @@ export interface NativeCommunicator {
   readonly size: number;
   readonly jobName: string;
   readonly closed: boolean;
-  readonly geometry: { slotBytes: number; slots: number; direct: boolean };
+  readonly geometry: CommTransport;
   allGather(input: unknown, output: unknown): Tensor;
   allGatherV(input: unknown, counts: unknown, output: unknown): Tensor;
   reduceScatter(input: unknown, output: unknown): Tensor;
@@ -79,7 +81,7 @@ export interface NativeAddon {
   adamwStep(param: unknown, grad: unknown, m: unknown, v: unknown, options: unknown): void;
   muonMomentum(m: unknown, grad: unknown, options: unknown): Tensor;
   muonApply(param: unknown, update: unknown, options: unknown): void;
-  info(): Omit<Info, 'version'>;
+  info(): Omit<Info, 'version' | 'mpi'>;
   setNumThreads(n: unknown): void;
   setIsa(isa: unknown): Isa;
   poisonAllocations(on: boolean): void;
@@ -92,6 +94,10 @@ export interface NativeAddon {
   commSetParentDeathSignal(signal: unknown): void;
   /** Bench only: a plain memcpy from src to dst (same byte size). */
   commCopyBytes(dst: unknown, src: unknown): void;
+  mpiInfo(): MpiInfo;
+  /** Bench only: the MPI library's own MPI_Allgather / MPI_Reduce_scatter_block on the world. */
+  mpiLibraryAllGather(input: unknown, output: unknown): Tensor;
+  mpiLibraryReduceScatterBlock(input: unknown, output: unknown): Tensor;
 }
 
 export type { DType, Device };

@@ -5,7 +5,11 @@ import { native, packageRoot } from './native';
 const version: string = require(`${packageRoot}/package.json`).version;
 
 export function info(): Info {
-  return { version, ...native.info() };
+  const i = { version, ...native.info() } as Info;
+  // Looked up when read (JSON.stringify and spreading read it): finding MPI dlopens it, which a
+  // process that only wants the ISA should not pay for.
+  Object.defineProperty(i, 'mpi', { enumerable: true, get: () => native.mpiInfo() });
+  return i;
 }
 
 export function setNumThreads(n: number): void {

@@ -330,8 +330,23 @@ export interface Info {
     driverVersion: number;
     devices: CudaDeviceInfo[];
   };
+  /** The MPI library a job started by mpirun/srun would use (opened with dlopen), or why none. */
+  mpi: MpiInfo;
 }
 export declare function info(): Info;
+
+export interface MpiInfo {
+  available: boolean;
+  /** 'Open MPI' or 'MPICH' (the MPICH ABI: also Intel MPI, MVAPICH). */
+  library?: string;
+  abi?: 'openmpi' | 'mpich';
+  /** The file opened: MOONTRAIN_MPI_LIB, else libmpi.so.40, libmpi.so.12 or libmpich.so.12. */
+  path?: string;
+  /** The first line of MPI_Get_library_version. */
+  version?: string;
+  /** Why no library could be used. */
+  reason?: string;
+}
 
 /** Threads for native work (1 to 1024). Results do not depend on it. */
 export declare function setNumThreads(n: number): void;
@@ -509,11 +524,28 @@ export interface CommTransport {
   slots: number;
   /** Large messages are read directly from the peers' buffers (process_vm_readv) instead of through the slots. */
   direct: boolean;
+  /** 'shm': the ring of one host; 'hier': MPI between hosts, the ring inside each; 'mpi': everything through MPI. */
+  backend: CommBackend;
+  /** With MPI: hosts in the job (ranks grouped by MPI_COMM_TYPE_SHARED, ordered by their lowest rank), this rank's host and its place there. */
+  hosts?: number;
+  host?: number;
+  hostName?: string;
+  localRank?: number;
+  localSize?: number;
 }
+
+export type CommBackend = 'shm' | 'hier' | 'mpi';
 
 export interface CommunicatorOptions {
   /** Names the job's shared-memory segment /dev/shm/moontrain-<jobName>; [A-Za-z0-9._-], 1 to 200 characters. */
   jobName: string;
+  /**
+   * 'shm' (default): ranks of one host. 'hier' / 'mpi': the ranks of an MPI job (rank and size
+   * must match MPI's world; world rank 0's jobName is used, each host's ring is
+   * /dev/shm/moontrain-<jobName>-host<h>); 'hier' reduces inside each host first, 'mpi' runs
+   * every collective through MPI. init() picks these under mpirun or srun.
+   */
+  backend?: CommBackend;
   /** 0 to size-1; rank 0 creates the segment. */
   rank: number;
   /** Processes in the job, 1 to 64. */

@@ -56,6 +56,9 @@ export function infoCommand(argv: string[]): number {
   console.log(machine.cuda.available
     ? `CUDA: ${machine.cuda.devices.map((d) => `${d.name} (${(d.memoryBytes / 2 ** 30).toFixed(0)} GiB, sm ${d.computeCapability})`).join(', ')}`
     : `CUDA: not available (${machine.cuda.reason})`);
+  console.log(machine.mpi.available
+    ? `MPI: ${machine.mpi.library} (${machine.mpi.version}) from ${machine.mpi.path}`
+    : `MPI: not available (${machine.mpi.reason}); mpirun/srun jobs need it, train --nproc does not`);
   if (a.config) {
     const f = (n: number) => n.toLocaleString('en-US');
     console.log(`model ${a.config}: ${f(out.params_total as number)} parameters without embedding and head, ${f(out.params_active as number)} active per token`);

@@ -12,6 +12,7 @@ import { loadOptimizerState, readTrainerState, checkpointDir } from '../train/ch
 import { Progress } from '../train/progress';
 import { Trainer } from '../train/trainer';
 import { init } from '../parallel/comm';
+import { detectMpiLaunch } from '../parallel/mpi-env';
 import { launch } from '../parallel/launch';
 import { ZeroOptimizer } from '../parallel/zero';
 import { Flags, Parsed, UsageError, parseFlags } from './args';
@@ -48,13 +49,16 @@ export function cacheDir(a: Parsed): string {
 export async function trainCommand(argv: string[]): Promise<number> {
   let a = parseFlags(argv, trainFlags, 'train');
   const nproc = a.nproc as number;
+  const mpi = process.env.WORLD_SIZE === undefined ? detectMpiLaunch(process.env) : null;
+  if (mpi && nproc > 1)
+    throw new UsageError(`moontrain train: --nproc ${nproc} under ${mpi.launcher === 'slurm' ? 'srun' : 'mpirun'}: the launcher starts the ranks (-n / --ntasks); drop --nproc`);
   if (nproc > 1 && process.env.WORLD_SIZE === undefined) {
     // The launcher: one process per rank, like torchrun; a failing rank stops the job.
     if ((a['batch-size'] as number) % nproc !== 0)
       throw new UsageError(`moontrain train: --batch-size ${a['batch-size']} must divide evenly over --nproc ${nproc}`);
     return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv] });
   }
-  const comm = process.env.WORLD_SIZE !== undefined ? init() : undefined;
+  const comm = process.env.WORLD_SIZE !== undefined || mpi ? init() : undefined;
   const W = comm?.size ?? 1, rank = comm?.rank ?? 0;
   const resume = a.resume as string | undefined;
   let startStep = 0, startTokens = 0;

@@ -13,6 +13,7 @@ import type {
 } from '../../types/core';
 import { availableParallelism } from 'os';
 import { native, type NativeCommunicator } from '../native';
+import { detectMpiLaunch, mpiBackend } from './mpi-env';
 
 export type { CommBytes, CommTransport, CommunicatorOptions, InitOptions, NumbersOp };
 
@@ -121,13 +122,22 @@ export function defaultThreadsPerRank(ranks: number): number {
  * WORLD_SIZE, RANK (or LOCAL_RANK) and MOONTRAIN_JOB (else TORCHELASTIC_RUN_ID, else
  * MASTER_PORT names the job; MASTER_ADDR is ignored: one host). Without WORLD_SIZE: a size-1
  * communicator. Under another launcher (no MOONTRAIN_NUM_THREADS in the environment) the native
- * thread pool is set to defaultThreadsPerRank(WORLD_SIZE).
+ * thread pool is set to defaultThreadsPerRank(WORLD_SIZE). Without WORLD_SIZE but under an MPI
+ * launcher (mpirun, mpiexec, srun: see mpi-env.ts): the MPI job's communicator, backend
+ * MOONTRAIN_COMM ('hier' by default), threads split over the ranks of each host.
  */
 export function init(options: InitOptions = {}): Communicator {
   const env = options.env ?? process.env;
   const { env: _env, ...rest } = options;
   void _env;
   const sizeVar = env.WORLD_SIZE;
+  const mpi = sizeVar === undefined || sizeVar === '' ? detectMpiLaunch(env) : null;
+  if (mpi) {
+    const backend = rest.backend ?? mpiBackend(env);
+    if (env === process.env && !env.MOONTRAIN_NUM_THREADS) native.setNumThreads(defaultThreadsPerRank(mpi.localSize ?? 1));
+    const job = (env.MOONTRAIN_JOB || `mpi-${process.pid}-${Math.random().toString(36).slice(2, 10)}`).replace(/[^A-Za-z0-9._-]/g, '_');
+    return new Communicator({ ...rest, jobName: job, rank: mpi.rank, size: mpi.size, backend });
+  }
   if (sizeVar === undefined || sizeVar === '') {
     const job = env.MOONTRAIN_JOB || `solo-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
     return new Communicator({ ...rest, jobName: job, rank: 0, size: 1 });

@@ -30,6 +30,7 @@
 
 #include "../core/dtype.h"
 #include "../core/error.h"
+#include "collectives.h"
 #include "shm_layout.h"
 
 namespace mt::comm {
@@ -66,12 +67,6 @@ struct Options {
   bool direct_when_oversubscribed = false;
 };
 
-struct ByteCounters {
-  uint64_t all_gather = 0, reduce_scatter = 0, all_reduce = 0, broadcast = 0;
-};
-
-enum class NumbersOp { Sum, Max };
-
 // The shm segment name for a job ("/moontrain-<job>").
 std::string segment_name(const std::string& job);
 // Removes a leftover segment of this job whose creator process is gone; true when one was removed.
@@ -79,16 +74,16 @@ bool cleanup_stale(const std::string& job);
 // Asks the kernel to send `sig` to this process when its parent dies (launch() children).
 void set_parent_death_signal(int sig);
 
-class Communicator {
+class Communicator : public Collectives {
  public:
   Communicator(const std::string& job, int rank, int size, const Options& options);
-  ~Communicator();
+  ~Communicator() override;
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  const std::string& job() const { return job_; }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const std::string& job() const override { return job_; }
   size_t slot_bytes() const { return slot_bytes_; }
   int slots() const { return slots_; }
   // Whether large messages go the direct (process_vm_readv) way in this job.
@@ -96,28 +91,29 @@ class Communicator {
 
   // out holds sum(counts) elements; rank r's counts[r] elements land at offset sum(counts[<r]).
   // in == out + that offset means in place (nothing to copy locally).
-  void all_gather_v(const void* in, void* out, DType dtype, const std::vector<int64_t>& counts);
+  void all_gather_v(const void* in, void* out, DType dtype, const std::vector<int64_t>& counts) override;
   // in holds sum(counts) elements; out (counts[rank] elements) gets the sum over ranks of this
   // rank's slice. out == in + the slice's offset means in place (only that slice is written).
-  void reduce_scatter_v(const void* in, void* out, DType dtype, const std::vector<int64_t>& counts);
+  void reduce_scatter_v(const void* in, void* out, DType dtype, const std::vector<int64_t>& counts) override;
   // In place: reduce-scatter over an even partition, then all-gather.
-  void all_reduce(void* data, DType dtype, int64_t n);
+  void all_reduce(void* data, DType dtype, int64_t n) override;
   // In place: root's data to every rank, pipelined along the ring from root.
-  void broadcast(void* data, DType dtype, int64_t n, int root);
-  void barrier();
+  void broadcast(void* data, DType dtype, int64_t n, int root) override;
+  void barrier() override;
   // In place, in double, in rank order.
-  void all_reduce_numbers(double* values, int64_t n, NumbersOp op);
+  void all_reduce_numbers(double* values, int64_t n, NumbersOp op) override;
 
-  ByteCounters bytes() const { return bytes_; }
-  void reset_bytes() { bytes_ = ByteCounters{}; }
+  ByteCounters bytes() const override { return bytes_; }
+  void reset_bytes() override { bytes_ = ByteCounters{}; }
 
   // Marks the job failed so every rank's next wait throws (the reason names this rank).
-  void abort(const std::string& reason);
+  void abort(const std::string& reason) override;
   // Detaches: marks this rank closed, stops the heartbeat, unmaps. Idempotent.
-  void close();
+  void close() override;
   // Records that this process is exiting with `code` (peers then fail at once, naming this rank).
-  void mark_exiting(int code);
-  bool closed() const { return base_ == nullptr; }
+  void mark_exiting(int code) override;
+  bool closed() const override { return base_ == nullptr; }
+  const Communicator* as_ring() const override { return this; }
 
   // The partition allReduce uses: n split into size chunks, the first n % size one element longer.
   static std::vector<int64_t> even_counts(int64_t n, int size);

@@ -12,6 +12,7 @@
 #include "../comm/communicator.h"
 #include "args.h"
 #include "errors.h"
+#include "mpi_binding.h"
 #include "ops_binding.h"
 #include "tensor_object.h"
 
@@ -173,13 +174,14 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
       opt.direct_when_oversubscribed = bool_option(o, "directWhenOversubscribed", opt.direct_when_oversubscribed, op);
       opt.direct_min_bytes =
           static_cast<size_t>(integer_option(o, "directMinBytes", static_cast<int64_t>(opt.direct_min_bytes), 0, int64_t(1) << 50, op));
-      comm_ = std::make_unique<comm::Communicator>(job, rank, size, opt);
+      comm_ = make_mpi_collectives(o, job, rank, size, opt, op);
+      if (!comm_) comm_ = std::make_unique<comm::Communicator>(job, rank, size, opt);
       return info.Env().Undefined();
     });
   }
 
  private:
-  comm::Communicator& live(const char* op) {
+  comm::Collectives& live(const char* op) {
     if (!comm_ || comm_->closed()) throw RuntimeError(op, "ERR_MOONTRAIN_COMM_CLOSED", "the communicator is closed");
     return *comm_;
   }
@@ -190,9 +192,11 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !comm_ || comm_->closed()); }
   Napi::Value Geometry(const Napi::CallbackInfo& info) {
     Napi::Object g = Napi::Object::New(info.Env());
-    g.Set("slotBytes", Napi::Number::New(info.Env(), comm_ ? static_cast<double>(comm_->slot_bytes()) : 0));
-    g.Set("slots", Napi::Number::New(info.Env(), comm_ ? comm_->slots() : 0));
-    g.Set("direct", Napi::Boolean::New(info.Env(), comm_ && comm_->direct_enabled()));
+    const comm::Communicator* ring = comm_ ? comm_->as_ring() : nullptr;
+    g.Set("slotBytes", Napi::Number::New(info.Env(), ring ? static_cast<double>(ring->slot_bytes()) : 0));
+    g.Set("slots", Napi::Number::New(info.Env(), ring ? ring->slots() : 0));
+    g.Set("direct", Napi::Boolean::New(info.Env(), ring && ring->direct_enabled()));
+    add_mpi_geometry(info.Env(), g, comm_.get());
     return g;
   }
 
@@ -202,7 +206,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value AllGather(const Napi::CallbackInfo& info) {
     return comm_guarded(info, [&]() -> Napi::Value {
       const char* op = "allGather";
-      comm::Communicator& c = live(op);
+      comm::Collectives& c = live(op);
       const Tensor& in = cpu_tensor_arg(info[0], op, "input");
       const int N = c.size();
       if (!info[1].IsUndefined()) {
@@ -236,7 +240,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value AllGatherV(const Napi::CallbackInfo& info) {
     return comm_guarded(info, [&]() -> Napi::Value {
       const char* op = "allGatherV";
-      comm::Communicator& c = live(op);
+      comm::Collectives& c = live(op);
       const Tensor& in = cpu_tensor_arg(info[0], op, "input");
       const std::vector<int64_t> counts = counts_arg(info[1], c.size(), op);
       const int64_t total = sum_of(counts), mine = counts[static_cast<size_t>(c.rank())];
@@ -264,7 +268,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
     return comm_guarded(info, [&]() -> Napi::Value {
       const char* op = "reduceScatter";
-      comm::Communicator& c = live(op);
+      comm::Collectives& c = live(op);
       const Tensor& in = cpu_tensor_arg(info[0], op, "input");
       const int N = c.size();
       if (in.numel() % N != 0)
@@ -295,7 +299,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value ReduceScatterV(const Napi::CallbackInfo& info) {
     return comm_guarded(info, [&]() -> Napi::Value {
       const char* op = "reduceScatterV";
-      comm::Communicator& c = live(op);
+      comm::Collectives& c = live(op);
       const Tensor& in = cpu_tensor_arg(info[0], op, "input");
       const std::vector<int64_t> counts = counts_arg(info[1], c.size(), op);
       require_numel(in, sum_of(counts), op, "input", "the sum of counts");
@@ -321,7 +325,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value AllReduce(const Napi::CallbackInfo& info) {
     return comm_guarded(info, [&]() -> Napi::Value {
       const char* op = "allReduce";
-      comm::Communicator& c = live(op);
+      comm::Collectives& c = live(op);
       const Tensor& t = cpu_tensor_arg(info[0], op, "t");
       c.all_reduce(t.data(), t.dtype, t.numel());
       return info[0];
@@ -331,7 +335,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value Broadcast(const Napi::CallbackInfo& info) {
     return comm_guarded(info, [&]() -> Napi::Value {
       const char* op = "broadcast";
-      comm::Communicator& c = live(op);
+      comm::Collectives& c = live(op);
       const Tensor& t = cpu_tensor_arg(info[0], op, "t");
       const int root = static_cast<int>(integer_arg(info[1], 0, c.size() - 1, op, "root"));
       c.broadcast(t.data(), t.dtype, t.numel(), root);
@@ -350,7 +354,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
   Napi::Value AllReduceNumbers(const Napi::CallbackInfo& info) {
     return comm_guarded(info, [&]() -> Napi::Value {
       const char* op = "allReduceNumbers";
-      comm::Communicator& c = live(op);
+      comm::Collectives& c = live(op);
       if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
         throw ArgError(op, "values", "a Float64Array", describe(info[0]));
       const std::string how = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
@@ -399,7 +403,7 @@ class CommunicatorObject : public Napi::ObjectWrap<CommunicatorObject> {
     return info.Env().Undefined();
   }
 
-  std::unique_ptr<comm::Communicator> comm_;
+  std::unique_ptr<comm::Collectives> comm_;
 };
 
 namespace {
@@ -437,6 +441,7 @@ void RegisterComm(Napi::Env env, Napi::Object exports) {
   exports.Set("commCleanupStale", Napi::Function::New<CleanupStale>(env, "commCleanupStale"));
   exports.Set("commSetParentDeathSignal", Napi::Function::New<SetParentDeathSignal>(env, "commSetParentDeathSignal"));
   exports.Set("commCopyBytes", Napi::Function::New<CopyBytes>(env, "commCopyBytes"));
+  RegisterMpi(env, exports);
 }
 
 }  // namespace mt::napi
