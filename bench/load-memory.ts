@@ -72,17 +72,22 @@ export interface LoadMemory {
   peakRss: number;
 }
 
-export function measureLoad(dir: string): { baselineRss: number; peakRss: number; parameters: number } {
+export function measureLoad(dir: string): { baselineRss: number; peakRss: number; parameters: number; parameterTensors: number; newTensors: number; newBytes: number; parameterBytes: number } {
   // VmHWM, not getrusage's maxrss: Linux keeps maxrss across exec, so a child would report the
   // peak of the process that spawned it.
   const script = `const { nn } = require(${JSON.stringify(path.join(__dirname, '..', 'lib'))});
     const hwm = () => 1024 * Number(/VmHWM:\\s*(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]);
     const warm = nn.MoonlightModel.fromPreset('tiny'); warm.dispose();
     const baselineRss = hwm();
+    const { native } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'native'))});
+    const before = native.liveTensors();
     const m = nn.MoonlightModel.load(${JSON.stringify(dir)}, { precision: 'bf16' });
     const { numel } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'shape'))});
     const parameters = m.parameters().reduce((a, p) => a + numel(p.value.shape), 0);
-    console.log(JSON.stringify({ baselineRss, peakRss: hwm(), parameters }));`;
+    const after = native.liveTensors();
+    const parameterBytes = m.parameters().reduce((a, p) => a + numel(p.value.shape) * (p.value.dtype === 'bf16' ? 2 : 4), 0);
+    console.log(JSON.stringify({ baselineRss, peakRss: hwm(), parameters, parameterTensors: m.parameters().length,
+      newTensors: after.count - before.count, newBytes: after.bytes - before.bytes, parameterBytes }));`;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
