@@ -164,6 +164,11 @@ void emulator_tests() {
       (void)s.ld(8 * ((t + 1) % 128));
     });
   }, {"kernel cp_async_nobar"});
+  expect_error("an exception thrown by a kernel body", [&] {
+    emu::launch("throws", one, b128, 0, [] {
+      if (dev::thread_rank() == 5) throw std::runtime_error("bad input");
+    });
+  }, {"kernel throws", "thread 5 threw: bad input"});
   expect_error("a shared-memory access past the launch's bytes", [&] {
     emu::launch("oob", one, b128, 512, [] { (void)dev::shared_at<int>(0).ld(int(dev::thread_rank()) + 1); });
   }, {"kernel oob", "outside shared memory"});

@@ -229,7 +229,11 @@ void release(Barrier& b, bool full) {
 
 void fiber_main() {
   const int t = g->current;
-  (*g->body)();
+  try {
+    (*g->body)();
+  } catch (const std::exception& e) {  // an exception must not unwind past the fiber's first frame
+    fail(std::string("thread ") + std::to_string(t) + " threw: " + e.what());
+  }
   Thread& th = g->threads[t];
   cp_async_commit();  // copies still in flight land before the thread's end
   cp_async_wait(0);
