@@ -79,7 +79,7 @@ if (bad.length) fail(`local memory or spills in ${bad.map((r) => `${r.name} (${r
 const sizesExe = path.join(work, 'kernel-sizes');
 const c = run(cxx, ['-std=c++17', '-O0', '-o', sizesExe, path.join('scripts', 'ci', 'cuda-kernel-sizes.cc')]);
 if (c.status !== 0) fail(`cuda-kernel-sizes.cc: ${c.stderr}`);
-const shapes = new Map(run(sizesExe, []).stdout.trim().split('\n').map((l) => { const [n, t, s] = l.split(' '); return [n, { threads: Number(t), dyn: Number(s) }]; }));
+const shapes = new Map(run(sizesExe, []).stdout.trim().split('\n').map((l) => { const [n, t, s] = l.split(' '); return [n, { threads: t, dyn: s }]; }));
 
 // The GEMMs' PTX: mma.sync from ldmatrix'd fragments, cp.async in the aligned kernels, no .local.
 const ptxFile = path.join(work, 'gemm.ptx');

@@ -11,4 +11,5 @@ int main() {
   std::printf("gemm_f32_kernel %d %zu\n", mt::kern::GemmF32Tile::kThreads, mt::kern::GemmF32Tile::kSmemBytes);
   std::printf("probe_ldmatrix_kernel 32 %zu\n", mt::probe::kLdmatrixSmem);
   std::printf("probe_mma_kernel 32 0\n");
+  std::printf("device_layer_check - -\n");  // compiled, never launched
 }

@@ -337,7 +337,7 @@ std::string f32_case(Case cs, bool ta, bool tb, bool add, int pad) {
   return s.str();
 }
 
-const Case kShapes[] = {{64, 64, 64}, {1, 1, 1}, {37, 53, 19}, {65, 71, 33}, {130, 67, 97}, {16, 136, 40}, {72, 24, 200}};
+const Case kShapes[] = {{64, 64, 64}, {1, 1, 1}, {37, 53, 19}, {65, 71, 33}, {130, 67, 97}, {16, 136, 40}, {72, 24, 200}, {3, 5, 0}};
 
 void gemm_tests() {
   for (const Case& cs : kShapes)
