@@ -194,7 +194,7 @@ void write_bytes(int t, size_t off, size_t n, bool check_only) {
   const uint32_t now = uint32_t(g->events.size());
   for (size_t i = off; i < off + n; ++i) {
     Shadow& s = g->shadow[i];
-    if (s.pending >= 0 && !(check_only == false && s.pending == t)) {
+    if (s.pending >= 0) {
       std::ostringstream m;
       m << "shared byte " << i << " written by thread " << t << " while a cp.async of thread " << s.pending << " to it is in flight";
       fail(m.str());
