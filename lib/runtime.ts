@@ -1,11 +1,12 @@
 // What the native side runs on, and the knobs for threads, ISA and debugging.
 import type { Info, Isa } from '../types/core';
 import { native, packageRoot } from './native';
+import { opList } from './ops';
 
 const version: string = require(`${packageRoot}/package.json`).version;
 
 export function info(): Info {
-  return { version, ...native.info() };
+  return { version, ...native.info(), ops: opList() as Info['ops'] };
 }
 
 export function setNumThreads(n: number): void {

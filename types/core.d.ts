@@ -307,7 +307,12 @@ export interface Ops {
   /** IN PLACE: param (f32) = param * (1 - lr*wd) - lr * scale * update (update f32 or bf16). */
   muonApply(param: Tensor, update: Tensor, options: MuonApplyOptions): void;
 }
-export declare const ops: Ops;
+/** The ops, and whether a device's backend implements one. */
+export interface OpsApi extends Ops {
+  /** Whether the backend of `device` implements op `name` (in this build). */
+  supports(name: keyof Ops, device: Device): boolean;
+}
+export declare const ops: OpsApi;
 
 export interface CudaDeviceInfo {
   name: string;
@@ -330,6 +335,8 @@ export interface Info {
     driverVersion: number;
     devices: CudaDeviceInfo[];
   };
+  /** The op list: every op with the backends that implement it in this build. */
+  ops: { name: keyof Ops; backends: Device[] }[];
 }
 export declare function info(): Info;
 

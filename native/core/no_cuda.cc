@@ -1,5 +1,6 @@
 // Stands in for native/cuda/ in builds without nvcc (and in the node-gyp CPU build).
-#include "../ops.h"
+#include "../cuda_status.h"
+#include "../op_table.h"
 
 namespace mt {
 
@@ -10,9 +11,8 @@ CudaStatus cuda_status() {
 }
 
 const OpTable& cuda_ops() {
-  // No CUDA kernels yet: every entry is null, and callers fall back or report it.
   static const OpTable table = [] {
-    OpTable t{};
+    OpTable t;
     t.backend = "cuda";
     return t;
   }();

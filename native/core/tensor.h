@@ -10,6 +10,7 @@
 namespace mt {
 
 enum class Device : uint8_t { CPU = 0, CUDA = 1 };
+inline const char* device_name(Device d) { return d == Device::CUDA ? "cuda" : "cpu"; }
 
 using Shape = std::vector<int64_t>;
 

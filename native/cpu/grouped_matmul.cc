@@ -1,7 +1,7 @@
 // Expert GEMMs for all experts in one call: rows of x are sorted by expert, group e owns
 // group_sizes[e] consecutive rows. No padding: each expert is its own problem in one batch.
 #include "gemm.h"
-#include "ops.h"
+#include "linalg_ops.h"
 
 namespace mt::cpu {
 

@@ -1,6 +1,6 @@
 // The expert weight gradient for all experts in one call (rows of x and dy sorted by expert).
 #include "gemm.h"
-#include "ops.h"
+#include "linalg_ops.h"
 
 namespace mt::cpu {
 

@@ -9,6 +9,12 @@ namespace mt::napi {
 
 namespace {
 
+std::string rank_range(int lo, int hi) {
+  return lo == hi ? "rank " + std::to_string(lo) : "rank " + std::to_string(lo) + " to " + std::to_string(hi);
+}
+
+}  // namespace
+
 std::string number_str(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
@@ -17,12 +23,6 @@ std::string number_str(double v) {
   std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
 }
-
-std::string rank_range(int lo, int hi) {
-  return lo == hi ? "rank " + std::to_string(lo) : "rank " + std::to_string(lo) + " to " + std::to_string(hi);
-}
-
-}  // namespace
 
 std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
@@ -169,7 +169,8 @@ const OpTable& backend_for(const Tensor& t, const char* op, const char* name, bo
 
 void require_same_device(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name) {
   if (t.device() != ref.device())
-    throw ArgError(op, name, std::string("a tensor on the same device as ") + ref_name, "a tensor on another device");
+    throw ArgError(op, name, std::string("a tensor on ") + device_name(ref.device()) + " (the device of " + ref_name + ")",
+                   std::string("a tensor on ") + device_name(t.device()));
 }
 
 }  // namespace mt::napi

@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "../core/tensor.h"
-#include "../ops.h"
+#include "../op_table.h"
 
 namespace mt::napi {
+
+// A number for messages: integers without a fraction, others as %g, NaN and infinities by name.
+std::string number_str(double v);
 
 // A short description of a JS value for error messages ("null", "a string", "a disposed tensor", ...).
 std::string describe(const Napi::Value& v);

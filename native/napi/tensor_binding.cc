@@ -2,10 +2,11 @@
 #include <cmath>
 
 #include "../core/error.h"
-#include "../ops.h"
+#include "../cuda_status.h"
+#include "../op_table.h"
 #include "args.h"
 #include "errors.h"
-#include "ops_binding.h"
+#include "register.h"
 #include "tensor_object.h"
 
 namespace mt::napi {

@@ -62,7 +62,7 @@ Tensor scale(const Tensor& a, float s) {
 
 void scale_in_place(const Tensor& t, float s) { map2(t, nullptr, t, [s](float x, float) { return s * x; }); }
 
-Tensor cast_copy(const Tensor& src, DType dtype) {
+Tensor copy(const Tensor& src, DType dtype) {
   Tensor out = empty_tensor(src.shape, dtype);
   map2(src, nullptr, out, [](float x, float) { return x; });
   return out;
@@ -94,7 +94,7 @@ double sum_squares(const Tensor& t) {
   return total;
 }
 
-std::vector<Tensor> split_last(const Tensor& x, const std::vector<int64_t>& sizes) {
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes) {
   const int64_t cols = last_dim(x), rows = cols > 0 ? x.numel() / cols : 0;
   const size_t es = dtype_size(x.dtype);
   std::vector<Tensor> parts;
@@ -118,7 +118,7 @@ std::vector<Tensor> split_last(const Tensor& x, const std::vector<int64_t>& size
   return parts;
 }
 
-Tensor concat_last(const std::vector<Tensor>& parts) {
+Tensor concat(const std::vector<Tensor>& parts) {
   Shape shape = parts[0].shape;
   int64_t cols = 0;
   for (const Tensor& p : parts) cols += last_dim(p);

@@ -1,22 +1,26 @@
-// Bindings of the public ops: read and validate every argument, then call the op table.
-#include "ops_binding.h"
-
-#include <algorithm>
+// Bindings of the matrix products and Newton–Schulz: read and validate every argument, then call the op table.
 #include <cmath>
+#include <string>
 
-#include "../core/error.h"
-#include "../ops.h"
-#include "args.h"
-#include "errors.h"
-#include "tensor_object.h"
+#include "../../core/error.h"
+#include "../../op_table.h"
+#include "../args.h"
+#include "../errors.h"
+#include "../op_bindings.h"
+#include "../tensor_object.h"
+#include "../validate.h"
 
 namespace mt::napi {
+
+using std::to_string;
 
 namespace {
 
 std::string dims(int64_t a, int64_t b) { return "[" + std::to_string(a) + ", " + std::to_string(b) + "]"; }
 
-Napi::Value Matmul(const Napi::CallbackInfo& info) {
+}  // namespace
+
+Napi::Value bind_matmul(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "matmul";
     const Tensor& a = tensor_arg(info[0], op, "a");
@@ -44,7 +48,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value GroupedMatmul(const Napi::CallbackInfo& info) {
+Napi::Value bind_grouped_matmul(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "groupedMatmul";
     const Tensor& x = tensor_arg(info[0], op, "x");
@@ -72,7 +76,7 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value GroupedWeightGrad(const Napi::CallbackInfo& info) {
+Napi::Value bind_grouped_weight_grad(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "groupedWeightGrad";
     const Tensor& x = tensor_arg(info[0], op, "x");
@@ -96,12 +100,14 @@ Napi::Value GroupedWeightGrad(const Napi::CallbackInfo& info) {
   });
 }
 
+namespace {
+
 // The per-step (a, b, c) schedule from options.steps / options.coefficients (method.md §1.2).
-cpu::NewtonSchulzOptions ns_options(const Napi::Value& v) {
+NewtonSchulzOptions ns_options(const Napi::Value& v) {
   const char* op = "newtonSchulz";
   Napi::Object o = options_arg(v, op);
   constexpr int64_t kMaxSteps = 100;
-  cpu::NewtonSchulzOptions r;
+  NewtonSchulzOptions r;
   r.eps = static_cast<float>(number_option(o, "eps", 1e-7, op));
   if (r.eps < 0) throw ArgError(op, "options", "eps >= 0", std::to_string(r.eps));
   auto triple = [&](const Napi::Value& t, const std::string& where) {
@@ -134,24 +140,17 @@ cpu::NewtonSchulzOptions ns_options(const Napi::Value& v) {
   return r;
 }
 
-Napi::Value NewtonSchulz(const Napi::CallbackInfo& info) {
+}  // namespace
+
+Napi::Value bind_newton_schulz(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "newtonSchulz";
     const Tensor& x = tensor_arg(info[0], op, "x");
     require_rank(x, 2, 3, op, "x");
-    const cpu::NewtonSchulzOptions options = ns_options(info[1]);
+    const NewtonSchulzOptions options = ns_options(info[1]);
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).newton_schulz);
     return TensorObject::Wrap(info.Env(), t.newton_schulz(x, options));
   });
-}
-
-}  // namespace
-
-void RegisterOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("matmul", Napi::Function::New<Matmul>(env, "matmul"));
-  exports.Set("groupedMatmul", Napi::Function::New<GroupedMatmul>(env, "groupedMatmul"));
-  exports.Set("groupedWeightGrad", Napi::Function::New<GroupedWeightGrad>(env, "groupedWeightGrad"));
-  exports.Set("newtonSchulz", Napi::Function::New<NewtonSchulz>(env, "newtonSchulz"));
 }
 
 }  // namespace mt::napi
