@@ -18,6 +18,8 @@ using Shape = std::vector<int64_t>;
 constexpr int64_t kMaxElements = int64_t(1) << 40;
 constexpr int kMaxRank = 4;
 
+// Memory of one device, from that device's allocator, returned to it when the last tensor using it
+// goes.
 struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
@@ -40,10 +42,14 @@ struct Tensor {
   Device device() const { return storage ? storage->device : Device::CPU; }
 };
 
-// New CPU tensor; contents uninitialised (or NaN-poisoned when poisoning is on).
-Tensor empty_tensor(const Shape& shape, DType dtype);
-Tensor zeros_tensor(const Shape& shape, DType dtype);
-
+// A new tensor from the allocator of its device (host: host_allocator.h; CUDA: cuda_allocator.h).
+// Contents uninitialised (on the host NaN-poisoned when poisoning is on). A backend's kernels
+// allocate their outputs on the device of their inputs.
+Tensor empty_tensor(const Shape& shape, DType dtype, Device device = Device::CPU);
+Tensor zeros_tensor(const Shape& shape, DType dtype, Device device = Device::CPU);
+// A copy of t on `device` (t itself when it is there already). Copies to and from CUDA are
+// synchronous.
+Tensor to_device(const Tensor& t, Device device);
 // Debug aid for tests: fill every new allocation with NaN so an op that forgets to write an
 // element is caught.
 void set_poison_allocations(bool on);

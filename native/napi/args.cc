@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "../core/error.h"
+#include "../cuda_status.h"
 #include "tensor_object.h"
 
 namespace mt::napi {
@@ -165,6 +166,16 @@ const OpTable& backend_for(const Tensor& t, const char* op, const char* name, bo
   const OpTable& table = ops_for(t.device());
   if (!has_op) throw ArgError(op, name, "a tensor on a device that implements " + std::string(op), std::string("a ") + table.backend + " tensor");
   return table;
+}
+
+Device device_arg(const Napi::Value& v, Device fallback, const char* op, const char* name) {
+  if (v.IsUndefined()) return fallback;
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "cpu") return Device::CPU;
+  if (s != "cuda") throw ArgError(op, name, "'cpu' or 'cuda'", describe(v));
+  const CudaStatus cuda = cuda_status();
+  if (!cuda.available) throw ArgError(op, name, "'cpu' (CUDA is not usable here: " + cuda.reason + ")", "'cuda'");
+  return Device::CUDA;
 }
 
 void require_same_device(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name) {

@@ -42,6 +42,10 @@ void require_shape(const Tensor& t, const Shape& shape, const char* op, const ch
 // Group sizes (number[] or Int32Array) of length `groups`, non-negative integers summing to `total`.
 std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name);
 
+// A device name, 'cpu' or 'cuda' (undefined -> fallback). 'cuda' needs a usable GPU: without one
+// the error says why (CUDA not compiled, no driver, no device).
+Device device_arg(const Napi::Value& v, Device fallback, const char* op, const char* name);
+
 // Requirements on tensors already read.
 void require_rank(const Tensor& t, int lo, int hi, const char* op, const char* name);
 void require_same_dtype(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name);

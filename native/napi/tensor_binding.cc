@@ -22,20 +22,6 @@ DType dtype_option(const Napi::Object& o) {
   throw ArgError("tensor", "options", "dtype 'f32' or 'bf16'", describe(v));
 }
 
-void check_device_option(const Napi::Object& o) {
-  Napi::Value v = o.Get("device");
-  if (v.IsUndefined()) return;
-  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (s == "cpu") return;
-  if (s == "cuda") {
-    const CudaStatus cuda = cuda_status();
-    throw ArgError("tensor", "options", "device 'cpu' (CUDA tensors are not available: " +
-                                            (cuda.available ? std::string("this build has no CUDA tensor support yet") : cuda.reason) + ")",
-                   "device 'cuda'");
-  }
-  throw ArgError("tensor", "options", "device 'cpu' or 'cuda'", describe(v));
-}
-
 Napi::Value CreateTensor(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "tensor";
@@ -45,7 +31,7 @@ Napi::Value CreateTensor(const Napi::CallbackInfo& info) {
     const Shape shape = shape_arg(info[1], op, "shape");
     Napi::Object o = options_arg(info[2], op);
     const DType dtype = dtype_option(o);
-    check_device_option(o);
+    const Device device = device_arg(o.Get("device"), Device::CPU, op, "options.device");
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     const int64_t length = is_f32 ? static_cast<int64_t>(data.As<Napi::Float32Array>().ElementLength())
@@ -65,7 +51,7 @@ Napi::Value CreateTensor(const Napi::CallbackInfo& info) {
         store_from_f32(t.data(), dtype, i, static_cast<float>(e.As<Napi::Number>().DoubleValue()));
       }
     }
-    return TensorObject::Wrap(info.Env(), std::move(t));
+    return TensorObject::Wrap(info.Env(), to_device(t, device));
   });
 }
 

@@ -87,10 +87,11 @@ Napi::Value TensorObject::Disposed(const Napi::CallbackInfo& info) { return Napi
 Napi::Value TensorObject::ToFloat32Array(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     if (disposed()) throw ArgError("toFloat32Array", "this", "a live tensor (not disposed)", "a disposed tensor");
-    const int64_t n = tensor_.numel();
+    const Tensor host = to_device(tensor_, Device::CPU);
+    const int64_t n = host.numel();
     Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
     float* dst = out.Data();
-    for (int64_t i = 0; i < n; ++i) dst[i] = load_as_f32(tensor_.data(), tensor_.dtype, i);
+    for (int64_t i = 0; i < n; ++i) dst[i] = load_as_f32(host.data(), host.dtype, i);
     return out;
   });
 }

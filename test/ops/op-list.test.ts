@@ -58,3 +58,12 @@ test('ops.supports rejects an unknown op or device by name', (t) => {
   t.throws(() => ops.supports('matmull' as never, 'cpu'), { message: /expected the name of an op .*got "matmull"/ });
   t.throws(() => ops.supports('matmul', 'tpu' as never), { message: /expected device 'cpu' or 'cuda', got "tpu"/ });
 });
+
+test('the backends include the neutral headers and never each other', (t) => {
+  const includes = (dir: string) =>
+    fs.readdirSync(path.join(root, 'native', dir), { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(h|cc|cu|cuh)$/.test(f))
+      .flatMap((f) => [...fs.readFileSync(path.join(root, 'native', dir, f), 'utf8').matchAll(/#include "([^"]+)"/g)].map((m) => `${dir}/${f}: ${m[1]}`));
+  t.deepEqual(includes('cpu').filter((i) => /cuda\//.test(i)), []);
+  t.deepEqual(includes('cuda').filter((i) => /cpu\//.test(i)), []);
+});
