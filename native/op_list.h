@@ -1,6 +1,6 @@
 // The op list: every public op once. Everything per-op is generated from it (docs/design.md,
-// "The op list"): the OpTable members (native/op_table.h), each backend's table
-// (native/cpu/op_table.cc, native/cuda/op_table.cc), the N-API registration
+// "The op list"): the OpTable members (native/op_table.h), each backend's declarations and
+// table (native/backend_table.inc), the N-API registration
 // (native/napi/op_registry.cc), and in JS `ops`, `ops.supports` and `info().ops`.
 //
 //   X(name, jsName, binding, Result, (parameters), cpu, cuda)
