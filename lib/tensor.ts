@@ -14,6 +14,6 @@ if (typeof Symbol.dispose === 'symbol' && !proto[Symbol.dispose]) {
 export const Tensor = native.Tensor as unknown as typeof TensorType;
 export type Tensor = TensorType;
 
-export function tensor(data: Float32Array | number[], shape: readonly number[], options?: TensorOptions): TensorType {
+export function tensor(data: Float32Array | Int32Array | number[], shape: readonly number[], options?: TensorOptions): TensorType {
   return native.tensor(data, shape, options);
 }

@@ -16,9 +16,9 @@
 #define MT_OP_LIST(X)                                                                                              \
   X(matmul, "matmul", custom, Tensor, (const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor* add), 1, 0) \
   X(grouped_matmul, "groupedMatmul", custom, Tensor,                                                               \
-    (const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_b, const Tensor* add), 1, 0) \
+    (const Tensor& x, const Tensor& w, const Tensor& group_sizes, bool trans_b, const Tensor* add), 1, 0) \
   X(grouped_weight_grad, "groupedWeightGrad", custom, Tensor,                                                      \
-    (const Tensor& x, const Tensor& dy, const std::vector<int64_t>& group_sizes), 1, 0)                            \
+    (const Tensor& x, const Tensor& dy, const Tensor& group_sizes), 1, 0)                            \
   X(newton_schulz, "newtonSchulz", custom, Tensor, (const Tensor& x, const NewtonSchulzOptions& options), 1, 0)   \
   X(embedding, "embedding", custom, Tensor, (const Tensor& weight, const std::vector<int32_t>& ids), 1, 0)        \
   X(embedding_backward, "embeddingBackward", custom, Tensor,                                                       \
@@ -40,18 +40,18 @@
     (const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale), 1, 0)             \
   X(moe_route, "moeRoute", custom, MoeRouteResult, (const Tensor& logits, const Tensor& bias, const MoeRouteOptions& options), 1, 0) \
   X(moe_route_backward, "moeRouteBackward", custom, Tensor,                                                        \
-    (const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts, bool norm_topk,            \
+    (const Tensor& dweights, const Tensor& scores, const Tensor& experts, bool norm_topk,            \
      float scaling_factor, const Tensor* dscores), 1, 0)                                                           \
   X(moe_permute, "moePermute", custom, MoePermuteResult,                                                           \
-    (const Tensor& x, const std::vector<int32_t>& experts, int64_t num_experts), 1, 0)                             \
+    (const Tensor& x, const Tensor& experts, int64_t num_experts), 1, 0)                             \
   X(moe_unpermute, "moeUnpermute", custom, Tensor,                                                                 \
-    (const Tensor& ys, const std::vector<int32_t>& order, const Tensor& weights), 1, 0)                            \
+    (const Tensor& ys, const Tensor& order, const Tensor& weights), 1, 0)                            \
   X(moe_unpermute_backward, "moeUnpermuteBackward", custom, MoeUnpermuteGrads,                                     \
-    (const Tensor& dy, const Tensor& ys, const std::vector<int32_t>& order, const Tensor& weights), 1, 0)           \
+    (const Tensor& dy, const Tensor& ys, const Tensor& order, const Tensor& weights), 1, 0)           \
   X(moe_permute_backward, "moePermuteBackward", custom, Tensor,                                                    \
-    (const Tensor& dxs, const std::vector<int32_t>& order, int64_t top_k), 1, 0)                                   \
+    (const Tensor& dxs, const Tensor& order, int64_t top_k), 1, 0)                                   \
   X(moe_seq_aux_loss, "moeSeqAuxLoss", custom, SeqAuxLossResult,                                                   \
-    (const Tensor& scores, const std::vector<int32_t>& experts, const SeqAuxLossOptions& options), 1, 0)           \
+    (const Tensor& scores, const Tensor& experts, const SeqAuxLossOptions& options), 1, 0)           \
   X(add, "add", custom, Tensor, (const Tensor& a, const Tensor& b, float alpha), 1, 0)                             \
   X(scale, "scale", custom, Tensor, (const Tensor& a, float s), 1, 0)                                              \
   X(scale_in_place, "scaleInPlace", custom, void, (const Tensor& t, float s), 1, 0)                                \

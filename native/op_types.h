@@ -59,13 +59,13 @@ struct MoeRouteOptions {
   int64_t topk_group = 1;
 };
 struct MoeRouteResult {
-  std::vector<int32_t> experts;  // [T*topK], per token in descending order of score + bias
-  Tensor weights, scores;        // [T,topK] f32, [T,E] f32
+  Tensor experts;          // [T*topK] i32, per token in descending order of score + bias
+  Tensor weights, scores;  // [T,topK] f32, [T,E] f32
 };
 struct MoePermuteResult {
-  Tensor xs;                         // [T*K, D]
-  std::vector<int32_t> group_sizes;  // [E]
-  std::vector<int32_t> order;        // [T*K], order[r] = t*K + slot
+  Tensor xs;           // [T*K, D]
+  Tensor group_sizes;  // [E] i32
+  Tensor order;        // [T*K] i32, order[r] = t*K + slot
 };
 struct MoeUnpermuteGrads {
   Tensor dys, dweights;

@@ -185,10 +185,11 @@ export class MoonlightModel {
 
   private forward(ids: Int32Array, B: number, S: number) {
     this.release();
-    const positions = new Int32Array(B * S);
-    for (let i = 0; i < B * S; ++i) positions[i] = i % S;
-    const batch: Batch = { batch: B, seq: S, positions };
     const s = this.saved;
+    const positionList = new Int32Array(B * S);
+    for (let i = 0; i < B * S; ++i) positionList[i] = i % S;
+    const positions = s.keep(tensor(positionList, [B * S], { dtype: 'i32' }));  // one index tensor for every layer's RoPE
+    const batch: Batch = { batch: B, seq: S, positions };
     const xs: Tensor[] = [s.keep(ops.embedding(this.embed.value, ids))];
     for (const layer of this.layers) xs.push(s.keep(layer.forward(xs[xs.length - 1], batch)));
     const n = rmsNorm(xs[xs.length - 1], this.norm, this.config.rms_norm_eps);

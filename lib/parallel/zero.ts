@@ -167,7 +167,7 @@ export class ZeroOptimizer {
 
   private muonStep(grads: Tensor[]): void {
     const muon = this.inner as Muon;
-    const precision = this.params[0].value.dtype;
+    const precision = this.params[0].value.dtype as DType;
     const inPrecision = (t: Tensor) => (t.dtype === precision ? t : consume(t, ops.copy(t, { dtype: precision })));
     // The Nesterov input of each local piece, cut into its segments (whole matrices, parts of cut ones).
     const segments = new Map<Piece, Tensor[]>();
@@ -245,7 +245,7 @@ export class ZeroOptimizer {
 
   /** Every rank's updated slice into every rank's parameters, in the model's precision. */
   private allGatherParameters(): void {
-    const all = this.gatherPieces((p) => p.master, this.params[0]?.value.dtype ?? 'f32');
+    const all = this.gatherPieces((p) => p.master, (this.params[0]?.value.dtype ?? 'f32') as DType);
     splitFlat(all, this.params.map((p) => numel(p.value.shape))).forEach((t, i) => {
       const value = reshaped(t, this.params[i].value.shape);
       ops.assign(this.params[i].value, value);

@@ -52,6 +52,9 @@ Tensor empty_tensor(const Shape& shape, DType dtype, Device device) {
     if (dtype == DType::F32) {
       float* p = static_cast<float*>(t.data());
       for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = __builtin_nanf("");
+    } else if (dtype == DType::I32) {
+      int32_t* p = static_cast<int32_t*>(t.data());
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = INT32_MIN;
     } else {
       bf16_t* p = static_cast<bf16_t*>(t.data());
       for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = 0x7fc0;

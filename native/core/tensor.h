@@ -20,10 +20,20 @@ constexpr int kMaxRank = 4;
 
 // Memory of one device, from that device's allocator, returned to it when the last tensor using it
 // goes.
+// What the op that made an i32 index tensor guarantees of its entries, so that the ops taking it
+// need not check them again (on a GPU each check would be a device-to-host copy). A tensor the
+// user made carries none and is checked where it is passed. No op writes into an i32 tensor.
+struct IndexFacts {
+  int64_t bound = 0;         // every entry is in [0, bound) (0: not known)
+  bool permutation = false;  // the entries are a permutation of [0, count)
+  int64_t sum = -1;          // the entries are >= 0 and sum to this (-1: not known)
+};
+
 struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   Device device = Device::CPU;
+  IndexFacts facts;
   Storage(size_t bytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -40,6 +50,9 @@ struct Tensor {
   int rank() const { return static_cast<int>(shape.size()); }
   void* data() const { return storage ? storage->data : nullptr; }
   Device device() const { return storage ? storage->device : Device::CPU; }
+  const IndexFacts& facts() const { return storage->facts; }
+  template <typename T>
+  T* ptr() const { return static_cast<T*>(data()); }
 };
 
 // A new tensor from the allocator of its device (host: host_allocator.h; CUDA: cuda_allocator.h).

@@ -9,8 +9,8 @@
 namespace mt::cpu {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor* add = nullptr);
-Tensor grouped_matmul(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_b, const Tensor* add = nullptr);
-Tensor grouped_weight_grad(const Tensor& x, const Tensor& dy, const std::vector<int64_t>& group_sizes);
+Tensor grouped_matmul(const Tensor& x, const Tensor& w, const Tensor& group_sizes, bool trans_b, const Tensor* add = nullptr);
+Tensor grouped_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& group_sizes);
 
 Tensor newton_schulz(const Tensor& x, const NewtonSchulzOptions& options);
 

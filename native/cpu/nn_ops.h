@@ -55,17 +55,17 @@ Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& 
 MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRouteOptions& options);
 // dweights [T,K] f32, scores [T,E] f32 -> dlogits [T,E] f32; dscores (may be null): a gradient
 // of the scores from another path (the balance loss), added before the sigmoid's derivative.
-Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts,
+Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const Tensor& experts,
                           bool norm_topk, float scaling_factor, const Tensor* dscores);
 
-MoePermuteResult moe_permute(const Tensor& x, const std::vector<int32_t>& experts, int64_t num_experts);
+MoePermuteResult moe_permute(const Tensor& x, const Tensor& experts, int64_t num_experts);
 // order must be a permutation of [0, T*K).
-Tensor moe_unpermute(const Tensor& ys, const std::vector<int32_t>& order, const Tensor& weights);
-MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, const std::vector<int32_t>& order,
+Tensor moe_unpermute(const Tensor& ys, const Tensor& order, const Tensor& weights);
+MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, const Tensor& order,
                                          const Tensor& weights);
-Tensor moe_permute_backward(const Tensor& dxs, const std::vector<int32_t>& order, int64_t top_k);
+Tensor moe_permute_backward(const Tensor& dxs, const Tensor& order, int64_t top_k);
 
-SeqAuxLossResult moe_seq_aux_loss(const Tensor& scores, const std::vector<int32_t>& experts, const SeqAuxLossOptions& options);
+SeqAuxLossResult moe_seq_aux_loss(const Tensor& scores, const Tensor& experts, const SeqAuxLossOptions& options);
 
 // ---- elementwise.cc ----
 Tensor add(const Tensor& a, const Tensor& b, float alpha);

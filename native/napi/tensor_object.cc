@@ -1,5 +1,7 @@
 #include "tensor_object.h"
 
+#include <cstring>
+
 #include "../core/error.h"
 #include "args.h"
 #include "errors.h"
@@ -14,6 +16,7 @@ Napi::Function TensorObject::Define(Napi::Env env) {
                          InstanceAccessor<&TensorObject::Device>("device"),
                          InstanceAccessor<&TensorObject::Disposed>("disposed"),
                          InstanceMethod<&TensorObject::ToFloat32Array>("toFloat32Array"),
+                         InstanceMethod<&TensorObject::ToInt32Array>("toInt32Array"),
                          InstanceMethod<&TensorObject::Dispose>("dispose"),
                          InstanceMethod<&TensorObject::Reshape>("reshape"),
                      });
@@ -92,6 +95,18 @@ Napi::Value TensorObject::ToFloat32Array(const Napi::CallbackInfo& info) {
     Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
     float* dst = out.Data();
     for (int64_t i = 0; i < n; ++i) dst[i] = load_as_f32(host.data(), host.dtype, i);
+    return out;
+  });
+}
+
+Napi::Value TensorObject::ToInt32Array(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (disposed()) throw ArgError("toInt32Array", "this", "a live tensor (not disposed)", "a disposed tensor");
+    if (tensor_.dtype != mt::DType::I32)
+      throw ArgError("toInt32Array", "this", "an i32 tensor", std::string("a ") + dtype_name(tensor_.dtype) + " tensor");
+    const Tensor host = to_device(tensor_, Device::CPU);
+    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), static_cast<size_t>(host.numel()));
+    if (host.numel() > 0) std::memcpy(out.Data(), host.data(), host.nbytes());
     return out;
   });
 }

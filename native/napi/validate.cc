@@ -34,36 +34,55 @@ void require_distinct(const Tensor& t, const Tensor& other, const char* op, cons
 
 // An Int32Array of `length` entries, each in [lo, hi]. `what` describes the entries, e.g.
 // "token ids in [0, 100)".
-std::vector<int32_t> int32_arg(const Napi::Value& v, int64_t length, int64_t lo, int64_t hi, const char* op, const char* name,
-                               const std::string& what) {
-  const std::string expected = "an Int32Array of " + std::to_string(length) + " " + what;
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw ArgError(op, name, expected, describe(v));
-  Napi::Int32Array a = v.As<Napi::Int32Array>();
-  const int64_t n = static_cast<int64_t>(a.ElementLength());
-  if (n != length) throw ArgError(op, name, expected, "length " + std::to_string(n));
-  std::vector<int32_t> out(static_cast<size_t>(n));
-  if (n > 0) std::memcpy(out.data(), a.Data(), static_cast<size_t>(n) * 4);
-  for (int64_t i = 0; i < n; ++i)
-    if (out[i] < lo || out[i] > hi) throw ArgError(op, name, expected, "entry " + std::to_string(i) + " = " + std::to_string(out[i]));
-  return out;
+Tensor index_arg(const Napi::Value& v, int64_t length, int64_t lo, int64_t hi, const char* op, const char* name,
+                 const std::string& what) {
+  const std::string expected = "an Int32Array or i32 tensor of " + std::to_string(length) + " " + what;
+  Tensor t;
+  if (const Tensor* given = index_tensor_arg(v, op, name)) {
+    if (given->numel() != length) throw ArgError(op, name, expected, "length " + std::to_string(given->numel()));
+    const IndexFacts& f = given->facts();
+    if (lo <= 0 && f.bound > 0 && f.bound - 1 <= hi) return *given;  // its producer checked the range
+    t = *given;
+  } else {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw ArgError(op, name, expected, describe(v));
+    Napi::Int32Array a = v.As<Napi::Int32Array>();
+    const int64_t n = static_cast<int64_t>(a.ElementLength());
+    if (n != length) throw ArgError(op, name, expected, "length " + std::to_string(n));
+    t = empty_tensor({n}, DType::I32);
+    if (n > 0) std::memcpy(t.data(), a.Data(), static_cast<size_t>(n) * 4);
+  }
+  const Tensor host = to_device(t, Device::CPU);
+  const int32_t* p = host.ptr<const int32_t>();
+  for (int64_t i = 0; i < length; ++i)
+    if (p[i] < lo || p[i] > hi) throw ArgError(op, name, expected, "entry " + std::to_string(i) + " = " + std::to_string(p[i]));
+  return t;
 }
 
-// The length of an Int32Array argument (to derive sizes from it before reading it).
+std::vector<int32_t> int32_arg(const Napi::Value& v, int64_t length, int64_t lo, int64_t hi, const char* op, const char* name,
+                               const std::string& what) {
+  const Tensor host = to_device(index_arg(v, length, lo, hi, op, name, what), Device::CPU);
+  const int32_t* p = host.ptr<const int32_t>();
+  return std::vector<int32_t>(p, p + length);
+}
+
 int64_t int32_length(const Napi::Value& v, const char* op, const char* name, const std::string& what) {
+  if (const Tensor* given = index_tensor_arg(v, op, name)) return given->numel();
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw ArgError(op, name, "an Int32Array of " + what, describe(v));
+    throw ArgError(op, name, "an Int32Array or i32 tensor of " + what, describe(v));
   return static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength());
 }
 
-// A permutation of [0, n) (the `order` of moePermute).
-std::vector<int32_t> order_arg(const Napi::Value& v, int64_t n, const char* op, const char* name) {
-  std::vector<int32_t> order = int32_arg(v, n, 0, n - 1, op, name, "entries, a permutation of [0, " + std::to_string(n) + ")");
+Tensor order_arg(const Napi::Value& v, int64_t n, const char* op, const char* name) {
+  const Tensor order = index_arg(v, n, 0, n - 1, op, name, "entries, a permutation of [0, " + std::to_string(n) + ")");
+  if (order.facts().permutation) return order;  // made by moePermute
+  const Tensor host = to_device(order, Device::CPU);
+  const int32_t* p = host.ptr<const int32_t>();
   std::vector<char> seen(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < n; ++i) {
-    if (seen[order[i]])
-      throw ArgError(op, name, "a permutation of [0, " + std::to_string(n) + ")", "entry " + std::to_string(i) + " = " + std::to_string(order[i]) + " repeated");
-    seen[order[i]] = 1;
+    if (seen[p[i]])
+      throw ArgError(op, name, "a permutation of [0, " + std::to_string(n) + ")", "entry " + std::to_string(i) + " = " + std::to_string(p[i]) + " repeated");
+    seen[p[i]] = 1;
   }
   return order;
 }
@@ -92,12 +111,6 @@ double ranged_number(const Napi::Object& o, const char* key, double fallback, bo
 double number_arg(const Napi::Value& v, const char* op, const char* name) {
   if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throw ArgError(op, name, "a finite number", describe(v));
   return v.As<Napi::Number>().DoubleValue();
-}
-
-Napi::Int32Array to_int32_array(Napi::Env env, const std::vector<int32_t>& v) {
-  Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
-  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * 4);
-  return a;
 }
 
 Napi::Value wrap(Napi::Env env, Tensor t) { return TensorObject::Wrap(env, std::move(t)); }

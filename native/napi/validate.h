@@ -23,16 +23,20 @@ void require_like(const Tensor& t, const Tensor& ref, const char* op, const char
 // For in-place ops: t must not share memory with other.
 void require_distinct(const Tensor& t, const Tensor& other, const char* op, const char* name, const char* other_name);
 
-// An Int32Array of `length` entries, each in [lo, hi]. `what` describes the entries, e.g.
-// "token ids in [0, 100)".
+// An index argument of `length` entries, each in [lo, hi], as an i32 tensor: an i32 tensor (not
+// re-checked when the op that made it guarantees the range) or an Int32Array (copied, checked).
+// `what` describes the entries, e.g. "token ids in [0, 100)".
+Tensor index_arg(const Napi::Value& v, int64_t length, int64_t lo, int64_t hi, const char* op, const char* name,
+                 const std::string& what);
+// The same, as a host vector (for the ops whose kernels take one).
 std::vector<int32_t> int32_arg(const Napi::Value& v, int64_t length, int64_t lo, int64_t hi, const char* op, const char* name,
                                const std::string& what);
 
-// The length of an Int32Array argument (to derive sizes from it before reading it).
+// The length of an index argument (to derive sizes from it before reading it).
 int64_t int32_length(const Napi::Value& v, const char* op, const char* name, const std::string& what);
 
-// A permutation of [0, n) (the `order` of moePermute).
-std::vector<int32_t> order_arg(const Napi::Value& v, int64_t n, const char* op, const char* name);
+// A permutation of [0, n) (the `order` of moePermute; its own output is not re-checked).
+Tensor order_arg(const Napi::Value& v, int64_t n, const char* op, const char* name);
 
 // options[key], a finite number that must be present.
 double required_number(const Napi::Object& o, const char* key, const char* op);
@@ -43,8 +47,6 @@ double ranged_number(const Napi::Object& o, const char* key, double fallback, bo
 
 // A plain finite number argument (the factor of scale / scaleInPlace).
 double number_arg(const Napi::Value& v, const char* op, const char* name);
-
-Napi::Int32Array to_int32_array(Napi::Env env, const std::vector<int32_t>& v);
 
 Napi::Value wrap(Napi::Env env, Tensor t);
 

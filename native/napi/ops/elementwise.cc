@@ -99,7 +99,7 @@ Napi::Value bind_split(const Napi::CallbackInfo& info) {
       parts = static_cast<int64_t>(info[1].As<Napi::TypedArray>().ElementLength());
     else throw ArgError(op, "sizes", "a number[] of sizes summing to the last dimension " + to_string(n), describe(info[1]));
     if (parts < 1) throw ArgError(op, "sizes", "at least one size", "an empty list");
-    const std::vector<int64_t> sizes = group_sizes_arg(info[1], parts, n, op, "sizes");
+    const std::vector<int64_t> sizes = sizes_arg(info[1], parts, n, op, "sizes");
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).split);
     std::vector<Tensor> pieces = t.split(x, sizes);
     Napi::Array out = Napi::Array::New(info.Env(), pieces.size());

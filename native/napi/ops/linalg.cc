@@ -64,7 +64,7 @@ Napi::Value bind_grouped_matmul(const Napi::CallbackInfo& info) {
     if (wk != K)
       throw ArgError(op, "w", (tb ? "shape [E, N, " : "shape [E, ") + std::to_string(K) + (tb ? "]" : ", N]") +
                                   " (K = columns of x)", shape_str(w.shape));
-    const std::vector<int64_t> groups = group_sizes_arg(info[2], w.shape[0], x.shape[0], op, "groupSizes");
+    const Tensor groups = group_sizes_arg(info[2], w.shape[0], x.shape[0], op, "groupSizes");
     const Tensor* add = tensor_option(o, "add", op);
     if (add) {
       require_shape(*add, {x.shape[0], tb ? w.shape[1] : w.shape[2]}, op, "options.add");
@@ -87,12 +87,13 @@ Napi::Value bind_grouped_weight_grad(const Napi::CallbackInfo& info) {
     require_same_device(dy, x, op, "dy", "x");
     if (dy.shape[0] != x.shape[0])
       throw ArgError(op, "dy", "shape [" + std::to_string(x.shape[0]) + ", N] (as many rows as x)", shape_str(dy.shape));
-    if (!info[2].IsArray() && !info[2].IsTypedArray())
-      throw ArgError(op, "groupSizes", "a number[] or Int32Array of group sizes", describe(info[2]));
-    const int64_t groups = info[2].IsArray() ? info[2].As<Napi::Array>().Length()
+    const Tensor* given = index_tensor_arg(info[2], op, "groupSizes");
+    if (!given && !info[2].IsArray() && !info[2].IsTypedArray())
+      throw ArgError(op, "groupSizes", "a number[], Int32Array or i32 tensor of group sizes", describe(info[2]));
+    const int64_t groups = given ? given->numel() : info[2].IsArray() ? info[2].As<Napi::Array>().Length()
                                              : static_cast<int64_t>(info[2].As<Napi::TypedArray>().ElementLength());
     if (groups < 1) throw ArgError(op, "groupSizes", "at least one group", "an empty list");
-    const std::vector<int64_t> sizes = group_sizes_arg(info[2], groups, x.shape[0], op, "groupSizes");
+    const Tensor sizes = group_sizes_arg(info[2], groups, x.shape[0], op, "groupSizes");
     const int64_t out_elems_limit = kMaxElements / std::max<int64_t>(1, x.shape[1] * dy.shape[1]);
     if (groups > out_elems_limit) throw ArgError(op, "groupSizes", "an output of at most 2^40 elements", std::to_string(groups) + " groups of " + dims(x.shape[1], dy.shape[1]));
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).grouped_weight_grad);

@@ -43,7 +43,7 @@ Napi::Value bind_moe_route(const Napi::CallbackInfo& info) {
     MoeRouteResult res = t.moe_route(logits, bias, r);
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
-    out.Set("experts", to_int32_array(env, res.experts));
+    out.Set("experts", wrap(env, std::move(res.experts)));
     out.Set("weights", wrap(env, std::move(res.weights)));
     out.Set("scores", wrap(env, std::move(res.scores)));
     return out;
@@ -62,8 +62,8 @@ Napi::Value bind_moe_route_backward(const Napi::CallbackInfo& info) {
     require_same_device(scores, dw, op, "scores", "dweights");
     const int64_t T = dw.shape[0], K = dw.shape[1], E = scores.shape[1];
     if (scores.shape[0] != T) throw ArgError(op, "scores", "shape [" + to_string(T) + ", E] (as many rows as dweights)", shape_str(scores.shape));
-    const std::vector<int32_t> experts =
-        int32_arg(info[2], T * K, 0, E - 1, op, "experts", "expert indices in [0, " + to_string(E) + ") (T*topK)");
+    const Tensor experts =
+        index_arg(info[2], T * K, 0, E - 1, op, "experts", "expert indices in [0, " + to_string(E) + ") (T*topK)");
     Napi::Object o = options_arg(info[3], op);
     const bool norm = bool_option(o, "normTopk", true, op);
     const float sf = static_cast<float>(number_option(o, "scalingFactor", 1.0, op));
@@ -90,19 +90,19 @@ Napi::Value bind_moe_permute(const Napi::CallbackInfo& info) {
     const int64_t E = static_cast<int64_t>(ed), T = x.shape[0];
     const int64_t n = int32_length(info[1], op, "experts", "T*topK expert indices");
     if ((T == 0 && n != 0) || (T > 0 && (n == 0 || n % T != 0)))
-      throw ArgError(op, "experts", "an Int32Array of T*topK expert indices (a positive multiple of T = " + to_string(T) + ")",
+      throw ArgError(op, "experts", "an Int32Array or i32 tensor of T*topK expert indices (a positive multiple of T = " + to_string(T) + ")",
                      "length " + to_string(n));
     if (n > std::numeric_limits<int32_t>::max()) throw ArgError(op, "experts", "fewer than 2^31 entries", "length " + to_string(n));
     if (x.shape[1] > 0 && n > kMaxElements / x.shape[1])
       throw ArgError(op, "experts", "an output of at most 2^40 elements", "length " + to_string(n));
-    const std::vector<int32_t> experts = int32_arg(info[1], n, 0, E - 1, op, "experts", "expert indices in [0, " + to_string(E) + ")");
+    const Tensor experts = index_arg(info[1], n, 0, E - 1, op, "experts", "expert indices in [0, " + to_string(E) + ")");
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).moe_permute);
     MoePermuteResult r = t.moe_permute(x, experts, E);
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
     out.Set("xs", wrap(env, std::move(r.xs)));
-    out.Set("groupSizes", to_int32_array(env, r.group_sizes));
-    out.Set("order", to_int32_array(env, r.order));
+    out.Set("groupSizes", wrap(env, std::move(r.group_sizes)));
+    out.Set("order", wrap(env, std::move(r.order)));
     return out;
   });
 }
@@ -128,7 +128,7 @@ Napi::Value bind_moe_unpermute(const Napi::CallbackInfo& info) {
     require_rank(ys, 2, 2, op, "ys");
     const Tensor& weights = tensor_arg(info[2], op, "weights");
     check_weights(weights, ys, "ys", op);
-    const std::vector<int32_t> order = order_arg(info[1], ys.shape[0], op, "order");
+    const Tensor order = order_arg(info[1], ys.shape[0], op, "order");
     const OpTable& t = backend_for(ys, op, "ys", ops_for(ys.device()).moe_unpermute);
     return wrap(info.Env(), t.moe_unpermute(ys, order, weights));
   });
@@ -145,7 +145,7 @@ Napi::Value bind_moe_unpermute_backward(const Napi::CallbackInfo& info) {
     require_shape(dy, {weights.shape[0], ys.shape[1]}, op, "dy", "[T, D]: T rows of weights, D columns of ys");
     require_same_dtype(dy, ys, op, "dy", "ys");
     require_same_device(dy, ys, op, "dy", "ys");
-    const std::vector<int32_t> order = order_arg(info[2], ys.shape[0], op, "order");
+    const Tensor order = order_arg(info[2], ys.shape[0], op, "order");
     const OpTable& t = backend_for(ys, op, "ys", ops_for(ys.device()).moe_unpermute_backward);
     MoeUnpermuteGrads g = t.moe_unpermute_backward(dy, ys, order, weights);
     Napi::Object r = Napi::Object::New(info.Env());
@@ -166,7 +166,7 @@ Napi::Value bind_moe_permute_backward(const Napi::CallbackInfo& info) {
     if (!(kd >= 1 && kd <= 2147483647.0) || kd != std::floor(kd)) throw ArgError(op, "topK", "a positive integer", describe(info[2]));
     const int64_t K = static_cast<int64_t>(kd);
     if (N % K != 0) throw ArgError(op, "topK", "a divisor of the " + to_string(N) + " rows of dxs", to_string(K));
-    const std::vector<int32_t> order = order_arg(info[1], N, op, "order");
+    const Tensor order = order_arg(info[1], N, op, "order");
     const OpTable& t = backend_for(dxs, op, "dxs", ops_for(dxs.device()).moe_permute_backward);
     return wrap(info.Env(), t.moe_permute_backward(dxs, order, K));
   });
@@ -193,7 +193,7 @@ Napi::Value bind_moe_seq_aux_loss(const Napi::CallbackInfo& info) {
     a.alpha = required_number(o, "alpha", op);
     if (a.batch * a.seq_len != scores.shape[0])
       throw ArgError(op, "scores", "shape [" + to_string(a.batch * a.seq_len) + ", E] (batch*seqLen rows)", shape_str(scores.shape));
-    const std::vector<int32_t> experts = int32_arg(info[1], a.batch * a.seq_len * a.top_k, 0, E - 1, op, "experts",
+    const Tensor experts = index_arg(info[1], a.batch * a.seq_len * a.top_k, 0, E - 1, op, "experts",
                                                    "expert indices in [0, " + to_string(E) + ") (batch*seqLen*topK)");
     const OpTable& t = backend_for(scores, op, "scores", ops_for(scores.device()).moe_seq_aux_loss);
     SeqAuxLossResult r = t.moe_seq_aux_loss(scores, experts, a);
