@@ -46,6 +46,7 @@ export interface NativeOpEntry {
 export interface NativeAddon extends NativeOps {
   Tensor: { prototype: Tensor };
   tensor(data: unknown, shape: unknown, options: unknown): Tensor;
+  tensorFromBytes(bytes: unknown, shape: unknown, dtype: unknown, options: unknown): Tensor;
   opList(): NativeOpEntry[];
   info(): Omit<Info, 'version' | 'ops'>;
   setNumThreads(n: unknown): void;

@@ -58,8 +58,8 @@
   X(sum_squares, "sumSquares", custom, double, (const Tensor& t), 1, 0)                                            \
   X(copy, "copy", custom, Tensor, (const Tensor& src, DType dtype), 1, 0)                                          \
   X(assign, "assign", custom, void, (const Tensor& dst, const Tensor& src), 1, 0)                                  \
-  X(split, "split", custom, std::vector<Tensor>, (const Tensor& x, const std::vector<int64_t>& sizes), 1, 0)       \
-  X(concat, "concat", custom, Tensor, (const std::vector<Tensor>& parts), 1, 0)                                    \
+  X(split, "split", custom, std::vector<Tensor>, (const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis), 1, 0)       \
+  X(concat, "concat", custom, Tensor, (const std::vector<Tensor>& parts, int64_t axis), 1, 0)                                    \
   X(adamw_step, "adamwStep", custom, void,                                                                         \
     (const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const AdamWOptions& options), 1, 0) \
   X(muon_momentum, "muonMomentum", custom, Tensor, (const Tensor& m, const Tensor& grad, const MuonMomentumOptions& options), 1, 0) \

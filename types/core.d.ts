@@ -29,6 +29,10 @@ export declare class Tensor {
   toFloat32Array(): Float32Array;
   /** Copies the elements of an i32 tensor out. */
   toInt32Array(): Int32Array;
+  /** Copies the raw elements out (little-endian f32, bf16 or i32: no conversion); tensorFromBytes reads them back. */
+  toBytes(): Uint8Array;
+  /** A copy on `device` (a tensor sharing this one's memory when it is there already). */
+  to(device: Device): Tensor;
   /** Frees the native memory now (once every view of it is disposed); idempotent. Later use throws. */
   dispose(): void;
   /** A view with another shape of the same element count, sharing the memory (no copy). */
@@ -38,6 +42,14 @@ export declare class Tensor {
 
 /** Creates a tensor from data (Float32Array or number[]; Int32Array or integers for i32) and a shape of rank 1 to 4. */
 export declare function tensor(data: Float32Array | Int32Array | number[], shape: readonly number[], options?: TensorOptions): Tensor;
+
+/** A tensor of `shape` and `dtype` from its raw little-endian elements (as toBytes gives them), copied. */
+export declare function tensorFromBytes(
+  bytes: ArrayBufferView | ArrayBuffer,
+  shape: readonly number[],
+  dtype: TensorDType,
+  options?: { device?: Device },
+): Tensor;
 
 /**
  * An index argument: an i32 tensor (as the MoE ops return them; one an op made is not checked
@@ -300,10 +312,10 @@ export interface Ops {
   copy(src: Tensor, options?: { dtype?: DType }): Tensor;
   /** IN PLACE: dst = src (same shape, any dtypes; a bf16 dst rounds). */
   assign(dst: Tensor, src: Tensor): void;
-  /** Splits x along its last dimension into pieces of these sizes (they sum to the last dimension). */
-  split(x: Tensor, sizes: readonly number[]): Tensor[];
-  /** Concatenates along the last dimension; the tensors share rank, leading shape and dtype. */
-  concat(tensors: readonly Tensor[]): Tensor;
+  /** Splits x along options.axis (default -1, the last) into pieces of these sizes (they sum to that dimension). */
+  split(x: Tensor, sizes: readonly number[], options?: { axis?: number }): Tensor[];
+  /** Concatenates along options.axis (default -1, the last); the tensors share dtype, rank and every other dimension. */
+  concat(tensors: readonly Tensor[], options?: { axis?: number }): Tensor;
   /**
    * IN PLACE, torch.optim.AdamW: param, m, v f32 (updated), grad f32 or bf16 of the same shape.
    * p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= lr * m̂ / (sqrt(v̂) + eps).

@@ -102,14 +102,14 @@ export class MoonlightModel {
         out.set(p.name, p.value);
         continue;
       }
+      // One tensor per expert, split off the stack in its own dtype (no float copy of the stack).
       const [E, ...inner] = p.value.shape;
-      const per = inner.reduce((a, b) => a * b, 1);
-      const all = p.value.toFloat32Array();
-      for (let j = 0; j < E; ++j) {
-        const t = tensor(all.subarray(j * per, (j + 1) * per), inner, { dtype: p.value.dtype });
+      ops.split(p.value, new Array<number>(E).fill(1), { axis: 0 }).forEach((piece, j) => {
+        const t = piece.reshape(inner);
+        piece.dispose();
         temporary.push(t);
         out.set(expertName(p.name, j), t);
-      }
+      });
     }
     try {
       saveSafetensors(file, out, { format: 'pt' });

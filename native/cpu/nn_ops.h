@@ -74,8 +74,9 @@ double sum_squares(const Tensor& t);
 Tensor copy(const Tensor& src, DType dtype);
 void assign(const Tensor& dst, const Tensor& src);  // in place, converting src's dtype
 void scale_in_place(const Tensor& t, float s);
-std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes);
-Tensor concat(const std::vector<Tensor>& parts);
+// Along axis (0 <= axis < rank); the parts share every other dimension.
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
+Tensor concat(const std::vector<Tensor>& parts, int64_t axis);
 
 // ---- optim_update.cc (in place; param, m, v f32; grad/update f32 or bf16) ----
 void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const AdamWOptions& options);

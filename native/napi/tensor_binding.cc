@@ -79,6 +79,42 @@ Napi::Value CreateTensor(const Napi::CallbackInfo& info) {
   });
 }
 
+// tensorFromBytes(bytes, shape, dtype, options): the raw little-endian elements of `dtype`, copied.
+Napi::Value TensorFromBytes(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const char* op = "tensorFromBytes";
+    Napi::Value data = info[0];
+    if (!data.IsTypedArray() && !data.IsArrayBuffer() && !data.IsDataView())
+      throw ArgError(op, "bytes", "a Uint8Array, Buffer, other typed array or ArrayBuffer", describe(data));
+    const uint8_t* src = nullptr;
+    size_t length = 0;
+    if (data.IsArrayBuffer()) {
+      src = static_cast<const uint8_t*>(data.As<Napi::ArrayBuffer>().Data());
+      length = data.As<Napi::ArrayBuffer>().ByteLength();
+    } else if (data.IsDataView()) {
+      Napi::DataView v = data.As<Napi::DataView>();
+      src = static_cast<const uint8_t*>(v.ArrayBuffer().Data()) + v.ByteOffset();
+      length = v.ByteLength();
+    } else {
+      Napi::TypedArray v = data.As<Napi::TypedArray>();
+      src = static_cast<const uint8_t*>(v.ArrayBuffer().Data()) + v.ByteOffset();
+      length = v.ByteLength();
+    }
+    const Shape shape = shape_arg(info[1], op, "shape");
+    const std::string name = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+    if (name != "f32" && name != "bf16" && name != "i32") throw ArgError(op, "dtype", "'f32', 'bf16' or 'i32'", describe(info[2]));
+    const DType dtype = name == "f32" ? DType::F32 : name == "bf16" ? DType::BF16 : DType::I32;
+    Napi::Object o = options_arg(info[3], op);
+    const Device device = device_arg(o.Get("device"), Device::CPU, op, "options.device");
+    Tensor t = empty_tensor(shape, dtype);
+    if (length != t.nbytes())
+      throw ArgError(op, "bytes", std::to_string(t.nbytes()) + " bytes (" + shape_str(shape) + " " + dtype_name(dtype) + ")",
+                     std::to_string(length) + " bytes");
+    if (length > 0) std::memcpy(t.data(), src, length);
+    return TensorObject::Wrap(info.Env(), to_device(t, device));
+  });
+}
+
 }  // namespace
 
 void RegisterTensor(Napi::Env env, Napi::Object exports) {
@@ -86,6 +122,7 @@ void RegisterTensor(Napi::Env env, Napi::Object exports) {
   env.GetInstanceData<AddonData>()->tensor_constructor = Napi::Persistent(ctor);
   exports.Set("Tensor", ctor);
   exports.Set("tensor", Napi::Function::New<CreateTensor>(env, "tensor"));
+  exports.Set("tensorFromBytes", Napi::Function::New<TensorFromBytes>(env, "tensorFromBytes"));
 }
 
 }  // namespace mt::napi

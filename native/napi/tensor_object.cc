@@ -17,6 +17,8 @@ Napi::Function TensorObject::Define(Napi::Env env) {
                          InstanceAccessor<&TensorObject::Disposed>("disposed"),
                          InstanceMethod<&TensorObject::ToFloat32Array>("toFloat32Array"),
                          InstanceMethod<&TensorObject::ToInt32Array>("toInt32Array"),
+                         InstanceMethod<&TensorObject::ToBytes>("toBytes"),
+                         InstanceMethod<&TensorObject::To>("to"),
                          InstanceMethod<&TensorObject::Dispose>("dispose"),
                          InstanceMethod<&TensorObject::Reshape>("reshape"),
                      });
@@ -108,6 +110,25 @@ Napi::Value TensorObject::ToInt32Array(const Napi::CallbackInfo& info) {
     Napi::Int32Array out = Napi::Int32Array::New(info.Env(), static_cast<size_t>(host.numel()));
     if (host.numel() > 0) std::memcpy(out.Data(), host.data(), host.nbytes());
     return out;
+  });
+}
+
+Napi::Value TensorObject::ToBytes(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (disposed()) throw ArgError("toBytes", "this", "a live tensor (not disposed)", "a disposed tensor");
+    const Tensor host = to_device(tensor_, mt::Device::CPU);
+    Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), host.nbytes());
+    if (host.nbytes() > 0) std::memcpy(out.Data(), host.data(), host.nbytes());
+    return out;
+  });
+}
+
+Napi::Value TensorObject::To(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (disposed()) throw ArgError("to", "this", "a live tensor (not disposed)", "a disposed tensor");
+    if (info[0].IsUndefined()) throw ArgError("to", "device", "'cpu' or 'cuda'", "undefined");
+    const mt::Device device = device_arg(info[0], mt::Device::CPU, "to", "device");
+    return Wrap(info.Env(), to_device(tensor_, device));
   });
 }
 

@@ -107,6 +107,11 @@ double ranged_number(const Napi::Object& o, const char* key, double fallback, bo
   return d;
 }
 
+int axis_option(const Napi::Object& o, int rank, const char* op) {
+  const int64_t axis = integer_option(o, "axis", -1, -rank, rank - 1, op);
+  return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
 // A plain finite number argument (the factor of scale / scaleInPlace).
 double number_arg(const Napi::Value& v, const char* op, const char* name) {
   if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throw ArgError(op, name, "a finite number", describe(v));

@@ -45,6 +45,10 @@ double required_number(const Napi::Object& o, const char* key, const char* op);
 double ranged_number(const Napi::Object& o, const char* key, double fallback, bool required, double lo, bool lo_open, double hi,
                      bool hi_open, const char* op);
 
+// options.axis: a dimension of a tensor of this rank, negative counting from the end (default -1,
+// the last); returned in [0, rank).
+int axis_option(const Napi::Object& o, int rank, const char* op);
+
 // A plain finite number argument (the factor of scale / scaleInPlace).
 double number_arg(const Napi::Value& v, const char* op, const char* name);
 

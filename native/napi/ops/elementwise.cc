@@ -92,16 +92,17 @@ Napi::Value bind_split(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "split";
     const Tensor& x = tensor_arg(info[0], op, "x");
-    const int64_t n = x.shape.back();
+    const int axis = axis_option(options_arg(info[2], op), x.rank(), op);
+    const int64_t n = x.shape[axis];
     int64_t parts = 0;
     if (info[1].IsArray()) parts = info[1].As<Napi::Array>().Length();
     else if (info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array)
       parts = static_cast<int64_t>(info[1].As<Napi::TypedArray>().ElementLength());
-    else throw ArgError(op, "sizes", "a number[] of sizes summing to the last dimension " + to_string(n), describe(info[1]));
+    else throw ArgError(op, "sizes", "a number[] of sizes summing to dimension " + to_string(axis) + " (" + to_string(n) + ")", describe(info[1]));
     if (parts < 1) throw ArgError(op, "sizes", "at least one size", "an empty list");
     const std::vector<int64_t> sizes = sizes_arg(info[1], parts, n, op, "sizes");
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).split);
-    std::vector<Tensor> pieces = t.split(x, sizes);
+    std::vector<Tensor> pieces = t.split(x, sizes, axis);
     Napi::Array out = Napi::Array::New(info.Env(), pieces.size());
     for (size_t i = 0; i < pieces.size(); ++i) out.Set(static_cast<uint32_t>(i), wrap(info.Env(), std::move(pieces[i])));
     return out;
@@ -116,6 +117,7 @@ Napi::Value bind_concat(const Napi::CallbackInfo& info) {
     if (list.Length() < 1) throw ArgError(op, "tensors", "at least one tensor", "an empty array");
     std::vector<Tensor> parts;
     int64_t total = 0;
+    int axis = 0;
     for (uint32_t i = 0; i < list.Length(); ++i) {
       Napi::Value e = list.Get(i);
       TensorObject* obj = TensorObject::FromValue(e);
@@ -123,24 +125,26 @@ Napi::Value bind_concat(const Napi::CallbackInfo& info) {
       if (!obj) throw ArgError(op, "tensors", "an array of tensors", where + describe(e));
       if (obj->disposed()) throw ArgError(op, "tensors", "live tensors (not disposed)", where + "a disposed tensor");
       const Tensor& p = obj->tensor();
+      if (parts.empty()) axis = axis_option(options_arg(info[1], op), p.rank(), op);
       if (!parts.empty()) {
         const Tensor& first = parts[0];
-        Shape lead(p.shape.begin(), p.shape.end() - 1), lead0(first.shape.begin(), first.shape.end() - 1);
-        if (p.rank() != first.rank() || lead != lead0)
-          throw ArgError(op, "tensors", "the leading shape of entry 0 (" + shape_str(first.shape) + " but for the last dimension)",
+        Shape other = p.shape, other0 = first.shape;
+        if (p.rank() == first.rank()) other[axis] = other0[axis] = 0;
+        if (p.rank() != first.rank() || other != other0)
+          throw ArgError(op, "tensors", "the shape of entry 0 (" + shape_str(first.shape) + ") but for dimension " + to_string(axis),
                          where + "of shape " + shape_str(p.shape));
         if (p.dtype != first.dtype)
           throw ArgError(op, "tensors", std::string("dtype ") + dtype_name(first.dtype) + " (as entry 0)", where + "of dtype " + dtype_name(p.dtype));
         if (p.device() != first.device()) throw ArgError(op, "tensors", "tensors on one device", where + "on another device");
       }
-      total += p.shape.back();
+      total += p.shape[axis];
       parts.push_back(p);
     }
     int64_t lead = 1;
-    for (int r = 0; r + 1 < parts[0].rank(); ++r) lead *= parts[0].shape[r];
+    for (int r = 0; r < parts[0].rank(); ++r) lead *= r == axis ? 1 : parts[0].shape[r];
     if (lead > 0 && total > kMaxElements / lead) throw ArgError(op, "tensors", "an output of at most 2^40 elements", to_string(lead) + " rows of " + to_string(total));
     const OpTable& t = backend_for(parts[0], op, "tensors", ops_for(parts[0].device()).concat);
-    return wrap(info.Env(), t.concat(parts));
+    return wrap(info.Env(), t.concat(parts, axis));
   });
 }
 
