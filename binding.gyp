@@ -24,7 +24,7 @@
     {
       "target_name": "moontrain_isa_avx512bf16",
       "type": "static_library",
-      "sources": ["native/cpu/gemm_avx512bf16.cc", "native/cpu/nn/swiglu_avx512bf16.cc", "native/cpu/nn/cross_entropy_avx512bf16.cc", "native/cpu/nn/attention_avx512bf16.cc", "native/cpu/nn/rms_norm_avx512bf16.cc", "native/cpu/nn/moe_routing_avx512bf16.cc"],
+      "sources": ["native/cpu/gemm_avx512bf16.cc", "<!@(ls -1 native/cpu/nn/*_avx512bf16.cc)"],
       "cflags_cc": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx512bf16"]
     },
     {
@@ -42,12 +42,10 @@
         "native/cpu/gemm_avx2.cc",
         "native/cpu/matmul.cc", "native/cpu/grouped_matmul.cc", "native/cpu/grouped_weight_grad.cc",
         "native/cpu/newton_schulz.cc", "native/cpu/op_table.cc",
-        "native/cpu/nn/embedding.cc", "native/cpu/nn/rms_norm.cc", "native/cpu/nn/rope.cc", "native/cpu/nn/attention.cc",
-        "native/cpu/nn/swiglu.cc", "native/cpu/nn/cross_entropy.cc", "native/cpu/nn/moe_routing.cc",
-        "native/cpu/nn/elementwise.cc", "native/cpu/nn/optim_update.cc",
-        "native/napi/addon.cc", "native/napi/tensor_object.cc", "native/napi/args.cc",
-        "native/napi/ops_binding.cc", "native/napi/tensor_binding.cc", "native/napi/runtime_binding.cc",
-        "native/napi/nn_binding.cc",
+        "<!@(ls -1 native/cpu/nn/*.cc | grep -v _avx512)",
+        "native/napi/addon.cc", "native/napi/tensor_object.cc", "native/napi/args.cc", "native/napi/validate.cc",
+        "native/napi/op_registry.cc", "native/napi/tensor_binding.cc", "native/napi/runtime_binding.cc",
+        "<!@(ls -1 native/napi/ops/*.cc)",
         "native/comm/communicator.cc", "native/comm/ring.cc", "native/comm/kernels.cc",
         "native/comm/direct.cc",
         "native/napi/comm_binding.cc",

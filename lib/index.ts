@@ -6,9 +6,9 @@ import * as nn from './nn';
 import { ops } from './ops';
 import * as optim from './optim';
 import { debug, info, setNumThreads } from './runtime';
-import { Tensor, tensor } from './tensor';
+import { Tensor, tensor, tensorFromBytes } from './tensor';
 
-export { Tensor, tensor, ops, info, setNumThreads, debug, nn, optim };
+export { Tensor, tensor, tensorFromBytes, ops, info, setNumThreads, debug, nn, optim };
 export const io = { saveSafetensors, loadSafetensors, loadSafetensorsDir, readSafetensorsHeader };
 export * as data from './data';
 export * as train from './train';
@@ -16,10 +16,11 @@ export * as parallel from './parallel';
 
 const conforms: {
   tensor: typeof Api.tensor;
+  tensorFromBytes: typeof Api.tensorFromBytes;
   ops: typeof Api.ops;
   info: typeof Api.info;
   setNumThreads: typeof Api.setNumThreads;
   debug: typeof Api.debug;
   io: typeof Api.io;
-} = { tensor, ops, info, setNumThreads, debug, io };
+} = { tensor, tensorFromBytes, ops, info, setNumThreads, debug, io };
 void conforms;

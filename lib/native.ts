@@ -3,23 +3,14 @@
 import * as path from 'path';
 import { findPackageRoot } from './package-root';
 import type {
-  AttentionGrads,
-  AttentionResult,
   CommBytes,
   CommTransport,
   MpiInfo,
-  CrossEntropyResult,
   DType,
   Device,
   Info,
   Isa,
-  MoePermuteResult,
-  MoeRouteResult,
-  MoeSeqAuxLossResult,
-  MoeUnpermuteGrads,
-  RmsNormGrads,
-  RmsNormResult,
-  SwigluGrads,
+  Ops,
   Tensor,
 } from '../types/core';
 
@@ -45,43 +36,21 @@ export interface NativeCommunicator {
   markExiting(code: number): void;
 }
 
-export interface NativeAddon {
+/** The ops as the addon exports them: every argument is validated natively, so any value goes in. */
+export type NativeOps = { [K in keyof Ops]: (...args: unknown[]) => ReturnType<Ops[K]> };
+
+/** One entry of the op list (native/op_list.h): its JS name and the backends that implement it. */
+export interface NativeOpEntry {
+  name: keyof Ops;
+  backends: Device[];
+}
+
+export interface NativeAddon extends NativeOps {
   Tensor: { prototype: Tensor };
   tensor(data: unknown, shape: unknown, options: unknown): Tensor;
-  matmul(a: unknown, b: unknown, options: unknown): Tensor;
-  groupedMatmul(x: unknown, w: unknown, groupSizes: unknown, options: unknown): Tensor;
-  groupedWeightGrad(x: unknown, dy: unknown, groupSizes: unknown): Tensor;
-  newtonSchulz(x: unknown, options: unknown): Tensor;
-  embedding(weight: unknown, ids: unknown): Tensor;
-  embeddingBackward(dy: unknown, ids: unknown, vocabSize: unknown): Tensor;
-  rmsNorm(x: unknown, weight: unknown, options: unknown): RmsNormResult;
-  rmsNormBackward(dy: unknown, x: unknown, weight: unknown, rstd: unknown): RmsNormGrads;
-  rope(x: unknown, positions: unknown, options: unknown): Tensor;
-  attention(q: unknown, k: unknown, v: unknown, options: unknown): AttentionResult;
-  attentionBackward(dout: unknown, q: unknown, k: unknown, v: unknown, out: unknown, lse: unknown, options: unknown): AttentionGrads;
-  swiglu(gate: unknown, up: unknown): Tensor;
-  swigluBackward(dy: unknown, gate: unknown, up: unknown): SwigluGrads;
-  crossEntropy(logits: unknown, targets: unknown, options: unknown): CrossEntropyResult;
-  crossEntropyBackward(logits: unknown, targets: unknown, lse: unknown, options: unknown): Tensor;
-  moeRoute(logits: unknown, bias: unknown, options: unknown): MoeRouteResult;
-  moeRouteBackward(dweights: unknown, scores: unknown, experts: unknown, options: unknown): Tensor;
-  moePermute(x: unknown, experts: unknown, numExperts: unknown): MoePermuteResult;
-  moeUnpermute(ys: unknown, order: unknown, weights: unknown): Tensor;
-  moeUnpermuteBackward(dy: unknown, ys: unknown, order: unknown, weights: unknown): MoeUnpermuteGrads;
-  moePermuteBackward(dxs: unknown, order: unknown, topK: unknown): Tensor;
-  moeSeqAuxLoss(scores: unknown, experts: unknown, options: unknown): MoeSeqAuxLossResult;
-  add(a: unknown, b: unknown, options: unknown): Tensor;
-  scale(a: unknown, s: unknown): Tensor;
-  scaleInPlace(t: unknown, s: unknown): void;
-  sumSquares(t: unknown): number;
-  copy(src: unknown, options: unknown): Tensor;
-  assign(dst: unknown, src: unknown): void;
-  split(x: unknown, sizes: unknown): Tensor[];
-  concat(tensors: unknown): Tensor;
-  adamwStep(param: unknown, grad: unknown, m: unknown, v: unknown, options: unknown): void;
-  muonMomentum(m: unknown, grad: unknown, options: unknown): Tensor;
-  muonApply(param: unknown, update: unknown, options: unknown): void;
-  info(): Omit<Info, 'version' | 'mpi'>;
+  tensorFromBytes(bytes: unknown, shape: unknown, dtype: unknown, options: unknown): Tensor;
+  opList(): NativeOpEntry[];
+  info(): Omit<Info, 'version' | 'mpi' | 'ops'>;
   setNumThreads(n: unknown): void;
   setIsa(isa: unknown): Isa;
   poisonAllocations(on: boolean): void;

@@ -1,39 +1,23 @@
-// Typed wrappers over the op table. Validation happens natively; these only forward.
-import type { Ops } from '../types/core';
+// The ops, straight from the addon's op list (native/op_list.h): one entry per op, validated
+// natively. ops.supports says whether a device's backend implements an op.
+import type { Device, OpsApi } from '../types/core';
 import { native } from './native';
 
-export const ops: Ops = {
-  matmul: (a, b, options) => native.matmul(a, b, options),
-  groupedMatmul: (x, w, groupSizes, options) => native.groupedMatmul(x, w, groupSizes, options),
-  groupedWeightGrad: (x, dy, groupSizes) => native.groupedWeightGrad(x, dy, groupSizes),
-  newtonSchulz: (x, options) => native.newtonSchulz(x, options),
-  embedding: (weight, ids) => native.embedding(weight, ids),
-  embeddingBackward: (dy, ids, vocabSize) => native.embeddingBackward(dy, ids, vocabSize),
-  rmsNorm: (x, weight, options) => native.rmsNorm(x, weight, options),
-  rmsNormBackward: (dy, x, weight, rstd) => native.rmsNormBackward(dy, x, weight, rstd),
-  rope: (x, positions, options) => native.rope(x, positions, options),
-  attention: (q, k, v, options) => native.attention(q, k, v, options),
-  attentionBackward: (dout, q, k, v, out, lse, options) => native.attentionBackward(dout, q, k, v, out, lse, options),
-  swiglu: (gate, up) => native.swiglu(gate, up),
-  swigluBackward: (dy, gate, up) => native.swigluBackward(dy, gate, up),
-  crossEntropy: (logits, targets, options) => native.crossEntropy(logits, targets, options),
-  crossEntropyBackward: (logits, targets, lse, options) => native.crossEntropyBackward(logits, targets, lse, options),
-  moeRoute: (logits, bias, options) => native.moeRoute(logits, bias, options),
-  moeRouteBackward: (dweights, scores, experts, options) => native.moeRouteBackward(dweights, scores, experts, options),
-  moePermute: (x, experts, numExperts) => native.moePermute(x, experts, numExperts),
-  moeUnpermute: (ys, order, weights) => native.moeUnpermute(ys, order, weights),
-  moeUnpermuteBackward: (dy, ys, order, weights) => native.moeUnpermuteBackward(dy, ys, order, weights),
-  moePermuteBackward: (dxs, order, topK) => native.moePermuteBackward(dxs, order, topK),
-  moeSeqAuxLoss: (scores, experts, options) => native.moeSeqAuxLoss(scores, experts, options),
-  add: (a, b, options) => native.add(a, b, options),
-  scale: (a, s) => native.scale(a, s),
-  scaleInPlace: (t, s) => native.scaleInPlace(t, s),
-  sumSquares: (t) => native.sumSquares(t),
-  copy: (src, options) => native.copy(src, options),
-  assign: (dst, src) => native.assign(dst, src),
-  split: (x, sizes) => native.split(x, sizes),
-  concat: (tensors) => native.concat(tensors),
-  adamwStep: (param, grad, m, v, options) => native.adamwStep(param, grad, m, v, options),
-  muonMomentum: (m, grad, options) => native.muonMomentum(m, grad, options),
-  muonApply: (param, update, options) => native.muonApply(param, update, options),
-};
+const list = native.opList();
+const backends = new Map(list.map((op) => [op.name as string, op.backends]));
+
+function supports(name: string, device: Device): boolean {
+  const found = backends.get(name);
+  if (!found) throw new Error(`ops.supports: expected the name of an op (one of ${[...backends.keys()].join(', ')}), got ${JSON.stringify(name)}`);
+  if (device !== 'cpu' && device !== 'cuda') throw new Error(`ops.supports: expected device 'cpu' or 'cuda', got ${JSON.stringify(device)}`);
+  return found.includes(device);
+}
+
+export const ops = Object.freeze(
+  Object.assign(Object.fromEntries(list.map((op) => [op.name, native[op.name]])), { supports }),
+) as unknown as OpsApi;
+
+/** The op list with the backends of each (info().ops). */
+export function opList(): { name: string; backends: Device[] }[] {
+  return list.map((op) => ({ name: op.name, backends: [...op.backends] }));
+}

@@ -1,11 +1,12 @@
 // What the native side runs on, and the knobs for threads, ISA and debugging.
 import type { Info, Isa } from '../types/core';
 import { native, packageRoot } from './native';
+import { opList } from './ops';
 
 const version: string = require(`${packageRoot}/package.json`).version;
 
 export function info(): Info {
-  const i = { version, ...native.info() } as Info;
+  const i = { version, ...native.info(), ops: opList() as Info['ops'] } as Info;
   // Looked up when read (JSON.stringify and spreading read it): finding MPI dlopens it, which a
   // process that only wants the ISA should not pay for.
   Object.defineProperty(i, 'mpi', { enumerable: true, get: () => native.mpiInfo() });

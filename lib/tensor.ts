@@ -1,5 +1,5 @@
 // Tensor: the native class, with [Symbol.dispose] so `using t = tensor(...)` frees at scope end.
-import type { Tensor as TensorType, TensorOptions } from '../types/core';
+import type { Device, Tensor as TensorType, TensorDType, TensorOptions } from '../types/core';
 import { native } from './native';
 
 const proto = native.Tensor.prototype as TensorType & { [Symbol.dispose]?: () => void };
@@ -14,6 +14,10 @@ if (typeof Symbol.dispose === 'symbol' && !proto[Symbol.dispose]) {
 export const Tensor = native.Tensor as unknown as typeof TensorType;
 export type Tensor = TensorType;
 
-export function tensor(data: Float32Array | number[], shape: readonly number[], options?: TensorOptions): TensorType {
+export function tensor(data: Float32Array | Int32Array | number[], shape: readonly number[], options?: TensorOptions): TensorType {
   return native.tensor(data, shape, options);
+}
+
+export function tensorFromBytes(bytes: ArrayBufferView | ArrayBuffer, shape: readonly number[], dtype: TensorDType, options?: { device?: Device }): TensorType {
+  return native.tensorFromBytes(bytes, shape, dtype, options);
 }

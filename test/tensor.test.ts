@@ -1,6 +1,6 @@
 // Tensor construction, bf16 rounding, read back, and lifetime.
 import test from 'ava';
-import { tensor, Tensor, ops, debug } from '../lib';
+import { tensor, Tensor, ops, debug, info } from '../lib';
 import { bf16Round, f32Bits, mulberry32, randn } from './helpers/ref';
 import { assertInvalidArg } from './helpers/util';
 import { numel } from '../lib/shape';
@@ -245,4 +245,20 @@ test('many tensors can be created and disposed', (t) => {
     if (i % 3) x.dispose();
   }
   t.pass();
+});
+
+test("device 'cuda': a tensor on the GPU when one is usable, else one Error saying why", (t) => {
+  const cuda = info().cuda;
+  const data = Float32Array.from({ length: 15 }, (_, i) => Math.sin(i) * 7);
+  if (cuda.available) {
+    const g = tensor(data, [3, 5], { device: 'cuda' });
+    t.is(g.device, 'cuda');
+    t.deepEqual(g.toFloat32Array(), data);
+    return;
+  }
+  const error = t.throws(() => tensor(data, [3, 5], { device: 'cuda' }));
+  t.is((error as Error & { code?: string }).code, 'ERR_MOONTRAIN_INVALID_ARGUMENT');
+  t.true(error!.message.includes(cuda.reason!), error!.message);
+  t.regex(error!.message, /options\.device.*expected 'cpu' \(CUDA is not usable here: .+\), got 'cuda'/);
+  t.throws(() => tensor(data, [3, 5], { device: 'tpu' as never }), { message: /expected 'cpu' or 'cuda', got the string "tpu"/ });
 });

@@ -1,13 +1,16 @@
 // Public declarations of moontrain's core: tensors, ops, io, runtime. lib/ implements against
 // these (lib/index.ts checks it); types/index.d.ts adds nn and optim.
 
+/** The dtypes of values the arithmetic ops take. */
 export type DType = 'f32' | 'bf16';
+/** Every tensor dtype: the value dtypes and i32, the dtype of index tensors (ids, expert ids, orders, sizes). */
+export type TensorDType = DType | 'i32';
 export type Device = 'cpu' | 'cuda';
 export type Isa = 'amx' | 'avx512bf16' | 'avx512' | 'avx2' | 'scalar';
 
 export interface TensorOptions {
-  /** Storage type; bf16 rounds to nearest even on the way in. Default 'f32'. */
-  dtype?: DType;
+  /** Storage type; bf16 rounds to nearest even on the way in; i32 takes integers. Default 'f32'. */
+  dtype?: TensorDType;
   /** Default 'cpu'. */
   device?: Device;
 }
@@ -18,12 +21,18 @@ export declare class Tensor {
   private constructor();
   /** A fresh copy of the dimensions. */
   readonly shape: number[];
-  readonly dtype: DType;
+  readonly dtype: TensorDType;
   readonly device: Device;
   /** True once dispose() has freed the memory. */
   readonly disposed: boolean;
   /** Copies the elements out as float32 (bf16 widened exactly). */
   toFloat32Array(): Float32Array;
+  /** Copies the elements of an i32 tensor out. */
+  toInt32Array(): Int32Array;
+  /** Copies the raw elements out (little-endian f32, bf16 or i32: no conversion); tensorFromBytes reads them back. */
+  toBytes(): Uint8Array;
+  /** A copy on `device` (a tensor sharing this one's memory when it is there already). */
+  to(device: Device): Tensor;
   /** Frees the native memory now (once every view of it is disposed); idempotent. Later use throws. */
   dispose(): void;
   /** A view with another shape of the same element count, sharing the memory (no copy). */
@@ -31,10 +40,23 @@ export declare class Tensor {
   [Symbol.dispose](): void;
 }
 
-/** Creates a tensor from float data and a shape of rank 1 to 4. */
-export declare function tensor(data: Float32Array | number[], shape: readonly number[], options?: TensorOptions): Tensor;
+/** Creates a tensor from data (Float32Array or number[]; Int32Array or integers for i32) and a shape of rank 1 to 4. */
+export declare function tensor(data: Float32Array | Int32Array | number[], shape: readonly number[], options?: TensorOptions): Tensor;
 
-export type GroupSizes = readonly number[] | Int32Array;
+/** A tensor of `shape` and `dtype` from its raw little-endian elements (as toBytes gives them), copied. */
+export declare function tensorFromBytes(
+  bytes: ArrayBufferView | ArrayBuffer,
+  shape: readonly number[],
+  dtype: TensorDType,
+  options?: { device?: Device },
+): Tensor;
+
+/**
+ * An index argument: an i32 tensor (as the MoE ops return them; one an op made is not checked
+ * again) or an Int32Array (checked entry by entry).
+ */
+export type Indices = Int32Array | Tensor;
+export type GroupSizes = readonly number[] | Indices;
 export type NewtonSchulzCoefficients = readonly [number, number, number];
 
 export interface NewtonSchulzOptions {
@@ -138,7 +160,7 @@ export interface MoeRouteOptions {
 }
 export interface MoeRouteResult {
   /** [T*topK] chosen experts, per token in descending order of score + bias (ties: lower index). */
-  experts: Int32Array;
+  experts: Tensor;
   /** [T,topK] f32 gate weights (chosen scores without bias, normalised, scaled). */
   weights: Tensor;
   /** [T,E] f32 sigmoid(logits). */
@@ -148,9 +170,9 @@ export interface MoePermuteResult {
   /** [T*topK, D] rows of x sorted by expert, then token, then slot. */
   xs: Tensor;
   /** [E] rows per expert (groupSizes for groupedMatmul). */
-  groupSizes: Int32Array;
+  groupSizes: Tensor;
   /** [T*topK]: order[r] = t*topK + slot of sorted row r. */
-  order: Int32Array;
+  order: Tensor;
 }
 export interface MoeUnpermuteGrads {
   /** [T*topK, D] in ys's dtype. */
@@ -221,13 +243,13 @@ export interface Ops {
 
   // Neural-network ops. Inputs f32 or bf16 (the tensors of one call share a dtype unless stated),
   // fp32 arithmetic, outputs in the input dtype; statistics, router tensors and losses are f32.
-  // Results are bitwise identical for any thread count. Int32Array arguments are checked entry
-  // by entry (type, length, range).
+  // Results are bitwise identical for any thread count. Index arguments (Indices) are
+  // checked entry by entry (type, length, range), except i32 tensors an op made for that use.
 
   /** weight [V,D], ids (each in [0,V)) -> [T,D]: the rows of weight. */
-  embedding(weight: Tensor, ids: Int32Array): Tensor;
+  embedding(weight: Tensor, ids: Indices): Tensor;
   /** dy [T,D] -> dweight [V,D]: row v sums (in token order) dy's rows with id v; rows with no token are 0. */
-  embeddingBackward(dy: Tensor, ids: Int32Array, vocabSize: number): Tensor;
+  embeddingBackward(dy: Tensor, ids: Indices, vocabSize: number): Tensor;
   /** x [T,D], weight [D] -> y = x * rstd * weight with rstd = 1/sqrt(mean(x^2) + eps) (eps default 1e-6). */
   rmsNorm(x: Tensor, weight: Tensor, options?: { eps?: number }): RmsNormResult;
   /** Gradients of rmsNorm for upstream dy [T,D], from x, weight and the forward's rstd. */
@@ -236,7 +258,7 @@ export interface Ops {
    * Rotary embedding of x [T,H,d] (d even) over its whole last dimension; positions [T] >= 0.
    * Pair i rotates by positions[t] * theta^(-2i/d). Returns a rotated copy; { inverse: true } is the backward.
    */
-  rope(x: Tensor, positions: Int32Array, options?: RopeOptions): Tensor;
+  rope(x: Tensor, positions: Indices, options?: RopeOptions): Tensor;
   /** softmax(scale q kᵀ) v per batch and head, fp32 inside: q, k [B,S,H,dk], v [B,S,H,dv]. */
   attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionForwardOptions): AttentionResult;
   /** Gradients of attention for upstream dout [B,S,H,dv], from the forward's inputs, out and lse (and probs, if kept). */
@@ -250,12 +272,12 @@ export interface Ops {
    * the mean loss (what crossEntropyBackward gives with scale 1/count), in the same pass while
    * each row is in cache; the result's dlogits is then that same tensor.
    */
-  crossEntropy(logits: Tensor, targets: Int32Array, options?: { gradInPlace?: boolean }): CrossEntropyResult;
+  crossEntropy(logits: Tensor, targets: Indices, options?: { gradInPlace?: boolean }): CrossEntropyResult;
   /**
    * dlogits [T,V] = scale * (softmax(logits) - onehot(target)), zero rows for ignored targets.
    * scale defaults to 1; pass 1/count for the gradient of the mean loss.
    */
-  crossEntropyBackward(logits: Tensor, targets: Int32Array, lse: Tensor, options?: { scale?: number }): Tensor;
+  crossEntropyBackward(logits: Tensor, targets: Indices, lse: Tensor, options?: { scale?: number }): Tensor;
   /**
    * DeepSeek-V3 "noaux_tc" routing of logits [T,E] f32 with bias [E] f32: scores = sigmoid(logits);
    * experts are chosen by score + bias (with nGroup > 1, only among the topkGroup groups whose two
@@ -264,20 +286,20 @@ export interface Ops {
   moeRoute(logits: Tensor, bias: Tensor, options: MoeRouteOptions): MoeRouteResult;
   /** dweights [T,topK] f32 -> dlogits [T,E] f32, through the normalisation and the sigmoid (0 for unchosen experts). */
   /** options.dscores: a gradient of the scores from another path (the balance loss), added before the sigmoid's derivative. */
-  moeRouteBackward(dweights: Tensor, scores: Tensor, experts: Int32Array, options?: { normTopk?: boolean; scalingFactor?: number; dscores?: Tensor }): Tensor;
+  moeRouteBackward(dweights: Tensor, scores: Tensor, experts: Indices, options?: { normTopk?: boolean; scalingFactor?: number; dscores?: Tensor }): Tensor;
   /** x [T,D] and experts [T*topK] in [0,numExperts) -> x's rows grouped by expert (stable), for groupedMatmul. */
-  moePermute(x: Tensor, experts: Int32Array, numExperts: number): MoePermuteResult;
+  moePermute(x: Tensor, experts: Indices, numExperts: number): MoePermuteResult;
   /** ys [T*topK,D] in sorted order -> y [T,D] = sum over slots of weights[t,slot] * ys[row of (t,slot)]. */
-  moeUnpermute(ys: Tensor, order: Int32Array, weights: Tensor): Tensor;
-  moeUnpermuteBackward(dy: Tensor, ys: Tensor, order: Int32Array, weights: Tensor): MoeUnpermuteGrads;
+  moeUnpermute(ys: Tensor, order: Indices, weights: Tensor): Tensor;
+  moeUnpermuteBackward(dy: Tensor, ys: Tensor, order: Indices, weights: Tensor): MoeUnpermuteGrads;
   /** dxs [T*topK,D] in sorted order -> dx [T,D]: the sum of each token's topK rows, in slot order. */
-  moePermuteBackward(dxs: Tensor, order: Int32Array, topK: number): Tensor;
+  moePermuteBackward(dxs: Tensor, order: Indices, topK: number): Tensor;
   /**
    * DeepSeek-V3 sequence-wise balance loss of scores [B*S,E] f32 (sigmoid scores) and experts
    * [B*S*topK]: alpha * mean over sequences of sum_i f_i P_i, f_i = E/(topK*S) * (times expert i is
    * chosen in the sequence), P_i = mean over its tokens of s_i / sum_j s_j.
    */
-  moeSeqAuxLoss(scores: Tensor, experts: Int32Array, options: MoeSeqAuxLossOptions): MoeSeqAuxLossResult;
+  moeSeqAuxLoss(scores: Tensor, experts: Indices, options: MoeSeqAuxLossOptions): MoeSeqAuxLossResult;
   /** a + alpha * b (alpha default 1); same shape and dtype. */
   add(a: Tensor, b: Tensor, options?: { alpha?: number }): Tensor;
   /** s * a. */
@@ -290,10 +312,10 @@ export interface Ops {
   copy(src: Tensor, options?: { dtype?: DType }): Tensor;
   /** IN PLACE: dst = src (same shape, any dtypes; a bf16 dst rounds). */
   assign(dst: Tensor, src: Tensor): void;
-  /** Splits x along its last dimension into pieces of these sizes (they sum to the last dimension). */
-  split(x: Tensor, sizes: readonly number[]): Tensor[];
-  /** Concatenates along the last dimension; the tensors share rank, leading shape and dtype. */
-  concat(tensors: readonly Tensor[]): Tensor;
+  /** Splits x along options.axis (default -1, the last) into pieces of these sizes (they sum to that dimension). */
+  split(x: Tensor, sizes: readonly number[], options?: { axis?: number }): Tensor[];
+  /** Concatenates along options.axis (default -1, the last); the tensors share dtype, rank and every other dimension. */
+  concat(tensors: readonly Tensor[], options?: { axis?: number }): Tensor;
   /**
    * IN PLACE, torch.optim.AdamW: param, m, v f32 (updated), grad f32 or bf16 of the same shape.
    * p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= lr * m̂ / (sqrt(v̂) + eps).
@@ -307,7 +329,12 @@ export interface Ops {
   /** IN PLACE: param (f32) = param * (1 - lr*wd) - lr * scale * update (update f32 or bf16). */
   muonApply(param: Tensor, update: Tensor, options: MuonApplyOptions): void;
 }
-export declare const ops: Ops;
+/** The ops, and whether a device's backend implements one. */
+export interface OpsApi extends Ops {
+  /** Whether the backend of `device` implements op `name` (in this build). */
+  supports(name: keyof Ops, device: Device): boolean;
+}
+export declare const ops: OpsApi;
 
 export interface CudaDeviceInfo {
   name: string;
@@ -332,6 +359,8 @@ export interface Info {
   };
   /** The MPI library a job started by mpirun/srun would use (opened with dlopen), or why none. */
   mpi: MpiInfo;
+  /** The op list: every op with the backends that implement it in this build. */
+  ops: { name: keyof Ops; backends: Device[] }[];
 }
 export declare function info(): Info;
 

@@ -2,7 +2,7 @@
 import { describe, invalid } from '../errors';
 import { Tensor } from '../tensor';
 import { withAtomicFile, writeAll } from './atomic';
-import { checkLittleEndian, chunkBytes } from './safetensors-file';
+import { checkLittleEndian } from './safetensors-file';
 import { MAX_HEADER_BYTES } from './safetensors-header';
 import { numel } from '../shape';
 
@@ -30,6 +30,7 @@ export function saveSafetensors(
     if (name === '__metadata__') throw invalid(op, 'tensors', "tensor names other than '__metadata__' (reserved)", `'__metadata__'`);
     if (!(t instanceof Tensor)) throw invalid(op, `tensors['${name}']`, 'a Tensor', describe(t));
     if (t.disposed) throw invalid(op, `tensors['${name}']`, 'a live Tensor', 'a disposed Tensor');
+    if (t.dtype === 'i32') throw invalid(op, `tensors['${name}']`, 'an f32 or bf16 Tensor', 'an i32 Tensor');
     const dtype = t.dtype === 'bf16' ? 'BF16' : 'F32';
     const count = numel(t.shape);
     items.push({ name, t, dtype, bytes: count * (dtype === 'BF16' ? 2 : 4) });
@@ -65,21 +66,7 @@ export function saveSafetensors(
 
   withAtomicFile(file, (fd) => {
     writeAll(fd, head);
-    let scratch: Uint16Array | undefined;
-    for (const it of items) {
-      const f32 = it.t.toFloat32Array();
-      if (it.dtype === 'F32') {
-        writeAll(fd, new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength));
-        continue;
-      }
-      // bf16 values are exact in float32: their bits are the upper halves
-      const u32 = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
-      scratch ??= new Uint16Array(chunkBytes() / 2);
-      for (let i0 = 0; i0 < u32.length; i0 += scratch.length) {
-        const m = Math.min(scratch.length, u32.length - i0);
-        for (let i = 0; i < m; i++) scratch[i] = u32[i0 + i] >>> 16;
-        writeAll(fd, new Uint8Array(scratch.buffer, 0, m * 2));
-      }
-    }
+    // The tensors' own bytes: F32 and BF16 are stored as safetensors stores them (little-endian).
+    for (const it of items) writeAll(fd, it.t.toBytes());
   });
 }

@@ -13,7 +13,7 @@ import { Saved, free, reshaped } from './saved-tensors';
 export interface BatchLayout {
   batch: number;
   seq: number;
-  positions: Int32Array;  // [batch * seq]
+  positions: Tensor;  // [batch * seq] i32
 }
 
 // Attention probabilities are kept from the forward for the backward (skipping Q·Kᵀ and the

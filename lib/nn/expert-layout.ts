@@ -17,13 +17,3 @@ export function fusedLocation(stacked: string): { name: string; half: 0 | 1 | nu
   if (m[2] === 'down_proj') return { name: `${m[1]}.down_proj`, half: null };
   return { name: `${m[1]}.gate_up_proj`, half: m[2] === 'gate_proj' ? 0 : 1 };
 }
-
-/** Gate and up stacks [E, R, C] as one fused [E, 2R, C] array. */
-export function fuseHalves(gate: Float32Array, up: Float32Array, E: number, R: number, C: number): Float32Array {
-  const out = new Float32Array(E * 2 * R * C);
-  for (let e = 0; e < E; ++e) {
-    out.set(gate.subarray(e * R * C, (e + 1) * R * C), e * 2 * R * C);
-    out.set(up.subarray(e * R * C, (e + 1) * R * C), (e * 2 + 1) * R * C);
-  }
-  return out;
-}

@@ -14,7 +14,7 @@ import type { BatchLayout } from './attention';
 import { DecoderLayer } from './block';
 import { MoonlightConfig, PresetName, countParameters, parseConfig, presets } from './config';
 import { linear, linearBackward, rmsNorm, rmsNormBackward } from './functional';
-import { ExpertFormat, expertName, fuseHalves, fusedLocation } from './expert-layout';
+import { ExpertFormat, expertName, fusedLocation } from './expert-layout';
 import { hfConfigJson, hfGenerationConfigJson } from './hf-config';
 import { CheckpointSource, ParameterSource, RandomInit } from './init';
 import { MoE } from './moe';
@@ -112,28 +112,31 @@ export class MoonlightModel {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const out = new Map<string, Tensor>();
     const temporary: Tensor[] = [];
-    const keep = (name: string, data: Float32Array, shape: number[], dtype: DType) => {
-      const t = tensor(data, shape, { dtype });
-      temporary.push(t);
-      out.set(name, t);
-    };
-    const gates = new Map<string, Float32Array>();
+    const gates = new Map<string, Tensor>();
     for (const p of this.parameters()) {
       if (p.kind !== 'experts') {
         out.set(p.name, p.value);
         continue;
       }
-      const [E, R, C] = p.value.shape as [number, number, number];
-      const all = p.value.toFloat32Array();
       const fused = fusedLocation(p.name);
       if (format === 'per-expert') {
-        for (let j = 0; j < E; ++j) keep(expertName(p.name, j), all.subarray(j * R * C, (j + 1) * R * C), [R, C], p.value.dtype);
+        // One tensor per expert, split off the stack in its own dtype (no float copy of the stack).
+        const [E, ...inner] = p.value.shape;
+        ops.split(p.value, new Array<number>(E).fill(1), { axis: 0 }).forEach((piece, j) => {
+          const t = piece.reshape(inner);
+          piece.dispose();
+          temporary.push(t);
+          out.set(expertName(p.name, j), t);
+        });
       } else if (fused.half === null) {
-        keep(fused.name, all, [E, R, C], p.value.dtype);
+        out.set(fused.name, p.value);
       } else if (fused.half === 0) {
-        gates.set(fused.name, all);
+        gates.set(fused.name, p.value);
       } else {
-        keep(fused.name, fuseHalves(gates.get(fused.name)!, all, E, R, C), [E, 2 * R, C], p.value.dtype);
+        // gate_up_proj [E, 2I, D]: each expert's gate rows, then its up rows.
+        const t = ops.concat([gates.get(fused.name)!, p.value], { axis: 1 });
+        temporary.push(t);
+        out.set(fused.name, t);
       }
     }
     try {
@@ -210,10 +213,11 @@ export class MoonlightModel {
 
   private forward(ids: Int32Array, B: number, S: number) {
     this.release();
-    const positions = new Int32Array(B * S);
-    for (let i = 0; i < B * S; ++i) positions[i] = i % S;
-    const batch: BatchLayout = { batch: B, seq: S, positions };
     const s = this.saved;
+    const positionList = new Int32Array(B * S);
+    for (let i = 0; i < B * S; ++i) positionList[i] = i % S;
+    const positions = s.keep(tensor(positionList, [B * S], { dtype: 'i32' }));  // one index tensor for every layer's RoPE
+    const batch: BatchLayout = { batch: B, seq: S, positions };
     const xs: Tensor[] = [s.keep(ops.embedding(this.embed.value, ids))];
     for (const layer of this.layers) xs.push(s.keep(layer.forward(xs[xs.length - 1], batch)));
     const n = rmsNorm(xs[xs.length - 1], this.norm, this.config.rms_norm_eps);

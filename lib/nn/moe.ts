@@ -27,10 +27,12 @@ export class MoE {
   readonly shared: SwiGLU | null;
   private readonly saved = new Saved();
   private ctx: {
-    x: Tensor; x32: Tensor; scores: Tensor; experts: Int32Array; weights: Tensor; order: Int32Array;
-    groups: Int32Array; xs: Tensor; g: Tensor; u: Tensor; a: Tensor; ys: Tensor; dAux: Tensor | null;
+    x: Tensor; x32: Tensor; scores: Tensor; experts: Tensor; weights: Tensor; order: Tensor;
+    groups: Tensor; xs: Tensor; g: Tensor; u: Tensor; a: Tensor; ys: Tensor; dAux: Tensor | null;
   } | null = null;
-  stats: RouterStats;
+  /** i32 [E]: tokens per expert in the last forward (its group sizes; read only when asked for). */
+  private load: Tensor | null = null;
+  private auxLoss = 0;
 
   constructor(private readonly c: MoonlightConfig, readonly prefix: string, private readonly dtype: DType, src: ParameterSource) {
     const E = c.n_routed_experts, D = c.hidden_size, I = c.moe_intermediate_size;
@@ -41,7 +43,10 @@ export class MoE {
     this.up = stack('up_proj', I, D);
     this.down = stack('down_proj', D, I);
     this.shared = c.n_shared_experts > 0 ? new SwiGLU(`${prefix}.shared_experts`, D, I * c.n_shared_experts, dtype, src) : null;
-    this.stats = { load: new Int32Array(E), auxLoss: 0 };
+  }
+
+  get stats(): RouterStats {
+    return { load: this.load ? this.load.toInt32Array() : new Int32Array(this.c.n_routed_experts), auxLoss: this.auxLoss };
   }
 
   parameters(): Parameter[] {
@@ -60,17 +65,21 @@ export class MoE {
     logits.dispose();
     const scores = s.keep(route.scores);
     const weights = s.keep(route.weights);
-    const perm = ops.moePermute(x, route.experts, E);
+    const experts = s.keep(route.experts);
+    const perm = ops.moePermute(x, experts, E);
+    const order = s.keep(perm.order);
+    this.load?.dispose();
+    this.load = perm.groupSizes;
     const xs = s.keep(perm.xs);
     const g = s.keep(ops.groupedMatmul(xs, this.gate.value, perm.groupSizes, { transB: true }));
     const u = s.keep(ops.groupedMatmul(xs, this.up.value, perm.groupSizes, { transB: true }));
     const a = s.keep(ops.swiglu(g, u));
     const ys = s.keep(ops.groupedMatmul(a, this.down.value, perm.groupSizes, { transB: true }));
-    let y = ops.moeUnpermute(ys, perm.order, weights);
+    let y = ops.moeUnpermute(ys, order, weights);
     let dAux: Tensor | null = null;
     let auxLoss = 0;
     if (c.seq_aux && c.aux_loss_alpha > 0) {
-      const aux = ops.moeSeqAuxLoss(scores, route.experts, { batch, seqLen: seq, topK: k, alpha: c.aux_loss_alpha });
+      const aux = ops.moeSeqAuxLoss(scores, experts, { batch, seqLen: seq, topK: k, alpha: c.aux_loss_alpha });
       auxLoss = aux.loss;
       dAux = s.keep(aux.dscores);
     }
@@ -80,8 +89,8 @@ export class MoE {
       y.dispose();
       y = sum;
     }
-    this.stats = { load: perm.groupSizes.slice(), auxLoss };
-    this.ctx = { x, x32, scores, experts: route.experts, weights, order: perm.order, groups: perm.groupSizes, xs, g, u, a, ys, dAux };
+    this.auxLoss = auxLoss;
+    this.ctx = { x, x32, scores, experts, weights, order, groups: perm.groupSizes, xs, g, u, a, ys, dAux };
     return y;
   }
 
@@ -145,6 +154,8 @@ export class MoE {
 
   dispose(): void {
     this.saved.free();
+    this.load?.dispose();
+    this.load = null;
     for (const p of this.parameters()) p.dispose();
   }
 }

@@ -1,5 +1,6 @@
 // AdamW with torch.optim.AdamW semantics (bias-corrected moments, decoupled weight decay
 // p ← p(1 − lr·wd)), on fp32 state.
+import type { Tensor } from '../../types/core';
 import type { Parameter } from '../nn/parameter';
 import { ops } from '../ops';
 import { ParamState, ParamStateDict } from './state';
@@ -18,7 +19,7 @@ export function checkNumber(owner: string, name: string, v: unknown, lo: number,
   return v;
 }
 
-/** The AdamW update of one parameter; shared by AdamW and Muon's internal AdamW. */
+/** The AdamW update, used by AdamW, Muon's internal AdamW and the ZeRO-1 optimizer (as `adamwRule`). */
 export class AdamWRule {
   readonly betas: [number, number];
   readonly eps: number;
@@ -35,12 +36,16 @@ export class AdamWRule {
     return new ParamState(p, ['exp_avg', 'exp_avg_sq']);
   }
 
+  /** master (f32) and the moments m, v in place, from grad, at optimizer step `step` (from 1). */
+  update(master: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: number, weightDecay: number, step: number): void {
+    ops.adamwStep(master, grad, m, v, { lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay, step });
+  }
+
+  /** The update of one parameter's state, then its value from the master weights. */
   apply(s: ParamState, lr: number, weightDecay: number, step: number): void {
     const g = s.param.grad;
     if (!g) return;
-    ops.adamwStep(s.master, g, s.buffers.exp_avg, s.buffers.exp_avg_sq, {
-      lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay, step,
-    });
+    this.update(s.master, g, s.buffers.exp_avg, s.buffers.exp_avg_sq, lr, weightDecay, step);
     s.publish();
   }
 }
@@ -49,21 +54,21 @@ export class AdamW {
   lr: number;
   readonly weightDecay: number;
   stepCount = 0;
-  readonly rule: AdamWRule;
+  readonly adamwRule: AdamWRule;
   private readonly states: ParamState[];
 
   constructor(params: Parameter[], options: AdamWOptions) {
     this.lr = checkNumber('AdamW', 'lr', options?.lr, 0);
     this.weightDecay = checkNumber('AdamW', 'weightDecay', options.weightDecay ?? 0.1, 0);
-    this.rule = new AdamWRule('AdamW', options.betas, options.eps);
-    this.states = params.filter((p) => p.requiresGrad).map((p) => this.rule.state(p));
+    this.adamwRule = new AdamWRule('AdamW', options.betas, options.eps);
+    this.states = params.filter((p) => p.requiresGrad).map((p) => this.adamwRule.state(p));
   }
 
   step(): void {
     // The optimizer disposes what it makes: no external-memory reports (see untrackedMemory).
     untrackedMemory(() => {
       this.stepCount++;
-      for (const s of this.states) this.rule.apply(s, this.lr, this.weightDecay, this.stepCount);
+      for (const s of this.states) this.adamwRule.apply(s, this.lr, this.weightDecay, this.stepCount);
     });
   }
 

@@ -3,11 +3,13 @@
 // Hidden matrices are orthogonalised whole; a stack of expert matrices [E, A, B] one expert at a
 // time in one batched call. Everything else goes to the internal AdamW (same lr and weight
 // decay), decided by the parameter's kind.
-import type { Tensor } from '../../types/core';
+import type { DType, Tensor } from '../../types/core';
 import type { Parameter } from '../nn/parameter';
 import { reshaped } from '../nn/saved-tensors';
 import { ops } from '../ops';
 import { AdamWRule, checkNumber } from './adamw';
+import { concatFlat, splitFlat } from './flat';
+import { numel } from '../shape';
 import { ParamState, ParamStateDict } from './state';
 import { untrackedMemory } from '../runtime';
 
@@ -36,15 +38,55 @@ export function isMuonParameter(p: Parameter): boolean {
   return p.requiresGrad && (p.kind === 'matrix' || p.kind === 'experts');
 }
 
+/**
+ * The per-matrix Muon update: momentum and the Nesterov input, Newton–Schulz of same-shape
+ * matrices in one batch, the scale and decoupled weight decay. Used by Muon and by the ZeRO-1
+ * optimizer (lib/parallel/zero.ts), which differ only in where the matrices come from.
+ */
+export class MuonRule {
+  constructor(
+    readonly momentum: number,
+    readonly nesterov: boolean,
+    readonly nsSteps: number,
+    readonly nsCoefficients: Triple | Triple[] | undefined,
+    readonly scale: MuonScale,
+  ) {}
+
+  /** buffer = μ·buffer + grad (in place); returns the matrix to orthogonalise (f32). */
+  momentumInput(buffer: Tensor, grad: Tensor): Tensor {
+    return ops.muonMomentum(buffer, grad, { momentum: this.momentum, nesterov: this.nesterov });
+  }
+
+  /**
+   * Newton–Schulz of every [rows, cols] matrix in `inputs` (each any number of whole matrices, any
+   * shape) as one batch in `dtype` (the parameters' precision, bf16 in bf16 mode as Moonlight
+   * does); returns each input's result as a fresh 1-D tensor. The inputs are kept.
+   */
+  orthogonalize(inputs: readonly Tensor[], rows: number, cols: number, dtype: DType): Tensor[] {
+    const sizes = inputs.map((t) => numel(t.shape));
+    const joined = concatFlat(inputs, false);
+    const input = joined.dtype === dtype ? joined : ops.copy(joined, { dtype });
+    if (input !== joined) joined.dispose();
+    const batch = reshaped(input, [numel(input.shape) / (rows * cols), rows, cols]);
+    const coefficients = this.nsCoefficients;
+    const o = ops.newtonSchulz(batch, coefficients ? { steps: this.nsSteps, coefficients } : { steps: this.nsSteps });
+    batch.dispose();
+    const parts = inputs.length === 1 ? [reshaped(o, [sizes[0]])] : splitFlat(o, sizes);
+    if (inputs.length > 1) o.dispose();
+    return parts;
+  }
+
+  /** master (f32, in place) = master·(1 − lr·wd) − lr·scale·update for matrices [rows, cols]. */
+  apply(master: Tensor, update: Tensor, rows: number, cols: number, lr: number, weightDecay: number): void {
+    ops.muonApply(master, update, { lr, weightDecay, scale: muonScale(this.scale, rows, cols) });
+  }
+}
+
 export class Muon {
   lr: number;
   readonly weightDecay: number;
-  readonly momentum: number;
-  readonly nesterov: boolean;
-  readonly nsSteps: number;
-  readonly nsCoefficients?: Triple | Triple[];
-  readonly scale: MuonScale;
   stepCount = 0;
+  readonly muonRule: MuonRule;
   readonly adamwRule: AdamWRule;
   private readonly muonStates: ParamState[] = [];
   private readonly adamStates: ParamState[] = [];
@@ -53,13 +95,12 @@ export class Muon {
     const o = 'Muon';
     this.lr = checkNumber(o, 'lr', options?.lr, 0);
     this.weightDecay = checkNumber(o, 'weightDecay', options.weightDecay ?? 0.1, 0);
-    this.momentum = checkNumber(o, 'momentum', options.momentum ?? 0.95, 0, 1);
-    this.nesterov = options.nesterov ?? true;
-    this.nsSteps = checkNumber(o, 'nsSteps', options.nsSteps ?? 5, 0, 100);
-    this.nsCoefficients = options.nsCoefficients;
-    this.scale = options.scale ?? 'moonlight';
-    if (!['moonlight', 'keller', 'none'].includes(this.scale))
-      throw new Error(`Muon: option 'scale': expected 'moonlight', 'keller' or 'none', got ${JSON.stringify(this.scale)}`);
+    const momentum = checkNumber(o, 'momentum', options.momentum ?? 0.95, 0, 1);
+    const nsSteps = checkNumber(o, 'nsSteps', options.nsSteps ?? 5, 0, 100);
+    const scale = options.scale ?? 'moonlight';
+    if (!['moonlight', 'keller', 'none'].includes(scale))
+      throw new Error(`Muon: option 'scale': expected 'moonlight', 'keller' or 'none', got ${JSON.stringify(scale)}`);
+    this.muonRule = new MuonRule(momentum, options.nesterov ?? true, nsSteps, options.nsCoefficients, scale);
     this.adamwRule = new AdamWRule(o, options.adamw?.betas, options.adamw?.eps);
     for (const p of params) {
       if (!p.requiresGrad) continue;
@@ -78,7 +119,7 @@ export class Muon {
       for (const s of this.muonStates) {
         const g = s.param.grad;
         if (!g) continue;
-        const u = ops.muonMomentum(s.buffers.momentum_buffer, g, { momentum: this.momentum, nesterov: this.nesterov });
+        const u = this.muonRule.momentumInput(s.buffers.momentum_buffer, g);
         const shape = s.param.value.shape;
         const key = `${shape.slice(-2).join('x')}:${s.param.value.dtype}`;
         const group = groups.get(key) ?? { states: [], updates: [] };
@@ -86,35 +127,19 @@ export class Muon {
         group.updates.push(u);
         groups.set(key, group);
       }
-      for (const { states, updates } of groups.values()) this.orthogonalizeAndApply(states, updates);
+      for (const { states, updates } of groups.values()) {
+        const { shape, dtype } = states[0].param.value;
+        const [rows, cols] = shape.slice(-2);
+        const orthogonal = this.muonRule.orthogonalize(updates, rows, cols, dtype as DType);
+        for (const u of updates) u.dispose();
+        states.forEach((s, i) => {
+          const part = reshaped(orthogonal[i], s.param.value.shape);
+          this.muonRule.apply(s.master, part, rows, cols, this.lr, this.weightDecay);
+          part.dispose();
+          s.publish();
+        });
+      }
       for (const s of this.adamStates) this.adamwRule.apply(s, this.lr, this.weightDecay, this.stepCount);
-    });
-  }
-
-  private orthogonalizeAndApply(states: ParamState[], updates: Tensor[]): void {
-    const [rows, cols] = states[0].param.value.shape.slice(-2);
-    const counts = updates.map((u) => u.shape.reduce((a, b) => a * b, 1));
-    const total = counts.reduce((a, b) => a + b, 0);
-    // Stack every update as one [n, rows, cols] batch (flat concatenation of contiguous buffers).
-    const flat = updates.map((u) => reshaped(u, [1, u.shape.reduce((a, b) => a * b, 1)]));
-    const stacked = flat.length === 1 ? flat[0] : ops.concat(flat);
-    if (flat.length > 1) for (const f of flat) f.dispose();
-    const batch = reshaped(stacked, [total / (rows * cols), rows, cols]);
-    // Newton–Schulz runs in the parameters' precision (bf16 in bf16 mode, as Moonlight does).
-    const input = states[0].param.value.dtype === 'bf16' ? ops.copy(batch, { dtype: 'bf16' }) : batch;
-    const coefficients = this.nsCoefficients;
-    const o = ops.newtonSchulz(input, coefficients ? { steps: this.nsSteps, coefficients } : { steps: this.nsSteps });
-    if (input !== batch) input.dispose();
-    batch.dispose();
-    const oFlat = reshaped(o, [1, total]);
-    const parts = states.length === 1 ? [oFlat] : ops.split(oFlat, counts);
-    if (states.length > 1) oFlat.dispose();
-    const scale = muonScale(this.scale, rows, cols);
-    states.forEach((s, i) => {
-      const part = reshaped(parts[i], s.param.value.shape);
-      ops.muonApply(s.master, part, { lr: this.lr, weightDecay: this.weightDecay, scale });
-      part.dispose();
-      s.publish();
     });
   }
 
@@ -128,7 +153,7 @@ export class Muon {
       ...this.muonStates.map((s) => {
         const shape = s.param.value.shape;
         const [rows, cols] = shape.slice(-2);
-        return { name: s.param.name, shape, optimizer: 'muon' as const, scale: muonScale(this.scale, rows, cols) };
+        return { name: s.param.name, shape, optimizer: 'muon' as const, scale: muonScale(this.muonRule.scale, rows, cols) };
       }),
       ...this.adamStates.map((s) => ({ name: s.param.name, shape: s.param.value.shape, optimizer: 'adamw' as const })),
     ];

@@ -4,6 +4,7 @@
 import type { Tensor } from '../../types/core';
 import type { Parameter } from '../nn/parameter';
 import { ops } from '../ops';
+import { numel } from '../shape';
 import { tensor } from '../tensor';
 
 export interface ParamStateDict {
@@ -18,7 +19,7 @@ export class ParamState {
 
   constructor(readonly param: Parameter, bufferNames: string[]) {
     this.master = param.value.dtype === 'f32' ? param.value : ops.copy(param.value, { dtype: 'f32' });
-    const n = param.value.shape.reduce((a, b) => a * b, 1);
+    const n = numel(param.value.shape);
     for (const b of bufferNames) this.buffers[b] = tensor(new Float32Array(n), param.value.shape);
   }
 
@@ -39,7 +40,7 @@ export class ParamState {
 
   load(d: ParamStateDict, where: string): void {
     const shape = this.param.value.shape;
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numel(shape);
     const put = (dst: Tensor, src: Float32Array | undefined, what: string) => {
       if (!(src instanceof Float32Array) || src.length !== n)
         throw new Error(`${where}: state '${what}' of ${this.param.name}: expected a Float32Array of ${n} values, got ${src instanceof Float32Array ? src.length : typeof src}`);

@@ -1,9 +1,7 @@
-// ZeRO-1 with Moonlight's Distributed Muon (method.md §3) over a Communicator.
+// ZeRO-1 with Moonlight's Distributed Muon (docs/model-and-optimizers.md, "Distributed Muon") over a Communicator.
 //
-// Flat layout, as in the original Megatron distributed optimizer: the trainable parameters are
-// concatenated in model order (N elements) and split evenly, rank r owning [b_r, b_{r+1}); only
-// the matrices that straddle a boundary are split. Each rank keeps fp32 master weights and
-// optimizer state for its slice only. Per step:
+// Each rank holds its slice of the flat layout (flat-layout.ts): fp32 master weights and optimizer
+// state. The updates are AdamW's and Muon's rules (lib/optim), as in one process. Per step:
 //   1. reduce-scatter the gradients (fp32) → the local slice of the averaged gradient;
 //      the global gradient norm from the slices (all-reduced) for clipping;
 //   2. AdamW on the local slice of its parameters;
@@ -15,33 +13,16 @@
 import type { DType, Tensor } from '../../types/core';
 import type { Parameter } from '../nn/parameter';
 import { AdamW } from '../optim/adamw';
-import { Muon, isMuonParameter, muonScale } from '../optim/muon';
+import { concatFlat, splitFlat } from '../optim/flat';
+import { numel } from '../shape';
+import { Muon } from '../optim/muon';
 import type { ParamStateDict } from '../optim/state';
 import { ops } from '../ops';
 import { tensor } from '../tensor';
 import type { Communicator } from './comm';
+import { FlatLayout, Piece } from './flat-layout';
 import { reshaped } from '../nn/saved-tensors';
 import { untrackedMemory } from '../runtime';
-
-interface Piece {
-  param: Parameter;
-  index: number;     // parameter index in the flat layout
-  offset: number;    // global offset of the parameter
-  start: number;     // first element of the parameter held here
-  length: number;
-  muon: boolean;
-  master: Tensor;    // [length] fp32
-  buffers: Record<string, Tensor>;
-  segments: Segment[];  // Muon pieces: whole matrices and parts of cut ones, in order
-}
-
-// A run of a local Muon piece: whole matrices (contiguous), or this rank's part of a matrix that a
-// rank boundary cuts (cut: its index in the cut list, at: where the part starts inside it).
-interface Segment {
-  length: number;
-  cut?: number;
-  at: number;
-}
 
 export interface ZeroOptions {
   /** Clip the global gradient norm to this (0 or undefined: no clipping). */
@@ -52,63 +33,14 @@ export class ZeroOptimizer {
   readonly distributed = true;
   stepCount = 0;
   lastGradNorm = 0;
+  private readonly layout: FlatLayout;
   private readonly params: Parameter[];
-  private readonly offsets: number[];
-  private readonly total: number;
-  private readonly bounds: number[];
-  private readonly pieces: Piece[] = [];
-  private readonly kind: 'muon' | 'adamw';
-  /** Every matrix of every Muon parameter that a rank boundary cuts, in global order. */
-  private readonly cut: { begin: number; end: number }[] = [];
-  /** Elements of the cut matrices each rank holds. */
-  private readonly cutCounts: number[];
+  private readonly pieces: Piece[];
 
   constructor(private readonly inner: Muon | AdamW, private readonly comm: Communicator, params: Parameter[], private readonly options: ZeroOptions = {}) {
-    this.kind = inner instanceof Muon ? 'muon' : 'adamw';
-    this.params = params.filter((p) => p.requiresGrad);
-    this.offsets = [];
-    let n = 0;
-    for (const p of this.params) {
-      this.offsets.push(n);
-      n += numel(p.value.shape);
-    }
-    this.total = n;
-    const W = comm.size;
-    this.bounds = Array.from({ length: W + 1 }, (_, r) => Math.floor((r * n) / W));
-    const lo = this.bounds[comm.rank], hi = this.bounds[comm.rank + 1];
-    this.params.forEach((p, index) => {
-      const o = this.offsets[index], size = numel(p.value.shape);
-      const a = Math.max(o, lo), b = Math.min(o + size, hi);
-      if (a >= b) return;
-      const all = p.value.toFloat32Array();
-      const muon = this.kind === 'muon' && isMuonParameter(p);
-      const names = muon ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
-      const buffers: Record<string, Tensor> = {};
-      for (const k of names) buffers[k] = tensor(new Float32Array(b - a), [b - a]);
-      this.pieces.push({ param: p, index, offset: o, start: a - o, length: b - a, muon, master: tensor(all.slice(a - o, b - o), [b - a]), buffers, segments: [] });
-    });
-    const isCut = (b: number, e: number) => this.bounds.some((x) => x > b && x < e);
-    this.params.forEach((p, i) => {
-      if (this.kind !== 'muon' || !isMuonParameter(p)) return;
-      const m = matrixSize(p);
-      for (let b = this.offsets[i]; b < this.offsets[i] + numel(p.value.shape); b += m) if (isCut(b, b + m)) this.cut.push({ begin: b, end: b + m });
-    });
-    const overlap = (lo: number, hi: number) => this.cut.reduce((n, c) => n + Math.max(0, Math.min(c.end, hi) - Math.max(c.begin, lo)), 0);
-    this.cutCounts = this.bounds.slice(1).map((hi, r) => overlap(this.bounds[r], hi));
-    for (const piece of this.pieces) {
-      if (!piece.muon) continue;
-      const m = matrixSize(piece.param);
-      const a = piece.offset + piece.start, b = a + piece.length;
-      const segments = piece.segments;
-      for (let ub = piece.offset + Math.floor(piece.start / m) * m; ub < b; ub += m) {
-        const from = Math.max(a, ub), to = Math.min(b, ub + m);
-        const cut = this.cut.findIndex((c) => c.begin === ub);
-        const last = segments[segments.length - 1];
-        if (cut >= 0) segments.push({ length: to - from, cut, at: from - ub });
-        else if (last && last.cut === undefined) last.length += m;
-        else segments.push({ length: m, at: 0 });
-      }
-    }
+    this.layout = new FlatLayout(params, inner instanceof Muon ? 'muon' : 'adamw', comm.rank, comm.size);
+    this.params = this.layout.params;
+    this.pieces = this.layout.pieces;
   }
 
   get lr(): number {
@@ -120,7 +52,7 @@ export class ZeroOptimizer {
 
   /** Elements of the flat layout each rank owns. */
   counts(): number[] {
-    return this.bounds.slice(1).map((b, r) => b - this.bounds[r]);
+    return this.layout.counts();
   }
 
   step(): void {
@@ -135,12 +67,8 @@ export class ZeroOptimizer {
       local.dispose();
       const lr = this.inner.lr, wd = this.inner.weightDecay;
       if (this.inner instanceof Muon) this.muonStep(grads);
-      const adam = this.inner instanceof Muon ? this.inner.adamwRule : this.inner.rule;
       this.pieces.forEach((p, i) => {
-        if (p.muon) return;
-        ops.adamwStep(p.master, grads[i], p.buffers.exp_avg, p.buffers.exp_avg_sq, {
-          lr, beta1: adam.betas[0], beta2: adam.betas[1], eps: adam.eps, weightDecay: wd, step: this.stepCount,
-        });
+        if (!p.muon) this.inner.adamwRule.update(p.master, grads[i], p.buffers.exp_avg, p.buffers.exp_avg_sq, lr, wd, this.stepCount);
       });
       for (const t of grads) t.dispose();
       this.allGatherParameters();
@@ -167,13 +95,13 @@ export class ZeroOptimizer {
 
   private muonStep(grads: Tensor[]): void {
     const muon = this.inner as Muon;
-    const precision = this.params[0].value.dtype;
+    const precision = this.params[0].value.dtype as DType;
     const inPrecision = (t: Tensor) => (t.dtype === precision ? t : consume(t, ops.copy(t, { dtype: precision })));
     // The Nesterov input of each local piece, cut into its segments (whole matrices, parts of cut ones).
     const segments = new Map<Piece, Tensor[]>();
     this.pieces.forEach((p, i) => {
       if (!p.muon) return;
-      const u = ops.muonMomentum(p.buffers.momentum_buffer, grads[i], { momentum: muon.momentum, nesterov: muon.nesterov });
+      const u = muon.muonRule.momentumInput(p.buffers.momentum_buffer, grads[i]);
       if (p.segments.length === 1) {
         segments.set(p, [inPrecision(u)]);  // the common case: whole matrices only, no copy
         return;
@@ -184,13 +112,14 @@ export class ZeroOptimizer {
     // Every rank sends the parts it holds of all cut matrices, in global order, so the gathered
     // buffer is the cut matrices, whole and in order (bf16 in bf16 mode).
     let cutWhole: Tensor[] = [];
-    if (this.cut.length) {
+    const { cut, cutCounts } = this.layout;
+    if (cut.length) {
       const mine: Tensor[] = [];
       for (const [p, list] of segments) p.segments.forEach((s, j) => s.cut !== undefined && mine.push(list[j]));
       const send = mine.length ? concatFlat(mine, false) : tensor(new Float32Array(0), [0], { dtype: precision });
-      const all = this.comm.allGatherV(send, this.cutCounts);
+      const all = this.comm.allGatherV(send, cutCounts);
       send.dispose();
-      cutWhole = splitFlat(all, this.cut.map((c) => c.end - c.begin));
+      cutWhole = splitFlat(all, cut.map((c) => c.end - c.begin));
       all.dispose();
     }
     // Whole matrices grouped by shape for batched Newton–Schulz: the local whole ones, and every
@@ -214,15 +143,8 @@ export class ZeroOptimizer {
       });
     }
     const orthogonal = new Map<Tensor | number, Tensor>();
-    const coefficients = muon.nsCoefficients;
-    for (const { rows, cols, inputs, keys } of groups.values()) {
-      const sizes = inputs.map((t) => numel(t.shape));
-      const batch = reshaped(concatFlat(inputs, false), [sizes.reduce((a, b) => a + b, 0) / (rows * cols), rows, cols]);
-      const o = ops.newtonSchulz(batch, coefficients ? { steps: muon.nsSteps, coefficients } : { steps: muon.nsSteps });
-      batch.dispose();
-      splitFlat(o, sizes).forEach((t, j) => orthogonal.set(keys[j], t));
-      o.dispose();
-    }
+    for (const { rows, cols, inputs, keys } of groups.values())
+      muon.muonRule.orthogonalize(inputs, rows, cols, precision).forEach((t, j) => orthogonal.set(keys[j], t));
     // Keep the local slice of each result and apply the update to the local master weights.
     for (const [p, list] of segments) {
       const [rows, cols] = p.param.value.shape.slice(-2);
@@ -236,7 +158,7 @@ export class ZeroOptimizer {
         return pieces[1];
       });
       const update = parts.length === 1 ? parts[0] : concatFlat(parts);
-      ops.muonApply(p.master, update, { lr: muon.lr, weightDecay: muon.weightDecay, scale: muonScale(muon.scale, rows, cols) });
+      muon.muonRule.apply(p.master, update, rows, cols, muon.lr, muon.weightDecay);
       update.dispose();
       for (const t of list) t.dispose();
     }
@@ -245,7 +167,7 @@ export class ZeroOptimizer {
 
   /** Every rank's updated slice into every rank's parameters, in the model's precision. */
   private allGatherParameters(): void {
-    const all = this.gatherPieces((p) => p.master, this.params[0]?.value.dtype ?? 'f32');
+    const all = this.gatherPieces((p) => p.master, (this.params[0]?.value.dtype ?? 'f32') as DType);
     splitFlat(all, this.params.map((p) => numel(p.value.shape))).forEach((t, i) => {
       const value = reshaped(t, this.params[i].value.shape);
       ops.assign(this.params[i].value, value);
@@ -271,7 +193,7 @@ export class ZeroOptimizer {
 
   /** Every matrix of every Muon parameter that some rank boundary cuts, in global order. */
   allCutUnits(): { begin: number; end: number }[] {
-    return this.cut.map((c) => ({ ...c }));
+    return this.layout.cut.map((c) => ({ ...c }));
   }
 
   zeroGrad(): void {
@@ -280,7 +202,7 @@ export class ZeroOptimizer {
 
   /** Trainable elements in the flat layout. */
   parameterCount(): number {
-    return this.total;
+    return this.layout.total;
   }
 
   /** Bytes of optimizer state (master weights and buffers) this rank holds. */
@@ -291,12 +213,12 @@ export class ZeroOptimizer {
   }
 
   routing(): { name: string; optimizer: 'muon' | 'adamw' }[] {
-    return this.params.map((p) => ({ name: p.name, optimizer: this.kind === 'muon' && isMuonParameter(p) ? 'muon' as const : 'adamw' as const }));
+    return this.params.map((p) => ({ name: p.name, optimizer: this.layout.isMuon(p) ? 'muon' as const : 'adamw' as const }));
   }
 
   /** The whole optimizer state in the single-process format (a collective: every rank calls it). */
   stateDict(): { step: number; params: Record<string, ParamStateDict> } {
-    const names = this.kind === 'muon' ? ['momentum_buffer', 'exp_avg', 'exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
+    const names = this.layout.kind === 'muon' ? ['momentum_buffer', 'exp_avg', 'exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
     const gather = (get: (p: Piece) => Tensor | undefined) => {
       const all = this.gatherPieces(get, 'f32');
       const out = all.toFloat32Array();
@@ -307,9 +229,8 @@ export class ZeroOptimizer {
     const buffers = Object.fromEntries(names.map((k) => [k, gather((p) => p.buffers[k])]));
     const params: Record<string, ParamStateDict> = {};
     this.params.forEach((p, i) => {
-      const n = numel(p.value.shape), o = this.offsets[i];
-      const muon = this.kind === 'muon' && isMuonParameter(p);
-      const keys = muon ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
+      const n = numel(p.value.shape), o = this.layout.offsets[i];
+      const keys = this.layout.isMuon(p) ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
       params[p.name] = {
         master: master.slice(o, o + n),
         buffers: Object.fromEntries(keys.map((k) => [k, buffers[k].slice(o, o + n)])),
@@ -341,42 +262,12 @@ export class ZeroOptimizer {
   }
 
   dispose(): void {
-    for (const p of this.pieces) {
-      p.master.dispose();
-      for (const t of Object.values(p.buffers)) t.dispose();
-    }
+    this.layout.dispose();
     this.inner.dispose();
   }
-}
-
-function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-/** Elements of one matrix of a Muon parameter (an expert of a stack, or the whole matrix). */
-function matrixSize(p: Parameter): number {
-  const [rows, cols] = p.value.shape.slice(-2);
-  return rows * cols;
 }
 
 function consume(old: Tensor, result: Tensor): Tensor {
   old.dispose();
   return result;
-}
-
-/** A fresh 1-D tensor: the tensors' elements one after another (same dtype); disposes them if asked. */
-function concatFlat(ts: readonly Tensor[], dispose = true): Tensor {
-  const rows = ts.map((t) => t.reshape([1, numel(t.shape)]));
-  const joined = ops.concat(rows);
-  for (const r of rows) r.dispose();
-  if (dispose) for (const t of ts) t.dispose();
-  return reshaped(joined, [numel(joined.shape)]);
-}
-
-/** t's elements cut into fresh 1-D tensors of these sizes (t is kept). */
-function splitFlat(t: Tensor, sizes: readonly number[]): Tensor[] {
-  const row = t.reshape([1, numel(t.shape)]);
-  const parts = ops.split(row, sizes);
-  row.dispose();
-  return parts.map((x) => reshaped(x, [numel(x.shape)]));
 }

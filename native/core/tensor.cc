@@ -6,6 +6,7 @@
 #include <new>
 
 #include "error.h"
+#include "cuda_allocator.h"
 #include "host_allocator.h"
 
 namespace mt {
@@ -22,13 +23,14 @@ std::atomic<int64_t> g_live_count{0}, g_live_bytes{0};
 }  // namespace
 
 Storage::Storage(size_t n, Device dev) : bytes(n), device(dev) {
-  data = host_alloc(n);
+  data = dev == Device::CUDA ? cuda_alloc(n) : host_alloc(n);
   g_live_count.fetch_add(1);
   g_live_bytes.fetch_add(static_cast<int64_t>(n));
 }
 
 Storage::~Storage() {
-  host_free(data, bytes);
+  if (device == Device::CUDA) cuda_free(data, bytes);
+  else host_free(data, bytes);
   g_live_count.fetch_sub(1);
   g_live_bytes.fetch_sub(static_cast<int64_t>(bytes));
 }
@@ -41,15 +43,18 @@ int64_t Tensor::numel() const {
   return n;
 }
 
-Tensor empty_tensor(const Shape& shape, DType dtype) {
+Tensor empty_tensor(const Shape& shape, DType dtype, Device device) {
   Tensor t;
   t.shape = shape;
   t.dtype = dtype;
-  t.storage = std::make_shared<Storage>(t.nbytes(), Device::CPU);
-  if (poison_allocations()) {
+  t.storage = std::make_shared<Storage>(t.nbytes(), device);
+  if (poison_allocations() && device == Device::CPU) {
     if (dtype == DType::F32) {
       float* p = static_cast<float*>(t.data());
       for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = __builtin_nanf("");
+    } else if (dtype == DType::I32) {
+      int32_t* p = static_cast<int32_t*>(t.data());
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = INT32_MIN;
     } else {
       bf16_t* p = static_cast<bf16_t*>(t.data());
       for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = 0x7fc0;
@@ -58,10 +63,18 @@ Tensor empty_tensor(const Shape& shape, DType dtype) {
   return t;
 }
 
-Tensor zeros_tensor(const Shape& shape, DType dtype) {
-  Tensor t = empty_tensor(shape, dtype);
-  std::memset(t.data(), 0, t.nbytes());
+Tensor zeros_tensor(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty_tensor(shape, dtype, device);
+  if (device == Device::CUDA) cuda_zero(t.data(), t.nbytes());
+  else std::memset(t.data(), 0, t.nbytes());
   return t;
+}
+
+Tensor to_device(const Tensor& t, Device device) {
+  if (t.device() == device) return t;
+  Tensor r = empty_tensor(t.shape, t.dtype, device);
+  cuda_copy(r.data(), t.data(), t.nbytes(), device == Device::CUDA, t.device() == Device::CUDA);
+  return r;
 }
 
 std::string shape_str(const Shape& s) {

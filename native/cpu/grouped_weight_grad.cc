@@ -1,13 +1,14 @@
 // The expert weight gradient for all experts in one call (rows of x and dy sorted by expert).
 #include "gemm.h"
-#include "ops.h"
+#include "linalg_ops.h"
 
 namespace mt::cpu {
 
 // out[e] = x_eᵀ · dy_e : the gradient of every expert's weight; an empty group gives zeros.
-Tensor grouped_weight_grad(const Tensor& x, const Tensor& dy, const std::vector<int64_t>& group_sizes) {
+Tensor grouped_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& group_sizes_t) {
   const int64_t K = x.shape[1], N = dy.shape[1];
-  const int64_t E = static_cast<int64_t>(group_sizes.size());
+  const int64_t E = group_sizes_t.numel();
+  const int32_t* group_sizes = group_sizes_t.ptr<const int32_t>();
   const size_t es = dtype_size(x.dtype);
   Tensor out = empty_tensor({E, K, N}, x.dtype);
   std::vector<GemmProblem> problems;

@@ -1,5 +1,5 @@
 #include "gemm.h"
-#include "ops.h"
+#include "linalg_ops.h"
 
 namespace mt::cpu {
 

@@ -12,7 +12,7 @@
 #include "gemm.h"
 #include "nn/row_reduce.h"
 #include "nn_ops.h"
-#include "ops.h"
+#include "linalg_ops.h"
 
 namespace mt::cpu {
 

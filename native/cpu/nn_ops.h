@@ -1,6 +1,6 @@
 // CPU implementations of the neural-network ops a DeepSeek-V3 / Moonlight-style MoE transformer
 // needs (forward and backward), one file per op family under native/cpu/nn/. Arguments arrive
-// validated by native/napi/nn_binding.cc: shapes, dtypes and every index are in range here.
+// validated by the bindings (native/napi/ops/): shapes, dtypes and every index are in range here.
 //
 // All ops read f32 or bf16, compute in fp32 (sums in fp32 or double) and write the input dtype
 // unless stated; statistics (rstd, lse), router tensors and losses are f32. Work is split over
@@ -16,6 +16,7 @@
 
 #include "../core/isa.h"
 #include "../core/tensor.h"
+#include "../op_types.h"
 #include "../core/thread_pool.h"
 
 namespace mt::cpu {
@@ -27,128 +28,59 @@ Tensor embedding(const Tensor& weight, const std::vector<int32_t>& ids);
 Tensor embedding_backward(const Tensor& dy, const std::vector<int32_t>& ids, int64_t vocab_size);
 
 // ---- rms_norm.cc ----
-struct RmsNormResult {
-  Tensor y, rstd;  // y [T,D] (dtype of x), rstd [T] f32
-};
 RmsNormResult rms_norm(const Tensor& x, const Tensor& weight, double eps);
-struct RmsNormGrads {
-  Tensor dx, dweight;
-};
 RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd);
 
 // ---- rope.cc ----
-struct RopeOptions {
-  double theta = 10000.0;
-  bool interleave = true;  // pairs (x[2i], x[2i+1]); false: (x[i], x[i+d/2])
-  bool inverse = false;    // rotate by -angle (the backward)
-  int64_t rope_dim = 0;    // rotate the last rope_dim (even) of d, copy the rest; 0: all of d
-};
 // x [T,H,d], positions [T] -> rotated copy.
 Tensor rope(const Tensor& x, const std::vector<int32_t>& positions, const RopeOptions& options);
 
 // ---- attention.cc ----
-struct AttentionOptions {
-  float scale = 1.0f;
-  bool causal = true;
-  bool keep_probs = false;  // forward: also return the probabilities
-};
-struct AttentionResult {
-  Tensor out, lse;  // out [B,S,H,dv] (dtype of q), lse [B,H,S] f32
-  Tensor probs;     // [B,H,S,S] in q's dtype (zero past the diagonal when causal), if kept
-};
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options);
-struct AttentionGrads {
-  Tensor dq, dk, dv;
-};
 // probs: the forward's probabilities, or null to recompute them from q, k and lse.
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
                                   const Tensor& out, const Tensor& lse, const AttentionOptions& options, const Tensor* probs);
 
 // ---- swiglu.cc ----
 Tensor swiglu(const Tensor& gate, const Tensor& up);
-struct SwigluGrads {
-  Tensor dgate, dup;
-};
 SwigluGrads swiglu_backward(const Tensor& dy, const Tensor& gate, const Tensor& up);
 
 // ---- cross_entropy.cc ----
-struct CrossEntropyResult {
-  double loss = 0;     // mean over counted rows (0 when none counts)
-  int64_t count = 0;   // rows with target >= 0
-  Tensor lse;          // [T] f32
-};
 // logits [T,V], targets [T] (< 0: ignored, else in [0,V)); grad_in_place: logits are overwritten
 // by the gradient of the mean loss (cross_entropy_backward with scale 1/count).
 CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t>& targets, bool grad_in_place);
 Tensor cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale);
 
 // ---- moe_routing.cc ----
-struct MoeRouteOptions {
-  int64_t top_k = 1;
-  bool norm_topk = true;
-  float scaling_factor = 1.0f;
-  int64_t n_group = 1;
-  int64_t topk_group = 1;
-};
-struct MoeRouteResult {
-  std::vector<int32_t> experts;  // [T*topK], per token in descending order of score + bias
-  Tensor weights, scores;        // [T,topK] f32, [T,E] f32
-};
 MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRouteOptions& options);
 // dweights [T,K] f32, scores [T,E] f32 -> dlogits [T,E] f32; dscores (may be null): a gradient
 // of the scores from another path (the balance loss), added before the sigmoid's derivative.
-Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts,
+Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const Tensor& experts,
                           bool norm_topk, float scaling_factor, const Tensor* dscores);
 
-struct MoePermuteResult {
-  Tensor xs;                         // [T*K, D]
-  std::vector<int32_t> group_sizes;  // [E]
-  std::vector<int32_t> order;        // [T*K], order[r] = t*K + slot
-};
-MoePermuteResult moe_permute(const Tensor& x, const std::vector<int32_t>& experts, int64_t num_experts);
+MoePermuteResult moe_permute(const Tensor& x, const Tensor& experts, int64_t num_experts);
 // order must be a permutation of [0, T*K).
-Tensor moe_unpermute(const Tensor& ys, const std::vector<int32_t>& order, const Tensor& weights);
-struct MoeUnpermuteGrads {
-  Tensor dys, dweights;
-};
-MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, const std::vector<int32_t>& order,
+Tensor moe_unpermute(const Tensor& ys, const Tensor& order, const Tensor& weights);
+MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, const Tensor& order,
                                          const Tensor& weights);
-Tensor moe_permute_backward(const Tensor& dxs, const std::vector<int32_t>& order, int64_t top_k);
+Tensor moe_permute_backward(const Tensor& dxs, const Tensor& order, int64_t top_k);
 
-struct SeqAuxLossOptions {
-  int64_t batch = 1, seq_len = 1, top_k = 1;
-  double alpha = 0;
-};
-struct SeqAuxLossResult {
-  double loss = 0;
-  Tensor dscores;  // [B*S, E] f32
-};
-SeqAuxLossResult moe_seq_aux_loss(const Tensor& scores, const std::vector<int32_t>& experts, const SeqAuxLossOptions& options);
+SeqAuxLossResult moe_seq_aux_loss(const Tensor& scores, const Tensor& experts, const SeqAuxLossOptions& options);
 
 // ---- elementwise.cc ----
 Tensor add(const Tensor& a, const Tensor& b, float alpha);
 Tensor scale(const Tensor& a, float s);
 double sum_squares(const Tensor& t);
-Tensor cast_copy(const Tensor& src, DType dtype);
+Tensor copy(const Tensor& src, DType dtype);
 void assign(const Tensor& dst, const Tensor& src);  // in place, converting src's dtype
 void scale_in_place(const Tensor& t, float s);
-std::vector<Tensor> split_last(const Tensor& x, const std::vector<int64_t>& sizes);
-Tensor concat_last(const std::vector<Tensor>& parts);
+// Along axis (0 <= axis < rank); the parts share every other dimension.
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
+Tensor concat(const std::vector<Tensor>& parts, int64_t axis);
 
 // ---- optim_update.cc (in place; param, m, v f32; grad/update f32 or bf16) ----
-struct AdamWOptions {
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 1e-2;
-  int64_t step = 1;
-};
 void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const AdamWOptions& options);
-struct MuonMomentumOptions {
-  double momentum = 0.95;
-  bool nesterov = true;
-};
 Tensor muon_momentum(const Tensor& m, const Tensor& grad, const MuonMomentumOptions& options);
-struct MuonApplyOptions {
-  double lr = 0, weight_decay = 0, scale = 1;
-};
 void muon_apply(const Tensor& param, const Tensor& update, const MuonApplyOptions& options);
 
 // ---- helpers shared by native/cpu/nn/*.cc ----

@@ -3,7 +3,7 @@
 // still loads and reports why CUDA is unusable.
 #include <cuda_runtime.h>
 
-#include "../ops.h"
+#include "../cuda_status.h"
 
 namespace mt {
 
@@ -36,16 +36,6 @@ CudaStatus cuda_status() {
   s.available = !s.devices.empty();
   if (!s.available) s.reason = "no device could be queried";
   return s;
-}
-
-const OpTable& cuda_ops() {
-  // No CUDA kernels yet: every entry is null, and callers fall back or report it.
-  static const OpTable table = [] {
-    OpTable t{};
-    t.backend = "cuda";
-    return t;
-  }();
-  return table;
 }
 
 }  // namespace mt

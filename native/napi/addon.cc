@@ -2,7 +2,7 @@
 #include <napi.h>
 
 #include "../core/isa.h"
-#include "ops_binding.h"
+#include "register.h"
 #include "tensor_object.h"
 
 namespace mt::napi {
@@ -17,7 +17,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   RegisterTensor(env, exports);
   RegisterOps(env, exports);
-  RegisterNnOps(env, exports);
   RegisterRuntime(env, exports);
   RegisterComm(env, exports);
   return exports;

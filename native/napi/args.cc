@@ -1,13 +1,21 @@
 #include "args.h"
 
 #include <cmath>
+#include <limits>
 
 #include "../core/error.h"
+#include "../cuda_status.h"
 #include "tensor_object.h"
 
 namespace mt::napi {
 
 namespace {
+
+std::string rank_range(int lo, int hi) {
+  return lo == hi ? "rank " + std::to_string(lo) : "rank " + std::to_string(lo) + " to " + std::to_string(hi);
+}
+
+}  // namespace
 
 std::string number_str(double v) {
   if (std::isnan(v)) return "NaN";
@@ -17,12 +25,6 @@ std::string number_str(double v) {
   std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
 }
-
-std::string rank_range(int lo, int hi) {
-  return lo == hi ? "rank " + std::to_string(lo) : "rank " + std::to_string(lo) + " to " + std::to_string(hi);
-}
-
-}  // namespace
 
 std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
@@ -45,7 +47,16 @@ const Tensor& tensor_arg(const Napi::Value& v, const char* op, const char* name)
   TensorObject* t = TensorObject::FromValue(v);
   if (!t) throw ArgError(op, name, "a Tensor", describe(v));
   if (t->disposed()) throw ArgError(op, name, "a live tensor (not disposed)", "a disposed tensor");
+  if (t->tensor().dtype == DType::I32) throw ArgError(op, name, "an f32 or bf16 tensor", "an i32 tensor");
   return t->tensor();
+}
+
+const Tensor* index_tensor_arg(const Napi::Value& v, const char* op, const char* name) {
+  TensorObject* t = TensorObject::FromValue(v);
+  if (!t) return nullptr;
+  if (t->disposed()) throw ArgError(op, name, "a live tensor (not disposed)", "a disposed tensor");
+  if (t->tensor().dtype != DType::I32) throw ArgError(op, name, "an i32 tensor", std::string("a ") + dtype_name(t->tensor().dtype) + " tensor");
+  return &t->tensor();
 }
 
 Shape shape_arg(const Napi::Value& v, const char* op, const char* name) {
@@ -115,10 +126,13 @@ int64_t integer_option(const Napi::Object& o, const char* key, int64_t fallback,
   return static_cast<int64_t>(d);
 }
 
-std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name) {
+std::vector<int64_t> sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name) {
   const std::string expected = std::to_string(groups) + " non-negative integers summing to " + std::to_string(total);
   std::vector<int64_t> sizes;
-  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+  if (const Tensor* t = index_tensor_arg(v, op, name)) {
+    const Tensor host = to_device(*t, Device::CPU);
+    for (int64_t i = 0; i < host.numel(); ++i) sizes.push_back(host.ptr<int32_t>()[i]);
+  } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
     Napi::Int32Array a = v.As<Napi::Int32Array>();
     for (size_t i = 0; i < a.ElementLength(); ++i) sizes.push_back(a[i]);
   } else if (v.IsArray()) {
@@ -132,7 +146,7 @@ std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64
       sizes.push_back(static_cast<int64_t>(d));
     }
   } else {
-    throw ArgError(op, name, "a number[] or Int32Array of " + expected, describe(v));
+    throw ArgError(op, name, "a number[], Int32Array or i32 tensor of " + expected, describe(v));
   }
   if (static_cast<int64_t>(sizes.size()) != groups)
     throw ArgError(op, name, expected, "length " + std::to_string(sizes.size()));
@@ -145,6 +159,18 @@ std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64
   }
   if (sum != total) throw ArgError(op, name, expected, sum > total ? "a sum above " + std::to_string(total) : "a sum of " + std::to_string(sum));
   return sizes;
+}
+
+Tensor group_sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name) {
+  if (const Tensor* t = index_tensor_arg(v, op, name))
+    if (t->numel() == groups && t->facts().sum == total) return *t;  // made by moePermute for these rows
+  const std::vector<int64_t> sizes = sizes_arg(v, groups, total, op, name);
+  if (total > std::numeric_limits<int32_t>::max())
+    throw ArgError(op, name, "groups of fewer than 2^31 rows", "a sum of " + std::to_string(total));
+  Tensor r = empty_tensor({groups}, DType::I32);
+  for (int64_t i = 0; i < groups; ++i) r.ptr<int32_t>()[i] = static_cast<int32_t>(sizes[i]);
+  r.storage->facts.sum = total;
+  return r;
 }
 
 void require_rank(const Tensor& t, int lo, int hi, const char* op, const char* name) {
@@ -167,9 +193,20 @@ const OpTable& backend_for(const Tensor& t, const char* op, const char* name, bo
   return table;
 }
 
+Device device_arg(const Napi::Value& v, Device fallback, const char* op, const char* name) {
+  if (v.IsUndefined()) return fallback;
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "cpu") return Device::CPU;
+  if (s != "cuda") throw ArgError(op, name, "'cpu' or 'cuda'", describe(v));
+  const CudaStatus cuda = cuda_status();
+  if (!cuda.available) throw ArgError(op, name, "'cpu' (CUDA is not usable here: " + cuda.reason + ")", "'cuda'");
+  return Device::CUDA;
+}
+
 void require_same_device(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name) {
   if (t.device() != ref.device())
-    throw ArgError(op, name, std::string("a tensor on the same device as ") + ref_name, "a tensor on another device");
+    throw ArgError(op, name, std::string("a tensor on ") + device_name(ref.device()) + " (the device of " + ref_name + ")",
+                   std::string("a tensor on ") + device_name(t.device()));
 }
 
 }  // namespace mt::napi

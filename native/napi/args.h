@@ -8,15 +8,20 @@
 #include <vector>
 
 #include "../core/tensor.h"
-#include "../ops.h"
+#include "../op_table.h"
 
 namespace mt::napi {
+
+// A number for messages: integers without a fraction, others as %g, NaN and infinities by name.
+std::string number_str(double v);
 
 // A short description of a JS value for error messages ("null", "a string", "a disposed tensor", ...).
 std::string describe(const Napi::Value& v);
 
-// The live tensor behind a JS Tensor object.
+// The live f32 or bf16 tensor behind a JS Tensor object (the arithmetic ops' operands).
 const Tensor& tensor_arg(const Napi::Value& v, const char* op, const char* name);
+// The live i32 tensor behind v, or null when v is not a Tensor (an i32 index argument).
+const Tensor* index_tensor_arg(const Napi::Value& v, const char* op, const char* name);
 
 // A shape: array of 1..kMaxRank non-negative integers whose product fits kMaxElements.
 Shape shape_arg(const Napi::Value& v, const char* op, const char* name);
@@ -36,8 +41,15 @@ const Tensor* tensor_option(const Napi::Object& o, const char* key, const char* 
 // t must have exactly this shape.
 void require_shape(const Tensor& t, const Shape& shape, const char* op, const char* name);
 
-// Group sizes (number[] or Int32Array) of length `groups`, non-negative integers summing to `total`.
-std::vector<int64_t> group_sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name);
+// Sizes (number[], Int32Array or i32 tensor) of length `groups`, non-negative integers summing to
+// `total`.
+std::vector<int64_t> sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name);
+// The same as an i32 tensor (a tensor from moePermute for `total` rows is not re-checked).
+Tensor group_sizes_arg(const Napi::Value& v, int64_t groups, int64_t total, const char* op, const char* name);
+
+// A device name, 'cpu' or 'cuda' (undefined -> fallback). 'cuda' needs a usable GPU: without one
+// the error says why (CUDA not compiled, no driver, no device).
+Device device_arg(const Napi::Value& v, Device fallback, const char* op, const char* name);
 
 // Requirements on tensors already read.
 void require_rank(const Tensor& t, int lo, int hi, const char* op, const char* name);

@@ -13,7 +13,7 @@
 #include "args.h"
 #include "errors.h"
 #include "mpi_binding.h"
-#include "ops_binding.h"
+#include "register.h"
 #include "tensor_object.h"
 
 namespace mt::napi {
@@ -41,13 +41,6 @@ Napi::Value comm_guarded(const Napi::CallbackInfo& info, Body&& body) {
 
 std::string describe_tensor(const Tensor& t) {
   return std::string("a ") + dtype_name(t.dtype) + " tensor of shape " + shape_str(t.shape) + " (" + std::to_string(t.numel()) + " elements)";
-}
-
-std::string number_str(double v) {
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return to_string(static_cast<int64_t>(v));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
 }
 
 int64_t integer_arg(const Napi::Value& v, int64_t lo, int64_t hi, const char* op, const char* name) {

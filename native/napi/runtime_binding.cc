@@ -3,10 +3,11 @@
 #include "../core/isa.h"
 #include "../core/tensor.h"
 #include "../core/thread_pool.h"
-#include "../ops.h"
+#include "../cuda_status.h"
+#include "../op_table.h"
 #include "args.h"
 #include "errors.h"
-#include "ops_binding.h"
+#include "register.h"
 #include "tensor_object.h"
 
 namespace mt::napi {

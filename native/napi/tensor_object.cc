@@ -1,5 +1,7 @@
 #include "tensor_object.h"
 
+#include <cstring>
+
 #include "../core/error.h"
 #include "args.h"
 #include "errors.h"
@@ -14,6 +16,9 @@ Napi::Function TensorObject::Define(Napi::Env env) {
                          InstanceAccessor<&TensorObject::Device>("device"),
                          InstanceAccessor<&TensorObject::Disposed>("disposed"),
                          InstanceMethod<&TensorObject::ToFloat32Array>("toFloat32Array"),
+                         InstanceMethod<&TensorObject::ToInt32Array>("toInt32Array"),
+                         InstanceMethod<&TensorObject::ToBytes>("toBytes"),
+                         InstanceMethod<&TensorObject::To>("to"),
                          InstanceMethod<&TensorObject::Dispose>("dispose"),
                          InstanceMethod<&TensorObject::Reshape>("reshape"),
                      });
@@ -87,11 +92,43 @@ Napi::Value TensorObject::Disposed(const Napi::CallbackInfo& info) { return Napi
 Napi::Value TensorObject::ToFloat32Array(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     if (disposed()) throw ArgError("toFloat32Array", "this", "a live tensor (not disposed)", "a disposed tensor");
-    const int64_t n = tensor_.numel();
+    const Tensor host = to_device(tensor_, Device::CPU);
+    const int64_t n = host.numel();
     Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
     float* dst = out.Data();
-    for (int64_t i = 0; i < n; ++i) dst[i] = load_as_f32(tensor_.data(), tensor_.dtype, i);
+    for (int64_t i = 0; i < n; ++i) dst[i] = load_as_f32(host.data(), host.dtype, i);
     return out;
+  });
+}
+
+Napi::Value TensorObject::ToInt32Array(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (disposed()) throw ArgError("toInt32Array", "this", "a live tensor (not disposed)", "a disposed tensor");
+    if (tensor_.dtype != mt::DType::I32)
+      throw ArgError("toInt32Array", "this", "an i32 tensor", std::string("a ") + dtype_name(tensor_.dtype) + " tensor");
+    const Tensor host = to_device(tensor_, Device::CPU);
+    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), static_cast<size_t>(host.numel()));
+    if (host.numel() > 0) std::memcpy(out.Data(), host.data(), host.nbytes());
+    return out;
+  });
+}
+
+Napi::Value TensorObject::ToBytes(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (disposed()) throw ArgError("toBytes", "this", "a live tensor (not disposed)", "a disposed tensor");
+    const Tensor host = to_device(tensor_, mt::Device::CPU);
+    Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), host.nbytes());
+    if (host.nbytes() > 0) std::memcpy(out.Data(), host.data(), host.nbytes());
+    return out;
+  });
+}
+
+Napi::Value TensorObject::To(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (disposed()) throw ArgError("to", "this", "a live tensor (not disposed)", "a disposed tensor");
+    if (info[0].IsUndefined()) throw ArgError("to", "device", "'cpu' or 'cuda'", "undefined");
+    const mt::Device device = device_arg(info[0], mt::Device::CPU, "to", "device");
+    return Wrap(info.Env(), to_device(tensor_, device));
   });
 }
 

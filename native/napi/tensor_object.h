@@ -26,6 +26,9 @@ class TensorObject : public Napi::ObjectWrap<TensorObject> {
   Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
   Napi::Value ToFloat32Array(const Napi::CallbackInfo& info);
+  Napi::Value ToInt32Array(const Napi::CallbackInfo& info);
+  Napi::Value ToBytes(const Napi::CallbackInfo& info);
+  Napi::Value To(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Reshape(const Napi::CallbackInfo& info);
   void Release();

@@ -64,8 +64,8 @@ test('moeRoute: chosen experts, weights and scores match the reference (groups, 
       const { logits, bias, ref } = routeInputs(seed++, c, normTopk, scalingFactor);
       const label = `moeRoute ${JSON.stringify(c)} normTopk=${normTopk} sf=${scalingFactor}`;
       const r = ops.moeRoute(tensor(logits, [c.T, c.E]), tensor(bias, [c.E]), { ...c, normTopk, scalingFactor });
-      t.true(r.experts instanceof Int32Array, `${label}: experts is an Int32Array`);
-      t.deepEqual(Array.from(r.experts), Array.from(ref.experts), `${label}: experts`);
+      t.is(r.experts.dtype, 'i32', `${label}: experts is an i32 tensor`);
+      t.deepEqual(Array.from(r.experts.toInt32Array()), Array.from(ref.experts), `${label}: experts`);
       assertMeta(t, r.weights, [c.T, c.topK], 'f32', label);
       assertMeta(t, r.scores, [c.T, c.E], 'f32', label);
       assertClose(t, read(r.weights), ref.weights, NN_TOL.f32, `${label} weights`);
@@ -74,7 +74,7 @@ test('moeRoute: chosen experts, weights and scores match the reference (groups, 
         // every chosen expert lies in one of the topkGroup kept groups
         const gs = c.E / c.nGroup;
         for (let tk = 0; tk < c.T; tk++) {
-          const groups = new Set(Array.from(r.experts.slice(tk * c.topK, (tk + 1) * c.topK), (e) => Math.floor(e / gs)));
+          const groups = new Set(Array.from(r.experts.toInt32Array().slice(tk * c.topK, (tk + 1) * c.topK), (e) => Math.floor(e / gs)));
           t.true(groups.size <= c.topkGroup, `${label}: token ${tk} uses ${groups.size} groups`);
         }
       }
@@ -94,14 +94,14 @@ test('moeRoute: group-limited selection changes the choice; ties go to the lower
   const logits = tensor(new Float32Array(4), [1, 4]);
   const bias = tensor([0.4, -0.4, 0.3, 0.2], [4]);
   const flat = ops.moeRoute(logits, bias, { topK: 2 });
-  t.deepEqual(Array.from(flat.experts), [0, 2], 'no groups: the two best');
+  t.deepEqual(Array.from(flat.experts.toInt32Array()), [0, 2], 'no groups: the two best');
   const grouped = ops.moeRoute(logits, bias, { topK: 2, nGroup: 2, topkGroup: 1 });
-  t.deepEqual(Array.from(grouped.experts), [2, 3], 'group 1 (0.3 + 0.2) beats group 0 (0.4 - 0.4)');
+  t.deepEqual(Array.from(grouped.experts.toInt32Array()), [2, 3], 'group 1 (0.3 + 0.2) beats group 0 (0.4 - 0.4)');
   t.deepEqual(Array.from(read(grouped.weights)), [0.5, 0.5]);
   const ties = ops.moeRoute(tensor(new Float32Array(8), [1, 8]), tensor(new Float32Array(8), [8]), { topK: 3 });
-  t.deepEqual(Array.from(ties.experts), [0, 1, 2], 'ties: lower indices first');
+  t.deepEqual(Array.from(ties.experts.toInt32Array()), [0, 1, 2], 'ties: lower indices first');
   const tiesG = ops.moeRoute(tensor(new Float32Array(8), [1, 8]), tensor(new Float32Array(8), [8]), { topK: 3, nGroup: 4, topkGroup: 2 });
-  t.deepEqual(Array.from(tiesG.experts), [0, 1, 2], 'group ties: lower groups first');
+  t.deepEqual(Array.from(tiesG.experts.toInt32Array()), [0, 1, 2], 'group ties: lower groups first');
   // defaults: normTopk true, scalingFactor 1
   const d = ops.moeRoute(tensor([1, -1, 2, 0.5], [1, 4]), tensor(new Float32Array(4), [4]), { topK: 2 });
   const s = [2, 1].map((x) => 1 / (1 + Math.exp(-x)));
@@ -122,23 +122,23 @@ test('moeRouteBackward: against the analytic reference and finite differences of
       const label = `moeRouteBackward ${JSON.stringify(c)} normTopk=${normTopk}`;
       const d = ops.moeRouteBackward(dw.t, r.scores, r.experts, { normTopk, scalingFactor: sf });
       assertMeta(t, d, [c.T, c.E], 'f32', label);
-      const analytic = moeRouteBackwardRef(dw.v, read(r.scores), r.experts, c.T, c.E, c.topK, normTopk, sf);
+      const analytic = moeRouteBackwardRef(dw.v, read(r.scores), r.experts.toInt32Array(), c.T, c.E, c.topK, normTopk, sf);
       assertClose(t, read(d), analytic, NN_TOL.f32, label);
       const exact = moeRouteBackwardRef(
         dw.v,
         Float64Array.from(logits, (x) => 1 / (1 + Math.exp(-x))),
-        r.experts,
+        r.experts.toInt32Array(),
         c.T,
         c.E,
         c.topK,
         normTopk,
         sf,
       );
-      const fd = finiteDiffGrad(lossOf(dw.v, (x) => routeWeightsRef(x, r.experts, c.T, c.E, c.topK, normTopk, sf)), Float64Array.from(logits));
+      const fd = finiteDiffGrad(lossOf(dw.v, (x) => routeWeightsRef(x, r.experts.toInt32Array(), c.T, c.E, c.topK, normTopk, sf)), Float64Array.from(logits));
       assertClose(t, exact, fd, FD_TOL, `${label}: analytic vs finite differences`);
       const got = read(d);
       for (let tk = 0; tk < c.T; tk++) {
-        const chosen = new Set(r.experts.slice(tk * c.topK, (tk + 1) * c.topK));
+        const chosen = new Set(r.experts.toInt32Array().slice(tk * c.topK, (tk + 1) * c.topK));
         for (let e = 0; e < c.E; e++) if (!chosen.has(e)) t.is(got[tk * c.E + e], 0, `${label}: unchosen expert ${e} of token ${tk}`);
       }
       // A gradient of the scores from another path adds ds·s·(1 − s) on every expert.
@@ -187,17 +187,17 @@ for (const dtype of DTYPES) {
           const ref = moePermuteRef(x.v, T, D, experts, E);
           assertMeta(t, p.xs, [T * K, D], dtype, label);
           t.deepEqual(Array.from(read(p.xs)), Array.from(ref.xs), `${label}: xs`);
-          t.deepEqual(Array.from(p.groupSizes), ref.groupSizes, `${label}: groupSizes`);
-          t.deepEqual(Array.from(p.order), ref.order, `${label}: order`);
+          t.deepEqual(Array.from(p.groupSizes.toInt32Array()), ref.groupSizes, `${label}: groupSizes`);
+          t.deepEqual(Array.from(p.order.toInt32Array()), ref.order, `${label}: order`);
           // unpermute
           const ys = randTensor(rng, [T * K, D], dtype);
           const w = randTensor(rng, [T, K], 'f32');
           const y = ops.moeUnpermute(ys.t, p.order, w.t);
           assertMeta(t, y, [T, D], dtype, label);
-          assertClose(t, read(y), moeUnpermuteRef(ys.v, p.order, w.v, T, K, D), NN_TOL[dtype], `${label}: unpermute`);
+          assertClose(t, read(y), moeUnpermuteRef(ys.v, p.order.toInt32Array(), w.v, T, K, D), NN_TOL[dtype], `${label}: unpermute`);
           const dy = randTensor(rng, [T, D], dtype);
           const ub = ops.moeUnpermuteBackward(dy.t, ys.t, p.order, w.t);
-          const ubr = moeUnpermuteBackwardRef(dy.v, ys.v, p.order, w.v, T, K, D);
+          const ubr = moeUnpermuteBackwardRef(dy.v, ys.v, p.order.toInt32Array(), w.v, T, K, D);
           assertMeta(t, ub.dys, [T * K, D], dtype, label);
           assertMeta(t, ub.dweights, [T, K], 'f32', label);
           assertClose(t, read(ub.dys), ubr.dys, NN_TOL[dtype], `${label}: dys`);
@@ -206,7 +206,7 @@ for (const dtype of DTYPES) {
           const dxs = randTensor(rng, [T * K, D], dtype);
           const dx = ops.moePermuteBackward(dxs.t, p.order, K);
           assertMeta(t, dx, [T, D], dtype, label);
-          assertClose(t, read(dx), moePermuteBackwardRef(dxs.v, p.order, K, D), NN_TOL[dtype], `${label}: permute backward`);
+          assertClose(t, read(dx), moePermuteBackwardRef(dxs.v, p.order.toInt32Array(), K, D), NN_TOL[dtype], `${label}: permute backward`);
           for (const o of [x.t, p.xs, ys.t, w.t, y, dy.t, ub.dys, ub.dweights, dxs.t, dx]) o.dispose();
         }
       }
@@ -218,11 +218,11 @@ test('moePermute: stable order (by expert, then token, then slot) and round trip
   const x = fromValues([10, 11, 20, 21, 30, 31], [3, 2], 'f32');
   const experts = Int32Array.from([1, 0, 1, 1, 0, 2]); // token 0 -> (1, 0), token 1 -> (1, 1), token 2 -> (0, 2)
   const p = ops.moePermute(x.t, experts, 3);
-  t.deepEqual(Array.from(p.order), [1, 4, 0, 2, 3, 5]);
-  t.deepEqual(Array.from(p.groupSizes), [2, 3, 1]);
+  t.deepEqual(Array.from(p.order.toInt32Array()), [1, 4, 0, 2, 3, 5]);
+  t.deepEqual(Array.from(p.groupSizes.toInt32Array()), [2, 3, 1]);
   t.deepEqual(Array.from(read(p.xs)), [10, 11, 30, 31, 10, 11, 20, 21, 20, 21, 30, 31]);
   // permute then permute-backward sums each token's topK copies: K * x
-  t.deepEqual(Array.from(read(ops.moePermuteBackward(p.xs, p.order, 2))), [20, 22, 40, 42, 60, 62]);
+  t.deepEqual(Array.from(read(ops.moePermuteBackward(p.xs, p.order.toInt32Array(), 2))), [20, 22, 40, 42, 60, 62]);
   // unpermute with weights summing to 1 per token gives x back
   const w = tensor([0.25, 0.75, 0.5, 0.5, 1, 0], [3, 2]);
   assertClose(t, read(ops.moeUnpermute(p.xs, p.order, w)), x.v, 1e-7, 'unpermute(permute(x)) with normalised weights');

@@ -62,7 +62,7 @@ Tensor scale(const Tensor& a, float s) {
 
 void scale_in_place(const Tensor& t, float s) { map2(t, nullptr, t, [s](float x, float) { return s * x; }); }
 
-Tensor cast_copy(const Tensor& src, DType dtype) {
+Tensor copy(const Tensor& src, DType dtype) {
   Tensor out = empty_tensor(src.shape, dtype);
   map2(src, nullptr, out, [](float x, float) { return x; });
   return out;
@@ -94,35 +94,47 @@ double sum_squares(const Tensor& t) {
   return total;
 }
 
-std::vector<Tensor> split_last(const Tensor& x, const std::vector<int64_t>& sizes) {
-  const int64_t cols = last_dim(x), rows = cols > 0 ? x.numel() / cols : 0;
+namespace {
+// Elements after `axis` (one step along it) and the blocks before it: a tensor is outer blocks of
+// shape[axis] * inner contiguous elements.
+int64_t inner_of(const Shape& shape, int axis) {
+  int64_t n = 1;
+  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) n *= shape[d];
+  return n;
+}
+}  // namespace
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis) {
+  const int a = static_cast<int>(axis);
+  const int64_t inner = inner_of(x.shape, a), cols = x.shape[a] * inner, rows = cols > 0 ? x.numel() / cols : 0;
   const size_t es = dtype_size(x.dtype);
   std::vector<Tensor> parts;
   for (int64_t s : sizes) {
     Shape shape = x.shape;
-    shape.back() = s;
+    shape[a] = s;
     parts.push_back(empty_tensor(shape, x.dtype));
   }
-  // rows is 0 when the last dimension is 0; then every part is empty too.
+  // rows is 0 when the split dimension is 0; then every part is empty too.
   const char* src = static_cast<const char*>(x.data());
   parallel_chunks(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t c0 = 0;
       for (size_t p = 0; p < sizes.size(); ++p) {
-        if (sizes[p] > 0)
-          std::memcpy(static_cast<char*>(parts[p].data()) + r * sizes[p] * es, src + (r * cols + c0) * es, sizes[p] * es);
-        c0 += sizes[p];
+        const int64_t w = sizes[p] * inner;
+        if (w > 0) std::memcpy(static_cast<char*>(parts[p].data()) + r * w * es, src + (r * cols + c0) * es, w * es);
+        c0 += w;
       }
     }
   });
   return parts;
 }
 
-Tensor concat_last(const std::vector<Tensor>& parts) {
+Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {
+  const int a = static_cast<int>(axis);
   Shape shape = parts[0].shape;
-  int64_t cols = 0;
-  for (const Tensor& p : parts) cols += last_dim(p);
-  shape.back() = cols;
+  shape[a] = 0;
+  for (const Tensor& p : parts) shape[a] += p.shape[a];
+  const int64_t inner = inner_of(shape, a), cols = shape[a] * inner;
   Tensor out = empty_tensor(shape, parts[0].dtype);
   const size_t es = dtype_size(out.dtype);
   const int64_t rows = cols > 0 ? out.numel() / cols : 0;
@@ -131,7 +143,7 @@ Tensor concat_last(const std::vector<Tensor>& parts) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t c0 = 0;
       for (const Tensor& p : parts) {
-        const int64_t w = last_dim(p);
+        const int64_t w = p.shape[a] * inner;
         if (w > 0) std::memcpy(dst + (r * cols + c0) * es, static_cast<const char*>(p.data()) + r * w * es, w * es);
         c0 += w;
       }

@@ -33,7 +33,9 @@ MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRout
   const int64_t T = logits.shape[0], E = logits.shape[1], K = o.top_k;
   const int64_t G = o.n_group, gs = E / G;
   MoeRouteResult r;
-  r.experts.assign(static_cast<size_t>(T * K), 0);
+  r.experts = empty_tensor({T * K}, DType::I32);
+  r.experts.storage->facts.bound = E;
+  int32_t* chosen = r.experts.ptr<int32_t>();
   r.weights = empty_tensor({T, K}, DType::F32);
   r.scores = empty_tensor({T, E}, DType::F32);
   const float* lg = f32_data(logits);
@@ -79,7 +81,7 @@ MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRout
         int64_t e = argmax_free(c.data(), allowed, taken, E);
         if (e < 0) e = argmax_free(c.data(), std::vector<char>(static_cast<size_t>(E), 1), taken, E);  // unreachable when validated
         taken[e] = 1;
-        r.experts[t * K + slot] = static_cast<int32_t>(e);
+        chosen[t * K + slot] = static_cast<int32_t>(e);
         wt[t * K + slot] = s[e];
         sum += s[e];
       }
@@ -91,7 +93,7 @@ MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRout
 }
 
 // Through w_k = c s_k / (sum_j s_j + 1e-20) (or w_k = c s_k) and s = sigmoid(logit).
-Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const std::vector<int32_t>& experts,
+Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const Tensor& experts,
                           bool norm_topk, float scaling_factor, const Tensor* dscores) {
   const int64_t T = scores.shape[0], E = scores.shape[1], K = dweights.shape[1];
   Tensor d = empty_tensor({T, E}, DType::F32);
@@ -102,7 +104,7 @@ Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const st
   parallel_chunks(T, grain_for(E + 4 * K), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const float* s = sc + t * E;
-      const int32_t* ex = experts.data() + t * K;
+      const int32_t* ex = experts.ptr<const int32_t>() + t * K;
       float* o = out + t * E;
       if (extra) {
         for (int64_t e = 0; e < E; ++e) o[e] = extra[t * E + e] * s[e] * (1.0f - s[e]);
@@ -128,38 +130,45 @@ Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const st
 
 // Counting sort of the flat slots f = t*K + slot by expert; within an expert f increases, which
 // is "by token, then slot".
-MoePermuteResult moe_permute(const Tensor& x, const std::vector<int32_t>& experts, int64_t num_experts) {
-  const int64_t T = x.shape[0], D = x.shape[1], N = static_cast<int64_t>(experts.size());
+MoePermuteResult moe_permute(const Tensor& x, const Tensor& experts_t, int64_t num_experts) {
+  const int64_t T = x.shape[0], D = x.shape[1], N = experts_t.numel();
   const int64_t K = T > 0 ? N / T : 0;
+  const int32_t* experts = experts_t.ptr<const int32_t>();
   MoePermuteResult r;
-  r.group_sizes.assign(static_cast<size_t>(num_experts), 0);
-  for (int32_t e : experts) ++r.group_sizes[e];
+  r.group_sizes = zeros_tensor({num_experts}, DType::I32);
+  r.group_sizes.storage->facts.sum = N;
+  int32_t* sizes = r.group_sizes.ptr<int32_t>();
+  for (int64_t f = 0; f < N; ++f) ++sizes[experts[f]];
   std::vector<int64_t> cursor(static_cast<size_t>(num_experts), 0);
-  for (int64_t e = 1; e < num_experts; ++e) cursor[e] = cursor[e - 1] + r.group_sizes[e - 1];
-  r.order.assign(static_cast<size_t>(N), 0);
-  for (int64_t f = 0; f < N; ++f) r.order[cursor[experts[f]]++] = static_cast<int32_t>(f);
+  for (int64_t e = 1; e < num_experts; ++e) cursor[e] = cursor[e - 1] + sizes[e - 1];
+  r.order = empty_tensor({N}, DType::I32);
+  r.order.storage->facts.bound = N;
+  r.order.storage->facts.permutation = true;
+  int32_t* order = r.order.ptr<int32_t>();
+  for (int64_t f = 0; f < N; ++f) order[cursor[experts[f]]++] = static_cast<int32_t>(f);
   r.xs = empty_tensor({N, D}, x.dtype);
   const size_t row_bytes = static_cast<size_t>(D) * dtype_size(x.dtype);
   const char* src = static_cast<const char*>(x.data());
   char* dst = static_cast<char*>(r.xs.data());
   parallel_chunks(N, grain_for(D), [&](int64_t r0, int64_t r1) {
     for (int64_t row = r0; row < r1; ++row)
-      if (row_bytes) std::memcpy(dst + row * row_bytes, src + (r.order[row] / K) * row_bytes, row_bytes);
+      if (row_bytes) std::memcpy(dst + row * row_bytes, src + (order[row] / K) * row_bytes, row_bytes);
   });
   return r;
 }
 
 namespace {
 // rows[f] = the sorted row holding flat slot f.
-std::vector<int64_t> inverse_order(const std::vector<int32_t>& order) {
-  std::vector<int64_t> rows(order.size());
-  for (size_t r = 0; r < order.size(); ++r) rows[order[r]] = static_cast<int64_t>(r);
+std::vector<int64_t> inverse_order(const Tensor& order_t) {
+  const int32_t* order = order_t.ptr<const int32_t>();
+  std::vector<int64_t> rows(static_cast<size_t>(order_t.numel()));
+  for (size_t r = 0; r < rows.size(); ++r) rows[order[r]] = static_cast<int64_t>(r);
   return rows;
 }
 }  // namespace
 
 // y[t] = sum over slots (in order) of weights[t,slot] * ys[row of (t,slot)].
-Tensor moe_unpermute(const Tensor& ys, const std::vector<int32_t>& order, const Tensor& weights) {
+Tensor moe_unpermute(const Tensor& ys, const Tensor& order, const Tensor& weights) {
   const int64_t T = weights.shape[0], K = weights.shape[1], D = ys.shape[1];
   const std::vector<int64_t> rows = inverse_order(order);
   Tensor y = empty_tensor({T, D}, ys.dtype);
@@ -180,7 +189,7 @@ Tensor moe_unpermute(const Tensor& ys, const std::vector<int32_t>& order, const 
 }
 
 // dys[row of (t,slot)] = weights[t,slot] * dy[t]; dweights[t,slot] = dy[t] . ys[row of (t,slot)].
-MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, const std::vector<int32_t>& order,
+MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, const Tensor& order,
                                          const Tensor& weights) {
   const int64_t T = weights.shape[0], K = weights.shape[1], D = ys.shape[1];
   const std::vector<int64_t> rows = inverse_order(order);
@@ -213,7 +222,7 @@ MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, con
 }
 
 // dx[t] = sum over slots (in order) of dxs[row of (t,slot)].
-Tensor moe_permute_backward(const Tensor& dxs, const std::vector<int32_t>& order, int64_t top_k) {
+Tensor moe_permute_backward(const Tensor& dxs, const Tensor& order, int64_t top_k) {
   const int64_t N = dxs.shape[0], D = dxs.shape[1], K = top_k, T = K > 0 ? N / K : 0;
   const std::vector<int64_t> rows = inverse_order(order);
   Tensor dx = empty_tensor({T, D}, dxs.dtype);
@@ -234,7 +243,8 @@ Tensor moe_permute_backward(const Tensor& dxs, const std::vector<int32_t>& order
 // Per sequence: f_i = E/(K*S) * (slots of the sequence choosing i), P_i = mean over its tokens of
 // s_i / sum_j s_j, L = sum_i f_i P_i; loss = alpha * mean over sequences of L. The gradient
 // treats f as constant: dL/ds_tj = (f_j - sum_i f_i p_ti) / (S * sum_i s_ti).
-SeqAuxLossResult moe_seq_aux_loss(const Tensor& scores, const std::vector<int32_t>& experts, const SeqAuxLossOptions& o) {
+SeqAuxLossResult moe_seq_aux_loss(const Tensor& scores, const Tensor& experts_t, const SeqAuxLossOptions& o) {
+  const int32_t* experts = experts_t.ptr<const int32_t>();
   const int64_t B = o.batch, S = o.seq_len, K = o.top_k, E = scores.shape[1];
   SeqAuxLossResult r;
   r.dscores = empty_tensor({B * S, E}, DType::F32);

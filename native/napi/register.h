@@ -3,9 +3,8 @@
 
 namespace mt::napi {
 
+// Every op of the op list, plus opList() (op_registry.cc).
 void RegisterOps(Napi::Env env, Napi::Object exports);
-// The neural-network ops (nn_binding.cc).
-void RegisterNnOps(Napi::Env env, Napi::Object exports);
 void RegisterTensor(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
 // The shared-memory communicator (comm_binding.cc).

@@ -1,22 +1,26 @@
-// Bindings of the public ops: read and validate every argument, then call the op table.
-#include "ops_binding.h"
-
-#include <algorithm>
+// Bindings of the matrix products and Newton–Schulz: read and validate every argument, then call the op table.
 #include <cmath>
+#include <string>
 
-#include "../core/error.h"
-#include "../ops.h"
-#include "args.h"
-#include "errors.h"
-#include "tensor_object.h"
+#include "../../core/error.h"
+#include "../../op_table.h"
+#include "../args.h"
+#include "../errors.h"
+#include "../op_bindings.h"
+#include "../tensor_object.h"
+#include "../validate.h"
 
 namespace mt::napi {
+
+using std::to_string;
 
 namespace {
 
 std::string dims(int64_t a, int64_t b) { return "[" + std::to_string(a) + ", " + std::to_string(b) + "]"; }
 
-Napi::Value Matmul(const Napi::CallbackInfo& info) {
+}  // namespace
+
+Napi::Value bind_matmul(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "matmul";
     const Tensor& a = tensor_arg(info[0], op, "a");
@@ -44,7 +48,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value GroupedMatmul(const Napi::CallbackInfo& info) {
+Napi::Value bind_grouped_matmul(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "groupedMatmul";
     const Tensor& x = tensor_arg(info[0], op, "x");
@@ -60,7 +64,7 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info) {
     if (wk != K)
       throw ArgError(op, "w", (tb ? "shape [E, N, " : "shape [E, ") + std::to_string(K) + (tb ? "]" : ", N]") +
                                   " (K = columns of x)", shape_str(w.shape));
-    const std::vector<int64_t> groups = group_sizes_arg(info[2], w.shape[0], x.shape[0], op, "groupSizes");
+    const Tensor groups = group_sizes_arg(info[2], w.shape[0], x.shape[0], op, "groupSizes");
     const Tensor* add = tensor_option(o, "add", op);
     if (add) {
       require_shape(*add, {x.shape[0], tb ? w.shape[1] : w.shape[2]}, op, "options.add");
@@ -72,7 +76,7 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value GroupedWeightGrad(const Napi::CallbackInfo& info) {
+Napi::Value bind_grouped_weight_grad(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "groupedWeightGrad";
     const Tensor& x = tensor_arg(info[0], op, "x");
@@ -83,12 +87,13 @@ Napi::Value GroupedWeightGrad(const Napi::CallbackInfo& info) {
     require_same_device(dy, x, op, "dy", "x");
     if (dy.shape[0] != x.shape[0])
       throw ArgError(op, "dy", "shape [" + std::to_string(x.shape[0]) + ", N] (as many rows as x)", shape_str(dy.shape));
-    if (!info[2].IsArray() && !info[2].IsTypedArray())
-      throw ArgError(op, "groupSizes", "a number[] or Int32Array of group sizes", describe(info[2]));
-    const int64_t groups = info[2].IsArray() ? info[2].As<Napi::Array>().Length()
+    const Tensor* given = index_tensor_arg(info[2], op, "groupSizes");
+    if (!given && !info[2].IsArray() && !info[2].IsTypedArray())
+      throw ArgError(op, "groupSizes", "a number[], Int32Array or i32 tensor of group sizes", describe(info[2]));
+    const int64_t groups = given ? given->numel() : info[2].IsArray() ? info[2].As<Napi::Array>().Length()
                                              : static_cast<int64_t>(info[2].As<Napi::TypedArray>().ElementLength());
     if (groups < 1) throw ArgError(op, "groupSizes", "at least one group", "an empty list");
-    const std::vector<int64_t> sizes = group_sizes_arg(info[2], groups, x.shape[0], op, "groupSizes");
+    const Tensor sizes = group_sizes_arg(info[2], groups, x.shape[0], op, "groupSizes");
     const int64_t out_elems_limit = kMaxElements / std::max<int64_t>(1, x.shape[1] * dy.shape[1]);
     if (groups > out_elems_limit) throw ArgError(op, "groupSizes", "an output of at most 2^40 elements", std::to_string(groups) + " groups of " + dims(x.shape[1], dy.shape[1]));
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).grouped_weight_grad);
@@ -96,12 +101,14 @@ Napi::Value GroupedWeightGrad(const Napi::CallbackInfo& info) {
   });
 }
 
-// The per-step (a, b, c) schedule from options.steps / options.coefficients (method.md §1.2).
-cpu::NewtonSchulzOptions ns_options(const Napi::Value& v) {
+namespace {
+
+// The per-step (a, b, c) schedule from options.steps / options.coefficients (docs/model-and-optimizers.md, "Newton–Schulz (NS5)").
+NewtonSchulzOptions ns_options(const Napi::Value& v) {
   const char* op = "newtonSchulz";
   Napi::Object o = options_arg(v, op);
   constexpr int64_t kMaxSteps = 100;
-  cpu::NewtonSchulzOptions r;
+  NewtonSchulzOptions r;
   r.eps = static_cast<float>(number_option(o, "eps", 1e-7, op));
   if (r.eps < 0) throw ArgError(op, "options", "eps >= 0", std::to_string(r.eps));
   auto triple = [&](const Napi::Value& t, const std::string& where) {
@@ -134,24 +141,17 @@ cpu::NewtonSchulzOptions ns_options(const Napi::Value& v) {
   return r;
 }
 
-Napi::Value NewtonSchulz(const Napi::CallbackInfo& info) {
+}  // namespace
+
+Napi::Value bind_newton_schulz(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const char* op = "newtonSchulz";
     const Tensor& x = tensor_arg(info[0], op, "x");
     require_rank(x, 2, 3, op, "x");
-    const cpu::NewtonSchulzOptions options = ns_options(info[1]);
+    const NewtonSchulzOptions options = ns_options(info[1]);
     const OpTable& t = backend_for(x, op, "x", ops_for(x.device()).newton_schulz);
     return TensorObject::Wrap(info.Env(), t.newton_schulz(x, options));
   });
-}
-
-}  // namespace
-
-void RegisterOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("matmul", Napi::Function::New<Matmul>(env, "matmul"));
-  exports.Set("groupedMatmul", Napi::Function::New<GroupedMatmul>(env, "groupedMatmul"));
-  exports.Set("groupedWeightGrad", Napi::Function::New<GroupedWeightGrad>(env, "groupedWeightGrad"));
-  exports.Set("newtonSchulz", Napi::Function::New<NewtonSchulz>(env, "newtonSchulz"));
 }
 
 }  // namespace mt::napi
