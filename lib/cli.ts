@@ -28,6 +28,13 @@ ${flagHelp(infoFlags)}
   bench allgather|reducescatter --nproc N [--json FILE]
             ring collectives between processes next to a memcpy by as many processes`;
 
+// Progress goes to stderr: a closed pipe (`| head`, a killed tee, a dropped ssh) must not stop a run.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
