@@ -61,6 +61,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let resumed: ReturnType<typeof resumeSettings> | undefined;
   if (resume) {
     resumed = resumeSettings(resume, argv);
+    const saved = resumed.state.data_fingerprint as DataFingerprint | undefined;
+    if (saved) checkFingerprint(saved, 'train --resume');
     a = resumed.args;
     startStep = resumed.state.step;
     startTokens = resumed.state.tokens;
@@ -91,9 +93,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let fingerprint: DataFingerprint;
   let savedTokenizer: ReturnType<typeof loadCheckpointTokenizer>;
   if (resumed) {
-    const saved = resumed.state.data_fingerprint as DataFingerprint | undefined;
-    if (saved) checkFingerprint(saved, 'train --resume');
-    fingerprint = saved ?? dataFingerprint(a.data as string);
+    fingerprint = (resumed.state.data_fingerprint as DataFingerprint | undefined) ?? dataFingerprint(a.data as string);
     savedTokenizer = loadCheckpointTokenizer(resumed.checkpoint);
   } else {
     fingerprint = dataFingerprint(a.data as string);

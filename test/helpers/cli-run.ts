@@ -7,7 +7,7 @@ import * as path from 'path';
 import { writeMicroRun } from './micro-run';
 
 export const root = path.join(__dirname, '..', '..');
-const entry = ['--import', 'tsx', path.join(root, 'lib', 'cli.ts')];
+const entry = ['--import', require.resolve('tsx'), path.join(root, 'lib', 'cli.ts')];
 
 export const cli = (args: string[], env: Record<string, string | undefined> = {}, cwd = root) =>
   spawnSync(process.execPath, [...entry, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
