@@ -6,6 +6,7 @@ import type { DType, Tensor } from '../../types/core';
 import { ops } from '../ops';
 import * as fs from 'fs';
 import * as path from 'path';
+import { checksumMetadata, verifyTensors } from '../io/checksum';
 import { loadSafetensorsDir, saveSafetensors } from '../io/safetensors';
 import { tensor } from '../tensor';
 import type { Batch } from './attention';
@@ -80,8 +81,9 @@ export class MoonlightModel {
     const configFile = path.join(dir, 'config.json');
     const config = options.config ?? (fs.existsSync(configFile) ? parseConfig(configFile) : undefined);
     if (!config) throw new Error(`MoonlightModel.load: no config.json in ${dir}; pass options.config`);
-    const { tensors } = loadSafetensorsDir(dirOrFile);
+    const { tensors, metadata } = loadSafetensorsDir(dirOrFile);
     try {
+      verifyTensors(fs.statSync(dirOrFile).isDirectory() ? path.join(dirOrFile, 'model.safetensors') : dirOrFile, tensors, metadata);
       return new MoonlightModel(config, options, new CheckpointSource(tensors, dirOrFile));
     } finally {
       for (const t of tensors.values()) t.dispose();
@@ -112,7 +114,7 @@ export class MoonlightModel {
       }
     }
     try {
-      saveSafetensors(file, out, { format: 'pt' });
+      saveSafetensors(file, out, { format: 'pt', ...checksumMetadata(out) });
     } finally {
       for (const t of temporary) t.dispose();
     }

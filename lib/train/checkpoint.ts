@@ -11,6 +11,7 @@ import type { MoonlightModel } from '../nn/model';
 import type { ParamStateDict } from '../optim/state';
 import { tensor } from '../tensor';
 import { writeFileAtomic } from '../io/atomic';
+import { checksumMetadata, verifyTensors } from '../io/checksum';
 import { LATEST, publishCheckpoint, resolveRun, startSave } from './checkpoint-layout';
 
 export interface OptimizerLike {
@@ -56,7 +57,7 @@ export function saveCheckpoint(runDir: string, model: MoonlightModel, dict: Opti
       for (const [k, a] of Object.entries(s.buffers)) put(k, a);
     }
     try {
-      saveSafetensors(path.join(tmp, 'optimizer.safetensors'), tensors, { step: String(dict.step) });
+      saveSafetensors(path.join(tmp, 'optimizer.safetensors'), tensors, { step: String(dict.step), ...checksumMetadata(tensors) });
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
@@ -98,6 +99,12 @@ export function badCheckpoint(message: string): Error & { code: string } {
 export function loadOptimizerState(dir: string, optimizer: OptimizerLike): void {
   const file = path.join(checkpointDir(dir), 'optimizer.safetensors');
   const { tensors, metadata } = loadSafetensors(file);
+  try {
+    verifyTensors(file, tensors, metadata);
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw e;
+  }
   const params: Record<string, ParamStateDict> = {};
   for (const [key, t] of tensors) {
     const cut = key.lastIndexOf(':');

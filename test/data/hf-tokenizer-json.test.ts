@@ -2,10 +2,12 @@
 // loads what moontrain writes and encodes and decodes the Brown validation text exactly as
 // moontrain does; moontrain reads the file back to the same tokenizer.
 import test from 'ava';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { BpeTokenizer } from '../../lib/data/bpe';
 import { brownSplits } from '../../lib/data/brown';
 import { fromHfTokenizerJson, toHfTokenizerJson } from '../../lib/data/hf-tokenizer-json';
+
+// An ES module package; ava runs the tests as CommonJS, where require() of it gets its CJS build.
+const { Tokenizer } = require('@huggingface/tokenizers') as typeof import('@huggingface/tokenizers', { with: { 'resolution-mode': 'require' } });
 
 test('Hugging Face tokenizers encodes and decodes Brown validation exactly as moontrain (tiny vocab 2048)', (t) => {
   const splits = brownSplits();
