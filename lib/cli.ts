@@ -5,6 +5,7 @@ import { evalCommand, evalFlags } from './cli/eval';
 import { infoCommand, infoFlags } from './cli/info';
 import { sampleCommand, sampleFlags } from './cli/sample';
 import { trainCommand, trainFlags } from './cli/train';
+import { checkEnvironment } from './cli/environment';
 
 const usage = `usage: moontrain <command> [options]     (moontrain <command> --help: that command's options)
 
@@ -36,6 +37,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  checkEnvironment();
   const [command, ...rest] = argv;
   switch (command) {
     case 'train': return trainCommand(rest);

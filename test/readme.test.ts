@@ -29,3 +29,10 @@ for (const [command, flags] of Object.entries(commands)) {
 test('README names every bench kind', (t) => {
   for (const kind of ['gemm', 'grouped', 'ns', 'step', 'allgather', 'reducescatter']) t.true(readme.includes(kind), kind);
 });
+
+test('the install message names the same libstdc++ (GCC) floor as the README', (t) => {
+  const install = fs.readFileSync(path.join(root, 'scripts', 'install.js'), 'utf8');
+  const floor = (text: string) => /libstdc\+\+ from GCC\s+(?:≥|>=)\s*(\d+)/.exec(text)?.[1];
+  t.truthy(floor(readme));
+  t.is(floor(install), floor(readme));
+});

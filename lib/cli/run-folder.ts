@@ -17,7 +17,9 @@ export interface PrepareOutOptions {
 export function prepareOut(out: string, o: PrepareOutOptions): void {
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`moontrain train: --out ${out} is a file; expected a folder for the run`);
   try {
-    fs.mkdirSync(out, { recursive: true });
+    // The last level on its own: a recursive mkdir reports EROFS as ENOENT.
+    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+    if (!fs.existsSync(out)) fs.mkdirSync(out);
     fs.accessSync(out, fs.constants.W_OK);
   } catch (e) {
     throw new UsageError(`moontrain train: --out ${out}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);

@@ -21,6 +21,8 @@ import { launch } from '../dist/launch';
 import { ZeroOptimizer } from '../dist/zero';
 import { Flags, Parsed, UsageError, parseFlags } from './args';
 import { resolveConfig } from './info';
+import { checkMemory } from './memory-check';
+import type { MoonlightConfig } from '../nn/config';
 
 export const trainFlags: Flags = {
   config: { type: 'string', default: 'tiny', help: 'tiny|small|moonlight-16b-a3b or a config.json path' },
@@ -76,6 +78,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if ((a['batch-size'] as number) % nproc !== 0)
       throw new UsageError(`moontrain train: --batch-size ${a['batch-size']}${resume ? ' (the run\'s)' : ''} must divide evenly over --nproc ${nproc}`);
     if (nproc > 64) throw new UsageError(`moontrain train: --nproc: expected an integer in [1, 64], got ${nproc}`);
+    checkFits(a, resumed ? resumed.config : resolveConfig(a.config as string), nproc);
     prepareOut(out, { resumeInPlace: resumed?.inPlace ?? false, overwrite: !!a.overwrite, notice: (l) => process.stderr.write(l + '\n') });
     return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv] });
   }
@@ -87,7 +90,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let config = resumed ? resumed.config : resolveConfig(a.config as string);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
-  checkSeqLen(S, config.max_position_embeddings);
+  if (!isRank) checkFits(a, config, 1);
   progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
   // A resumed run uses the tokenizer its checkpoint carries, on data whose fingerprint is unchanged.
   let fingerprint: DataFingerprint;
@@ -179,8 +182,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   return code;
 }
 
-function checkSeqLen(S: number, max: number | undefined): void {
+/** The sequence length within the config's positions, and the run within this machine's memory. */
+function checkFits(a: Parsed, config: MoonlightConfig, ranks: number): void {
+  const S = a['seq-len'] as number, max = config.max_position_embeddings;
   if (max !== undefined && S > max) throw new UsageError(`moontrain train: --seq-len ${S} exceeds the config's max_position_embeddings ${max}`);
+  checkMemory(config, a.precision as 'bf16' | 'f32', a.optimizer as 'muon' | 'adamw', ranks, a.config as string);
 }
 
 function devNull(): NodeJS.WriteStream {

@@ -39,10 +39,10 @@ export function listCheckpoints(runDir: string): { step: number; dir: string }[]
     .sort((a, b) => a.step - b.step);
 }
 
-/** The latest complete checkpoint of a run folder, or null. */
+/** The latest complete checkpoint of a run folder (the folder the link points to), or null. */
 export function latestCheckpoint(runDir: string): string | null {
   const link = path.join(runDir, LATEST);
-  if (isCheckpoint(link)) return link;
+  if (isCheckpoint(link)) return path.join(runDir, path.basename(fs.realpathSync(link)));
   const all = listCheckpoints(runDir);
   return all.length ? all[all.length - 1]!.dir : null;
 }
@@ -58,12 +58,13 @@ export function holdsRun(dir: string): boolean {
  * checkpoint; checkpoint is null when the run has none.
  */
 export function resolveRun(given: string): { runDir: string; checkpoint: string | null } {
-  if (isCheckpoint(given)) {
-    const base = path.basename(path.resolve(given));
-    const isRunChild = base === LATEST || STEP_DIR.test(base);
-    return { runDir: isRunChild ? path.dirname(path.resolve(given)) : path.resolve(given), checkpoint: path.resolve(given) };
+  const abs = path.resolve(given), base = path.basename(abs);
+  if (base === LATEST) {
+    const runDir = path.dirname(abs);
+    return { runDir, checkpoint: latestCheckpoint(runDir) };
   }
-  return { runDir: path.resolve(given), checkpoint: latestCheckpoint(given) && path.resolve(latestCheckpoint(given)!) };
+  if (isCheckpoint(abs)) return { runDir: STEP_DIR.test(base) ? path.dirname(abs) : abs, checkpoint: abs };
+  return { runDir: abs, checkpoint: latestCheckpoint(abs) };
 }
 
 export function pidAlive(pid: number): boolean {
