@@ -2,7 +2,8 @@
 export { Trainer } from './trainer';
 export type { TrainerOptions, Batch, StopReason } from './trainer';
 export { saveCheckpoint, readTrainerState, loadOptimizerState, checkpointDir } from './checkpoint';
-export type { TrainerState, OptimizerLike } from './checkpoint';
+export type { TrainerState, OptimizerLike, SaveOptions } from './checkpoint';
+export { latestCheckpoint, listCheckpoints, resolveRun } from './checkpoint-layout';
 export { MetricsLog, lossSvg } from './metrics';
 export type { StepMetrics } from './metrics';
 export { Progress } from './progress';
