@@ -17,9 +17,9 @@ export function openRun(dir: string, cache: string | undefined, command: 'eval' 
   // A run from before checkpoints carried their tokenizer: its data and cache, as then.
   const legacy = () => prepareDataset({ data: args.data as string, vocabSize: model.config.vocab_size, cacheDir: cache ?? cacheDir(args) });
   const data = () => {
-    if (!saved || !fingerprint) return legacy();
+    if (!fingerprint) return legacy();
     checkFingerprint(fingerprint, command);
-    return prepareDataset({ data: fingerprint.path, vocabSize: saved.vocabSize, tokenizer: saved, cacheDir: cache });
+    return prepareDataset({ data: fingerprint.path, vocabSize: saved?.vocabSize ?? model.config.vocab_size, tokenizer: saved, cacheDir: cache });
   };
   return { state, args, model, tokenizer: saved, data, checkpoint };
 }

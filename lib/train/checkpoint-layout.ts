@@ -3,6 +3,7 @@
 //   RUN/checkpoint-<step>/    complete checkpoints (each renamed into place only once complete)
 //   RUN/checkpoint            a symlink to the latest one, replaced atomically (rename of a new link)
 //   RUN/.checkpoint-<step>.tmp-<pid>, RUN/.checkpoint.tmp-<pid>   being written by process <pid>
+//   (and the atomic writes' RUN/metrics.jsonl.tmp-<pid>, RUN/loss.svg.tmp-<pid>)
 //
 // Readers follow the link; when it is missing or points to an incomplete folder they fall back to
 // the complete checkpoint with the highest step. Temporary entries of dead processes (a crash or
@@ -13,7 +14,7 @@ import * as path from 'path';
 
 export const LATEST = 'checkpoint';
 const STEP_DIR = /^checkpoint-(\d+)$/;
-const TEMP = /^\.?checkpoint(?:-\d+)?\.(?:tmp|old)-(\d+)(?:-.*)?$/;
+const TEMP = /^(?:\.?checkpoint(?:-\d+)?\.(?:tmp|old)|metrics\.jsonl\.tmp|loss\.svg\.tmp|train\.lock\.stale)-(\d+)(?:-\d+)?$/;
 
 /** A folder holding a whole checkpoint (trainer.json is written last). */
 export function isCheckpoint(dir: string): boolean {

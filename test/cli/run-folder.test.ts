@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { cli, exited, microSetup, spawnCli, stableRows, whenStderr } from '../helpers/cli-run';
-import { latestCheckpoint, resolveRun } from '../../lib/train/checkpoint-layout';
+import { latestCheckpoint, removeStaleTemporaries, resolveRun } from '../../lib/train/checkpoint-layout';
 
 const { tmp, common } = microSetup('mt-runs-');
 
@@ -95,4 +95,15 @@ test('--keep-checkpoints K keeps the K newest complete checkpoints', (t) => {
   const dir = path.join(tmp, 'keep');
   t.is(cli(['train', ...common, '--steps', '8', '--checkpoint-every', '1', '--keep-checkpoints', '2', '--out', dir]).status, 0);
   t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint-7', 'checkpoint-8']);
+});
+
+test('only temporaries of dead processes are removed; checkpoints and live temporaries stay', (t) => {
+  const dir = path.join(tmp, 'temps');
+  fs.mkdirSync(dir);
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const names = [`.checkpoint-4.tmp-${dead}`, `checkpoint.old-${dead}`, `.checkpoint.tmp-${dead}`, `metrics.jsonl.tmp-${dead}`, `loss.svg.tmp-${dead}-2`];
+  const keep = ['checkpoint-5', `.checkpoint-6.tmp-${process.pid}`, 'metrics.jsonl', `checkpoint-${dead}`];
+  for (const n of [...names, ...keep]) fs.mkdirSync(path.join(dir, n));
+  t.deepEqual(removeStaleTemporaries(dir).sort(), names.sort());
+  t.deepEqual(fs.readdirSync(dir).sort(), keep.sort());
 });

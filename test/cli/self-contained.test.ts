@@ -74,3 +74,14 @@ test('sample never picks an id the tokenizer does not have', (t) => {
     t.true(id < 30, `picked ${id}`);
   }
 });
+
+test('a token-file run\'s eval refuses changed data too', (t) => {
+  const { tmp: dir, common } = microSetup('mt-self-tok-');
+  const r = path.join(dir, 'run');
+  t.is(cli(['train', ...common, '--steps', '2', '--out', r]).status, 0);
+  t.is(cli(['eval', '--checkpoint', r]).status, 0);
+  fs.appendFileSync(path.join(dir, 'tokens.bin'), Buffer.alloc(4));
+  const e = cli(['eval', '--checkpoint', r]);
+  t.is(e.status, 1);
+  t.regex(e.stderr, /tokens\.bin changed since the run trained on it/);
+});
