@@ -85,12 +85,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const comm = isRank ? init() : undefined;
   const W = comm?.size ?? 1, rank = comm?.rank ?? 0;
   const progress = new Progress(startStep, rank === 0 ? process.stderr : devNull());
-  if (!isRank) prepareOut(out, { resumeInPlace: resumed?.inPlace ?? false, overwrite: !!a.overwrite, notice: (l) => progress.message(l) });
-  if (resumed?.changes) progress.message(resumed.changes);
   let config = resumed ? resumed.config : resolveConfig(a.config as string);
+  // Everything checkable is checked before the run folder is touched.
+  if (!isRank) {
+    checkFits(a, config, 1);
+    prepareOut(out, { resumeInPlace: resumed?.inPlace ?? false, overwrite: !!a.overwrite, notice: (l) => progress.message(l) });
+  }
+  if (resumed?.changes) progress.message(resumed.changes);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
-  if (!isRank) checkFits(a, config, 1);
   progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
   // A resumed run uses the tokenizer its checkpoint carries, on data whose fingerprint is unchanged.
   let fingerprint: DataFingerprint;
