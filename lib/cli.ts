@@ -5,6 +5,7 @@ import { evalCommand, evalFlags } from './cli/eval';
 import { infoCommand, infoFlags } from './cli/info';
 import { sampleCommand, sampleFlags } from './cli/sample';
 import { trainCommand, trainFlags } from './cli/train';
+import { checkEnvironment } from './cli/environment';
 
 const usage = `usage: moontrain <command> [options]     (moontrain <command> --help: that command's options)
 
@@ -41,7 +42,15 @@ function loadBench(): typeof import('../bench/run') {
   return require(file) as typeof import('../bench/run');
 }
 
+// Progress goes to stderr: a closed pipe (`| head`, a killed tee, a dropped ssh) must not stop a run.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
+  checkEnvironment();
   const [command, ...rest] = argv;
   switch (command) {
     case 'train': return trainCommand(rest);

@@ -32,7 +32,7 @@ function fail(why, noPrebuild) {
 moontrain: could not install the native addon.
   No prebuilt binary loads on this machine (${process.platform}-${process.arch}, Node ${process.version}):
     ${noPrebuild}
-  The prebuilt binary needs Linux x64 with glibc >= 2.34 and libstdc++ from GCC >= 12.
+  The prebuilt binary needs Linux x64 with glibc >= 2.34 and libstdc++ from GCC >= 11.
   Building from source failed: ${why}.
 To build from source you need a C++17 compiler (g++ >= 10 or clang >= 12) and CMake >= 3.18,
 and optionally the CUDA toolkit (nvcc) for GPU support. On Debian/Ubuntu:

@@ -58,3 +58,10 @@ test('no source or document names a path of a particular machine', (t) => {
   const found = files.filter((f) => !/\.(svg|node)$/.test(f) && machinePath.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(root, f));
   t.deepEqual(found, []);
 });
+
+test('the install message names the same libstdc++ (GCC) floor as docs/design.md', (t) => {
+  const install = fs.readFileSync(path.join(root, 'scripts', 'install.js'), 'utf8');
+  const floor = (text: string) => /libstdc\+\+ from GCC\s+(?:≥|>=)\s*(\d+)/.exec(text)?.[1];
+  t.truthy(floor(docs.get('docs/design.md')!));
+  t.is(floor(install), floor(docs.get('docs/design.md')!));
+});

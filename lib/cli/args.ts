@@ -4,6 +4,8 @@ import { parseArgs } from 'util';
 
 export class UsageError extends Error {}
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** `--help` / `-h` after a command: its usage goes to stdout and the exit code is 0. */
 export class HelpRequested extends Error {}
 
@@ -47,7 +49,8 @@ export function parseFlags(argv: string[], flags: Flags, command: string): Parse
       continue;
     }
     const v = Number(s);
-    const ok = s.trim() !== '' && Number.isFinite(v) && (f.type !== 'int' || Number.isInteger(v)) && (f.min === undefined || v >= f.min);
+    // Decimal only: Number() would also read '0x10' as 16, '0b11' as 3 and ' 5 ' as 5.
+    const ok = DECIMAL.test(s) && Number.isFinite(v) && (f.type !== 'int' || Number.isInteger(v)) && (f.min === undefined || v >= f.min);
     if (!ok) throw new UsageError(`moontrain ${command}: --${name}: expected ${f.type === 'int' ? 'an integer' : 'a number'}${f.min !== undefined ? ` >= ${f.min}` : ''}, got '${s}'`);
     out[name] = v;
   }

@@ -1,14 +1,25 @@
-// Reopens what a training run used: its model, its settings and its data (with the tokenizer).
+// Reopens what a training run used: its model, its settings and (for eval) its data, tokenized
+// with the tokenizer the checkpoint carries. Given a run folder or one of its checkpoint folders.
+// Nothing outside the checkpoint is read or written, but for eval the data file the run recorded
+// (checked against its fingerprint) and the cache named by --cache-dir.
 import { prepareDataset } from '../data';
-import { MoonlightModel } from '../nn/model';
-import { checkpointDir, readTrainerState } from '../train/checkpoint';
+import { checkFingerprint, type DataFingerprint } from '../data/fingerprint';
 import type { Parsed } from './args';
+import { loadCheckpointModel, loadCheckpointTokenizer, openCheckpoint } from './resume';
 import { cacheDir } from './train';
 
-export function openRun(dir: string, cache?: string) {
-  const state = readTrainerState(dir);
-  const args = state.args as Parsed;
-  const model = MoonlightModel.load(checkpointDir(dir), { precision: (args.precision as 'bf16' | 'f32') ?? 'bf16' });
-  const data = prepareDataset({ data: args.data as string, vocabSize: model.config.vocab_size, cacheDir: cache ?? cacheDir(args) });
-  return { state, args, model, data };
+export function openRun(dir: string, cache: string | undefined, command: 'eval' | 'sample') {
+  const { checkpoint, state } = openCheckpoint(dir);
+  const args = (state.args ?? {}) as Parsed;
+  const saved = loadCheckpointTokenizer(checkpoint);
+  const model = loadCheckpointModel(checkpoint, (args.precision as 'bf16' | 'f32') ?? 'bf16');
+  const fingerprint = state.data_fingerprint as DataFingerprint | undefined;
+  // A run from before checkpoints carried their tokenizer: its data and cache, as then.
+  const legacy = () => prepareDataset({ data: args.data as string, vocabSize: model.config.vocab_size, cacheDir: cache ?? cacheDir(args) });
+  const data = () => {
+    if (!fingerprint) return legacy();
+    checkFingerprint(fingerprint, command);
+    return prepareDataset({ data: fingerprint.path, vocabSize: saved?.vocabSize ?? model.config.vocab_size, tokenizer: saved, cacheDir: cache });
+  };
+  return { state, args, model, tokenizer: saved, data, checkpoint };
 }

@@ -5,7 +5,7 @@ import { openRun } from './checkpoint-run';
 
 export const evalFlags: Flags = {
   checkpoint: { type: 'string', help: 'run directory (or its checkpoint/)' },
-  'cache-dir': { type: 'string', help: 'tokenizer cache (default: the run\'s)' },
+  'cache-dir': { type: 'string', help: 'token cache (default: none; the tokenizer comes from the checkpoint)' },
   split: { type: 'string', choices: ['val', 'test'], default: 'val', help: 'which held-out split' },
   'batch-size': { type: 'int', min: 1, help: 'sequences per forward (default: the run\'s)' },
   json: { type: 'bool', help: 'print JSON' },
@@ -14,7 +14,15 @@ export const evalFlags: Flags = {
 export function evalCommand(argv: string[]): number {
   const a = parseFlags(argv, evalFlags, 'eval');
   if (!a.checkpoint) throw new UsageError('moontrain eval: --checkpoint DIR is required');
-  const { args, model, data } = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined);
+  const run = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined, 'eval');
+  const { args, model } = run;
+  let data;
+  try {
+    data = run.data();
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const split = a.split as 'val' | 'test';
   const S = args['seq-len'] as number, B = (a['batch-size'] as number | undefined) ?? (args['batch-size'] as number);
   const tokens = data[split];

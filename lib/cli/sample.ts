@@ -5,7 +5,7 @@ import { openRun } from './checkpoint-run';
 
 export const sampleFlags: Flags = {
   checkpoint: { type: 'string', help: 'run directory (or its checkpoint/)' },
-  'cache-dir': { type: 'string', help: 'tokenizer cache (default: the run\'s)' },
+  'cache-dir': { type: 'string', help: 'tokenizer cache, for runs whose checkpoint has no tokenizer.json (default: the run\'s)' },
   prompt: { type: 'string', default: 'The', help: 'text to continue' },
   tokens: { type: 'int', min: 1, default: 100, help: 'tokens to generate' },
   temperature: { type: 'number', min: 0, default: 0.8, help: 'softmax temperature (0: greedy)' },
@@ -25,21 +25,40 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
   return order[order.length - 1];
 }
 
+/** Ids the tokenizer does not have (a model vocabulary larger than it) are never sampled. */
+export function maskBeyond(logits: Float32Array, vocabSize: number): Float32Array {
+  logits.fill(-Infinity, Math.min(vocabSize, logits.length));
+  return logits;
+}
+
 export function sampleCommand(argv: string[]): number {
   const a = parseFlags(argv, sampleFlags, 'sample');
   if (!a.checkpoint) throw new UsageError('moontrain sample: --checkpoint DIR is required');
-  const { args, model, data } = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined);
-  if (!data.tokenizer) throw new UsageError('moontrain sample: this run trained on token ids without a tokenizer; nothing to decode');
+  const run = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined, 'sample');
+  const { args, model } = run;
+  let tokenizer = run.tokenizer;
+  if (!tokenizer && !run.state.data_fingerprint) {
+    try {
+      tokenizer = run.data().tokenizer;
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+  if (!tokenizer) {
+    model.dispose();
+    throw new UsageError('moontrain sample: this run trained on token ids without a tokenizer; nothing to decode');
+  }
   const S = args['seq-len'] as number;
   const rng = new Rng(a.seed as number);
-  const ids = Array.from(data.tokenizer.encode(a.prompt as string));
+  const ids = Array.from(tokenizer.encode(a.prompt as string));
   if (ids.length === 0) throw new UsageError('moontrain sample: --prompt must not be empty');
   const start = ids.length;
   for (let i = 0; i < (a.tokens as number); ++i) {
     const context = Int32Array.from(ids.slice(-S));
-    ids.push(pickToken(model.nextTokenLogits(context), a.temperature as number, a['top-k'] as number, rng));
+    ids.push(pickToken(maskBeyond(model.nextTokenLogits(context), tokenizer.vocabSize), a.temperature as number, a['top-k'] as number, rng));
   }
   model.dispose();
-  process.stdout.write(a.prompt + data.tokenizer.decode(Int32Array.from(ids.slice(start))) + '\n');
+  process.stdout.write(a.prompt + tokenizer.decode(Int32Array.from(ids.slice(start))) + '\n');
   return 0;
 }

@@ -8,7 +8,12 @@ import { AdamW } from '../optim/adamw';
 import { Muon } from '../optim/muon';
 import { cosineLr, wsdLr } from '../optim/schedule';
 import { info } from '../runtime';
-import { loadOptimizerState, readTrainerState, checkpointDir } from '../train/checkpoint';
+import { loadOptimizerState, readTrainerState } from '../train/checkpoint';
+import { latestCheckpoint } from '../train/checkpoint-layout';
+import { checkDataFile, checkFingerprint, dataFingerprint, resolveDataPath, type DataFingerprint } from '../data/fingerprint';
+import { toHfTokenizerJson } from '../data/hf-tokenizer-json';
+import { prepareOut } from './run-folder';
+import { loadCheckpointModel, loadCheckpointTokenizer, resumeSettings } from './resume';
 import { Progress } from '../train/progress';
 import { Trainer } from '../train/trainer';
 import { init } from '../parallel/comm';
@@ -17,6 +22,8 @@ import { launch } from '../parallel/launch';
 import { ZeroOptimizer } from '../parallel/zero';
 import { Flags, Parsed, UsageError, parseFlags } from './args';
 import { resolveConfig } from './info';
+import { checkMemory } from './memory-check';
+import type { MoonlightConfig } from '../nn/config';
 
 export const trainFlags: Flags = {
   config: { type: 'string', default: 'tiny', help: 'tiny|small|moonlight-16b-a3b or a config.json path' },
@@ -39,6 +46,8 @@ export const trainFlags: Flags = {
   resume: { type: 'string', help: 'continue the run in this directory' },
   'stop-after': { type: 'int', min: 1, help: 'stop (with a checkpoint) after N steps of this invocation; the schedule still follows --steps' },
   'cache-dir': { type: 'string', help: 'tokenizer and token cache (default ~/.cache/moontrain)' },
+  overwrite: { type: 'bool', help: 'replace the run already in --out (its checkpoints and metrics are deleted)' },
+  'keep-checkpoints': { type: 'int', min: 0, default: 3, help: 'complete checkpoint-<step>/ folders kept (0: all)' },
   nproc: { type: 'int', min: 1, default: 1, help: 'ranks (processes) on this host: ZeRO-1 with Distributed Muon' },
 };
 
@@ -49,40 +58,69 @@ export function cacheDir(a: Parsed): string {
 export async function trainCommand(argv: string[]): Promise<number> {
   let a = parseFlags(argv, trainFlags, 'train');
   const nproc = a.nproc as number;
+  // A rank of our own launcher (WORLD_SIZE), or of mpirun / srun (no launcher of ours: rank 0
+  // prepares the run folder and holds its lock while the others wait at a barrier).
   const mpi = process.env.WORLD_SIZE === undefined ? detectMpiLaunch(process.env) : null;
   if (mpi && nproc > 1)
     throw new UsageError(`moontrain train: --nproc ${nproc} under ${mpi.launcher === 'slurm' ? 'srun' : 'mpirun'}: the launcher starts the ranks (-n / --ntasks); drop --nproc`);
-  if (nproc > 1 && process.env.WORLD_SIZE === undefined) {
-    // The launcher: one process per rank, like torchrun; a failing rank stops the job.
-    if ((a['batch-size'] as number) % nproc !== 0)
-      throw new UsageError(`moontrain train: --batch-size ${a['batch-size']} must divide evenly over --nproc ${nproc}`);
-    return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv] });
-  }
-  const comm = process.env.WORLD_SIZE !== undefined || mpi ? init() : undefined;
-  const W = comm?.size ?? 1, rank = comm?.rank ?? 0;
+  const isRank = process.env.WORLD_SIZE !== undefined || mpi !== null;
   const resume = a.resume as string | undefined;
   let startStep = 0, startTokens = 0;
+  let resumed: ReturnType<typeof resumeSettings> | undefined;
   if (resume) {
-    // The run's settings come from its checkpoint; flags given now may only extend the steps.
-    const state = readTrainerState(resume);
-    const given = parseFlags(argv, Object.fromEntries(Object.entries(trainFlags).map(([k, f]) => [k, { ...f, default: undefined }])), 'train');
-    a = { ...(state.args as Parsed), steps: (given.steps as number | undefined) ?? (state.args as Parsed).steps, 'stop-after': given['stop-after'], out: resume, resume };
-    startStep = state.step;
-    startTokens = state.tokens;
+    resumed = resumeSettings(resume, argv);
+    const saved = resumed.state.data_fingerprint as DataFingerprint | undefined;
+    if (saved) checkFingerprint(saved, 'train --resume');
+    a = resumed.args;
+    startStep = resumed.state.step;
+    startTokens = resumed.state.tokens;
+  } else {
+    checkDataFile(a.data as string, 'train');
   }
-  const config = resolveConfig(a.config as string);
+  const out = a.out as string;
+  if (nproc > 1 && !isRank) {
+    // The launcher: one process per rank, like torchrun; a failing rank stops the job. It holds
+    // the run folder's lock for its ranks.
+    if ((a['batch-size'] as number) % nproc !== 0)
+      throw new UsageError(`moontrain train: --batch-size ${a['batch-size']}${resume ? ' (the run\'s)' : ''} must divide evenly over --nproc ${nproc}`);
+    if (nproc > 64) throw new UsageError(`moontrain train: --nproc: expected an integer in [1, 64], got ${nproc}`);
+    checkFits(a, resumed ? resumed.config : resolveConfig(a.config as string), nproc);
+    prepareOut(out, { resumeInPlace: resumed?.inPlace ?? false, overwrite: !!a.overwrite, notice: (l) => process.stderr.write(l + '\n') });
+    return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv] });
+  }
+  const comm = isRank ? init() : undefined;
+  const W = comm?.size ?? 1, rank = comm?.rank ?? 0;
+  const progress = new Progress(startStep, rank === 0 ? process.stderr : devNull());
+  let config = resumed ? resumed.config : resolveConfig(a.config as string);
+  // Everything checkable is checked before the run folder is touched.
+  if (!isRank || (mpi && rank === 0)) {
+    checkFits(a, config, 1);
+    prepareOut(out, { resumeInPlace: resumed?.inPlace ?? false, overwrite: !!a.overwrite, notice: (l) => progress.message(l) });
+  }
+  if (mpi) comm!.barrier();
+  if (resumed?.changes) progress.message(resumed.changes);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
-  const out = a.out as string;
-  fs.mkdirSync(out, { recursive: true });
-  const progress = new Progress(startStep, rank === 0 ? process.stderr : devNull());
   progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
-  const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a) });
+  // A resumed run uses the tokenizer its checkpoint carries, on data whose fingerprint is unchanged.
+  let fingerprint: DataFingerprint;
+  let savedTokenizer: ReturnType<typeof loadCheckpointTokenizer>;
+  if (resumed) {
+    fingerprint = (resumed.state.data_fingerprint as DataFingerprint | undefined) ?? dataFingerprint(a.data as string);
+    savedTokenizer = loadCheckpointTokenizer(resumed.checkpoint);
+  } else {
+    fingerprint = dataFingerprint(a.data as string);
+  }
+  const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a), tokenizer: savedTokenizer });
   if (data.vocabSize > config.vocab_size)
     throw new UsageError(`moontrain train: the data uses token ids up to ${data.vocabSize - 1}, beyond the model's vocab_size ${config.vocab_size}`);
+  if (!resumed && data.tokenizer && data.vocabSize < config.vocab_size) {
+    progress.message(`notice: the tokenizer of this data has ${data.vocabSize} tokens; the model's vocab_size is ${data.vocabSize} (the config asks for ${config.vocab_size})`);
+    config = { ...config, vocab_size: data.vocabSize };
+  }
   progress.message(`data: ${data.description}`);
-  const model = resume
-    ? MoonlightModel.load(checkpointDir(resume), { precision: a.precision as 'bf16' | 'f32' })
+  const model = resumed
+    ? loadCheckpointModel(resumed.checkpoint, a.precision as 'bf16' | 'f32')
     : new MoonlightModel(config, { precision: a.precision as 'bf16' | 'f32', seed: a.seed as number });
   const lr = a.lr as number, wd = a['weight-decay'] as number;
   // With ranks, the inner optimizer only lends its settings: ZeRO keeps 1/N of the state.
@@ -90,11 +128,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ? new AdamW(comm ? [] : model.parameters(), { lr, betas: [0.9, 0.95], eps: 1e-8, weightDecay: wd })
     : new Muon(comm ? [] : model.parameters(), { lr, weightDecay: wd, adamw: { betas: [0.9, 0.95], eps: 1e-8 } });
   const optimizer = comm ? new ZeroOptimizer(inner, comm, model.parameters(), { clip: (a.clip as number) || undefined }) : inner;
-  if (resume) loadOptimizerState(resume, optimizer);
+  if (resumed) loadOptimizerState(resumed.checkpoint, optimizer);
+  if (resumed && !resumed.inPlace && rank === 0) {
+    // Continued into another folder: it starts with the run's metrics up to the checkpoint.
+    const rows = path.join(resumed.runDir, 'metrics.jsonl');
+    if (fs.existsSync(rows)) fs.copyFileSync(rows, path.join(out, 'metrics.jsonl'));
+  }
   const batcher = new TokenBatcher(data.train, { batchSize: B, seqLen: S, seed: a.seed as number });
   const val = evalBatches(data.val, { batchSize: B, seqLen: S });
   const evalLimit = a['eval-batches'] as number;
   const sched = { lr, warmup: a.warmup as number, total: steps };
+  const checkpointFiles = data.tokenizer
+    ? { 'tokenizer.json': toHfTokenizerJson(data.tokenizer), 'tokenizer_config.json': JSON.stringify({ tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: S }) }
+    : undefined;
   const trainer = new Trainer({
     model, optimizer, comm, batchSize: B / W, seqLen: S, steps, seed: a.seed as number, out,
     batch: (s) => batcher.batch(s, rank, W),
@@ -105,31 +151,52 @@ export async function trainCommand(argv: string[]): Promise<number> {
     checkpointEvery: a['checkpoint-every'] as number,
     startStep, startTokens,
     stopAfter: a['stop-after'] as number | undefined,
-    state: { args: { ...a, resume: undefined, 'stop-after': undefined }, data: data.description, words: data.words },
+    keepCheckpoints: a['keep-checkpoints'] as number,
+    checkpointFiles,
+    state: {
+      args: { ...a, resume: undefined, 'stop-after': undefined, overwrite: undefined, data: resolveDataPath(a.data as string) },
+      data: data.description, words: data.words, data_fingerprint: fingerprint,
+    },
     onStep: (m) => progress.update({ step: m.step, total: steps, loss: m.loss, tokensPerS: m.tokens_per_s, valLoss: m.val_loss }),
+    onNotice: (line) => progress.message(line),
   });
-  const onSigint = () => {
-    progress.message('interrupted: finishing this step and saving a checkpoint (Ctrl-C again to abort)');
-    process.off('SIGINT', onSigint);
+  // Ctrl-C and SIGTERM (timeout, docker stop, preemption): finish the step, checkpoint, exit 128 + signal.
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signal) return;
+    signal = sig;
+    progress.message(`${sig === 'SIGINT' ? 'interrupted' : `${sig} received`}: finishing this step and saving a checkpoint (Ctrl-C again to abort)`);
+    process.off('SIGINT', onSignal);
     trainer.interrupt();
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const reason = await trainer.run();
-  process.off('SIGINT', onSigint);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   progress.end();
   comm?.close();
+  const code = signal ? 128 + (os.constants.signals[signal] ?? 0) : 0;
   if (rank !== 0) {
     model.dispose();
-    return 0;
+    return code;
   }
   const rows = trainer.metrics!.rows;
   const lastVal = [...rows].reverse().find((r) => r.val_loss !== undefined)?.val_loss;
+  const kept = latestCheckpoint(out);
   progress.message(reason === 'interrupted'
-    ? `stopped at step ${trainer.step}; checkpoint in ${out}/checkpoint; continue with: moontrain train --resume ${out}`
-    : `done: ${trainer.step} steps, ${trainer.tokens.toLocaleString('en-US')} tokens, validation loss ${lastVal?.toFixed(4)} (perplexity ${lastVal !== undefined ? Math.exp(lastVal).toFixed(2) : '?'} per token); ${out}/metrics.jsonl, ${out}/loss.svg, ${out}/checkpoint`);
+    ? `stopped at step ${trainer.step}; checkpoint in ${kept}; continue with: moontrain train --resume ${out}`
+    : `done: ${trainer.step} steps, ${trainer.tokens.toLocaleString('en-US')} tokens, validation loss ${lastVal?.toFixed(4)} (perplexity ${lastVal !== undefined ? Math.exp(lastVal).toFixed(2) : '?'} per token); ${out}/metrics.jsonl, ${out}/loss.svg, ${kept}`);
   optimizer.dispose();
   model.dispose();
-  return 0;
+  return code;
+}
+
+/** The sequence length within the config's positions, and the run within this machine's memory. */
+function checkFits(a: Parsed, config: MoonlightConfig, ranks: number): void {
+  const S = a['seq-len'] as number, max = config.max_position_embeddings;
+  if (max !== undefined && S > max) throw new UsageError(`moontrain train: --seq-len ${S} exceeds the config's max_position_embeddings ${max}`);
+  checkMemory(config, a.precision as 'bf16' | 'f32', a.optimizer as 'muon' | 'adamw', ranks, a.config as string);
 }
 
 function devNull(): NodeJS.WriteStream {

@@ -47,18 +47,19 @@ export function cachedBrownTokenizer(cacheDir: string, vocabSize: number): BpeTo
  * The tokenizer and the token ids of the three Brown splits. With a cacheDir, everything is
  * cached there (see the top of this file); without one, everything is computed in memory.
  */
-export function brownTokens(vocabSize: number, cacheDir?: string): BrownTokens {
+export function brownTokens(vocabSize: number, cacheDir?: string, given?: BpeTokenizer): BrownTokens {
   const op = 'brownTokens';
   checkInt(op, 'vocabSize', vocabSize, 256, MAX_VOCAB);
   const splits = brownSplits();
   if (cacheDir === undefined) {
-    const tokenizer = BpeTokenizer.train(splits.train, { vocabSize });
+    const tokenizer = given ?? BpeTokenizer.train(splits.train, { vocabSize });
     return { tokenizer, train: tokenizer.encode(splits.train), val: tokenizer.encode(splits.val), test: tokenizer.encode(splits.test) };
   }
-  const tokenizer = cachedBrownTokenizer(cacheDir, vocabSize);
+  const tokenizer = given ?? cachedBrownTokenizer(cacheDir, vocabSize);
   const hash = tokenizerHash(tokenizer);
+  fs.mkdirSync(cacheDir, { recursive: true });
   const load = (split: 'train' | 'val' | 'test'): Int32Array => {
-    const file = path.join(cacheDir, `brown-bpe-${vocabSize}-${hash}-${split}.bin`);
+    const file = path.join(cacheDir, `brown-bpe-${tokenizer.vocabSize}-${hash}-${split}.bin`);
     if (fs.existsSync(file)) return readTokenFile(file, { vocabSize: tokenizer.vocabSize }).tokens;
     const tokens = tokenizer.encode(splits[split]);
     writeLlmcTokenFile(file, tokens, tokenizer.vocabSize <= 65536 ? 1 : 2);

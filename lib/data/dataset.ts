@@ -29,6 +29,8 @@ export interface PrepareDatasetOptions {
   vocabSize?: number;
   /** Where tokenizers (and Brown's token ids) are cached; without it nothing is cached. */
   cacheDir?: string;
+  /** A tokenizer to use as it is (a checkpoint's) instead of one trained or cached for the data. */
+  tokenizer?: BpeTokenizer;
 }
 
 export interface Dataset {
@@ -63,7 +65,7 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
     if (options.vocabSize === undefined) throw invalid(op, 'options.vocabSize', `a vocabulary size in [256, ${MAX_VOCAB}] for ${format === 'brown' ? 'the Brown corpus' : 'a text file'}`, 'undefined');
     const vocabSize = checkInt(op, 'options.vocabSize', options.vocabSize, 256, MAX_VOCAB);
     if (format === 'brown') {
-      const { tokenizer, train, val, test } = brownTokens(vocabSize, cacheDir);
+      const { tokenizer, train, val, test } = brownTokens(vocabSize, cacheDir, options.tokenizer);
       const words = brownSplits().words;
       return {
         tokenizer, train, val, test, words,
@@ -84,7 +86,9 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
     const trainText = text.slice(0, cut);
     const valText = text.slice(cut);
     let tokenizer: BpeTokenizer;
-    if (cacheDir !== undefined) {
+    if (options.tokenizer) {
+      tokenizer = options.tokenizer;
+    } else if (cacheDir !== undefined) {
       const hash = createHash('sha256').update(fs.readFileSync(data)).digest('hex').slice(0, 16);
       tokenizer = loadOrTrainTokenizer(path.join(cacheDir, `text-${hash}-bpe-${vocabSize}.json`), () => trainText, vocabSize);
     } else {

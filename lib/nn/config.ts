@@ -150,6 +150,7 @@ export function parseConfig(source: string | Partial<MoonlightConfig> | Record<s
   if (c.topk_method !== 'noaux_tc') throw bad('topk_method', "'noaux_tc'");
   for (const f of ['routed_scaling_factor', 'rms_norm_eps', 'rope_theta', 'aux_loss_alpha'] as const)
     if (typeof c[f] !== 'number' || !Number.isFinite(c[f]) || (c[f] as number) < 0) throw bad(f, 'a finite number >= 0');
+  if ((c.rope_theta as number) <= 0) throw bad('rope_theta', 'a finite number > 0 (the RoPE base)');
   for (const f of ['norm_topk_prob', 'seq_aux', 'rope_interleave', 'tie_word_embeddings'] as const)
     if (typeof c[f] !== 'boolean') throw bad(f, 'a boolean');
   const n = c as unknown as MoonlightConfig;

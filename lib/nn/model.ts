@@ -7,6 +7,7 @@ import { ops } from '../ops';
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
+import { checksumMetadata } from '../io/checksum';
 import { saveSafetensors } from '../io/safetensors';
 import { openLazyTensors } from '../io/safetensors-lazy';
 import { tensor } from '../tensor';
@@ -140,7 +141,7 @@ export class MoonlightModel {
       }
     }
     try {
-      saveSafetensors(file, out, { format: 'pt' });
+      saveSafetensors(file, out, { format: 'pt', ...checksumMetadata(out) });
     } finally {
       for (const t of temporary) t.dispose();
     }

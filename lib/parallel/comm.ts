@@ -1,6 +1,6 @@
 // Collectives between the processes of one job on one host (a shared-memory ring, NCCL style),
 // one OS process per rank. Validation and the data movement are native (comm_binding.cc,
-// native/cpu/collectives); this file reads the torchrun-style environment and keeps track of
+// native/comm); this file reads the torchrun-style environment and keeps track of
 // open communicators so a rank that exits is reported to its peers at once.
 import type {
   CommBytes,

@@ -6,6 +6,7 @@ import type { Batch } from '../data/batcher';
 import type { MoonlightModel } from '../nn/model';
 import type { Communicator } from '../parallel/comm';
 import { OptimizerLike, saveCheckpoint } from './checkpoint';
+import { latestCheckpoint } from './checkpoint-layout';
 import { MetricsLog, StepMetrics } from './metrics';
 
 export interface TrainerOptions {
@@ -34,6 +35,12 @@ export interface TrainerOptions {
   stopAfter?: number;
   /** Extra fields stored in trainer.json (settings needed to resume). */
   state?: Record<string, unknown>;
+  /** Extra files of each checkpoint (name -> text), e.g. tokenizer.json. */
+  checkpointFiles?: Record<string, string>;
+  /** Complete checkpoints kept in `out` (default 3; 0: all). */
+  keepCheckpoints?: number;
+  /** One-line notices (a checkpoint that could not be written while training goes on). */
+  onNotice?: (line: string) => void;
   onStep?: (m: StepMetrics) => void;
   onEval?: (m: { step: number; tokens: number; valLoss: number }) => void;
 }
@@ -44,6 +51,7 @@ export class Trainer {
   step: number;
   tokens: number;
   private interrupted = false;
+  private savedAt = -1;
   readonly metrics: MetricsLog | null;
 
   constructor(readonly o: TrainerOptions) {
@@ -81,7 +89,8 @@ export class Trainer {
     if (!Number.isFinite(loss) || !Number.isFinite(aux)) {
       model.zeroGrad();
       model.clearActivations();
-      const e = new Error(`training stopped at step ${this.step}: the loss is ${loss} (aux ${aux}); the last checkpoint was kept`) as Error & { code: string };
+      const kept = this.o.out ? latestCheckpoint(this.o.out) : null;
+      const e = new Error(`training stopped at step ${this.step}: the loss is ${loss} (aux ${aux}); ${kept ? `the last checkpoint was kept (${kept})` : 'no checkpoint had been written yet'}`) as Error & { code: string };
       e.code = 'ERR_MOONTRAIN_NONFINITE_LOSS';
       throw e;
     }
@@ -123,13 +132,25 @@ export class Trainer {
   }
 
   /** A checkpoint (a collective when distributed: every rank calls it, rank 0 writes). */
-  save(): string | null {
-    if (!this.o.out) return null;
+  save(final = true): string | null {
+    if (!this.o.out || this.savedAt === this.step) return null;
+    this.savedAt = this.step;
     const dict = this.o.optimizer.stateDict();
     if (this.rank !== 0) return null;
-    return saveCheckpoint(this.o.out, this.o.model, dict, {
-      ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed,
-    });
+    try {
+      return saveCheckpoint(this.o.out, this.o.model, dict, {
+        ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed,
+      }, { keep: this.o.keepCheckpoints, files: this.o.checkpointFiles });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+      // A full disk: the partial checkpoint is gone (saveCheckpoint removed it), the last one stays.
+      const kept = latestCheckpoint(this.o.out);
+      const line = `the checkpoint at step ${this.step} could not be written (${code}: no space left on the device of ${this.o.out}); ${kept ? `kept ${kept}` : 'no earlier checkpoint exists'}`;
+      if (final) throw Object.assign(new Error(line), { code: 'ERR_MOONTRAIN_CHECKPOINT_FAILED' });
+      this.o.onNotice?.(`${line}; training goes on`);
+      return null;
+    }
   }
 
   async run(): Promise<StopReason> {
@@ -145,7 +166,7 @@ export class Trainer {
       this.metrics?.add(row);
       o.onStep?.(row);
       if (this.metrics && (row.val_loss !== undefined || last || this.step % 50 === 0)) this.metrics.writePlot();
-      if (o.checkpointEvery && this.step % o.checkpointEvery === 0 && !last && this.step < end) this.save();
+      if (o.checkpointEvery && this.step % o.checkpointEvery === 0 && !last && this.step < end) this.save(false);
       // Let signal handlers (SIGINT) run between steps.
       await new Promise((resolve) => setImmediate(resolve));
       if (this.interrupted) {

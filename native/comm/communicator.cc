@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -214,6 +215,26 @@ RuntimeError segment_error(const char* what, const std::string& name) {
   return RuntimeError("Communicator", "ERR_MOONTRAIN_COMM", std::string(what) + " " + name + ": " + std::strerror(errno));
 }
 
+// Sizes and allocates the segment's pages (posix_fallocate). Returns "" on success, "errno" for
+// another failure (errno set), or the message for a /dev/shm without room.
+std::string allocate_segment(int fd, size_t bytes) {
+  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) return "errno";
+  const int e = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (e == 0) return "";
+  if (e != ENOSPC && e != EFBIG) {
+    errno = e;
+    return "errno";
+  }
+  struct statvfs st {};
+  const double free_mib = fstatvfs(fd, &st) == 0 ? double(st.f_bavail) * double(st.f_frsize) / (1 << 20) : 0;
+  char msg[400];
+  std::snprintf(msg, sizeof msg,
+                "/dev/shm has too little room for the ranks' shared memory: %.1f MiB needed, %.1f MiB free; "
+                "enlarge /dev/shm (in Docker: docker run --shm-size=%dg ...)",
+                double(bytes) / (1 << 20), free_mib, int(std::ceil(double(bytes) / (1 << 30))) + 1);
+  return msg;
+}
+
 bool expired(uint64_t start_ns, double seconds) { return (now_ns() - start_ns) * 1e-9 > seconds; }
 
 }  // namespace
@@ -265,11 +286,14 @@ void Communicator::create_segment(const std::string& name, const Options& option
   slot_bytes_ = align_up(std::max<size_t>(options.slot_bytes, 4096), 4096);
   slots_ = std::min(std::max(options.slots, 2), kMaxSlots);
   const Layout L(size_, slot_bytes_, slots_);
-  if (ftruncate(fd, static_cast<off_t>(L.total)) != 0) {
+  // Allocated now (not only sized): a full /dev/shm fails here in one line, not as SIGBUS mid-run.
+  const std::string full = allocate_segment(fd, L.total);
+  if (!full.empty()) {
     const int e = errno;
     ::close(fd);
     shm_unlink(name.c_str());
     errno = e;
+    if (full != "errno") throw RuntimeError(op, "ERR_MOONTRAIN_SHM_FULL", full);
     throw segment_error("cannot size", name);
   }
   void* p = mmap(nullptr, L.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -12,6 +12,7 @@ const comm = init();
 const params = makeParams(dtype as 'f32' | 'bf16');
 const inner = kind === 'adamw' ? new optim.AdamW([], { lr: 0.01 }) : new optim.Muon([], { lr: 0.02, weightDecay: 0.1 });
 const opt = new ZeroOptimizer(inner, comm, params);
+const gradNorms: number[] = [];
 for (let step = 0; step < 2; ++step) {
   // Each rank's gradient is a different part of the sum, so the reduce-scatter is exercised.
   params.forEach((p, i) => {
@@ -20,9 +21,10 @@ for (let step = 0; step < 2; ++step) {
     p.grad = tensor(g, p.value.shape);
   });
   opt.step();
+  gradNorms.push(opt.lastGradNorm);
   opt.zeroGrad();
 }
 const state = opt.stateDict();
-if (comm.rank === 0) fs.writeFileSync(out, JSON.stringify({ params: params.map((p) => [p.name, Array.from(p.value.toFloat32Array())]), routing: opt.routing(), cut: (opt as unknown as { allCutUnits(): unknown[] }).allCutUnits().length, step: state.step }));
+if (comm.rank === 0) fs.writeFileSync(out, JSON.stringify({ params: params.map((p) => [p.name, Array.from(p.value.toFloat32Array())]), routing: opt.routing(), cut: (opt as unknown as { allCutUnits(): unknown[] }).allCutUnits().length, step: state.step, gradNorms }));
 comm.close();
 void nn;

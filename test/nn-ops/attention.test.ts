@@ -14,6 +14,7 @@ const CASES: AttnDims[] = [
   { B: 2, S: 33, H: 3, dk: 7, dv: 9 },
   { B: 1, S: 40, H: 2, dk: 65, dv: 1 },
   { B: 1, S: 300, H: 2, dk: 8, dv: 4 },  // past 256: heads in rounds, each phase parallel inside
+  { B: 1, S: 1024, H: 6, dk: 4, dv: 3 },  // rounds of 5 (b, h) pairs: the last round has only 1
 ];
 
 function make(seed: number, d: AttnDims, dtype: DType) {

@@ -64,11 +64,22 @@ test('a non-finite loss stops the run and keeps the last good checkpoint', async
   const bad = p.value.toFloat32Array().fill(NaN);
   p.set(require('../../lib').tensor(bad, p.value.shape));
   const e = await t.throwsAsync(() => again.run());
-  t.regex(e!.message, /loss is NaN/);
+  t.regex(e!.message, /loss is NaN .*; the last checkpoint was kept \(.*checkpoint-10\)$/);
   t.is((e as Error & { code: string }).code, 'ERR_MOONTRAIN_NONFINITE_LOSS');
   t.deepEqual(fs.readFileSync(path.join(out, 'checkpoint', 'model.safetensors')), before);
   model.dispose();
   m2.dispose();
+});
+
+test('a non-finite loss before any checkpoint says that none was written', async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-nan0-'));
+  const { model, trainer } = makeTrainer(out, 'muon', 'f32', 5);
+  const p = model.parameters().find((x) => x.kind === 'norm')!;
+  p.set(require('../../lib').tensor(p.value.toFloat32Array().fill(NaN), p.value.shape));
+  const e = await t.throwsAsync(() => trainer.run());
+  t.regex(e!.message, /training stopped at step 0: the loss is NaN .*; no checkpoint had been written yet$/);
+  t.notRegex(e!.message, /was kept/);
+  model.dispose();
 });
 
 test('resident memory stays flat over hundreds of steps (no leak per step)', (t) => {

