@@ -3,25 +3,26 @@
 // follows, order mattering to the last token's prediction.
 import test from 'ava';
 import { nn } from '../../lib';
-import { ops } from '../../lib/ops';
 import { microConfig } from '../helpers/micro-run';
 
 test('the model gives RoPE the positions 0..S-1 of every sequence, forward and backward', (t) => {
   const model = new nn.MoonlightModel(microConfig as never, { precision: 'f32', seed: 4 });
   const B = 3, S = 7;
   const ids = Int32Array.from({ length: B * S }, (_, i) => (i * 37) % 300);
+  // Every RoPE application of every layer (queries and keys, forward and inverse in backward)
+  // goes through the attention's rope(); record the positions it hands to ops.rope.
   const seen: Int32Array[] = [];
-  const rope = ops.rope;
-  (ops as { rope: typeof ops.rope }).rope = (x, positions, o) => {
-    seen.push(Int32Array.from(positions as ArrayLike<number>));
-    return rope(x, positions, o);
-  };
-  try {
-    model.loss(ids, ids, [B, S]);
-    model.backward();
-  } finally {
-    (ops as { rope: typeof ops.rope }).rope = rope;
+  type Rotating = { rope: (...args: unknown[]) => unknown; batch: { positions: { toInt32Array(): Int32Array } } };
+  for (const layer of model.layers) {
+    const attn = layer.attn as unknown as Rotating;
+    const rope = attn.rope.bind(attn);
+    attn.rope = (...args: unknown[]) => {
+      seen.push(attn.batch.positions.toInt32Array());
+      return rope(...args);
+    };
   }
+  model.loss(ids, ids, [B, S]);
+  model.backward();
   t.true(seen.length >= 4 * microConfig.num_hidden_layers, `${seen.length} calls`);
   const want = Int32Array.from({ length: B * S }, (_, i) => i % S);
   for (const p of seen) t.deepEqual(p, want);
