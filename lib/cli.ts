@@ -4,6 +4,7 @@ import { HelpRequested, UsageError, flagHelp } from './cli/args';
 import { evalCommand, evalFlags } from './cli/eval';
 import { infoCommand, infoFlags } from './cli/info';
 import { sampleCommand, sampleFlags } from './cli/sample';
+import { tokenizeCommand, tokenizeFlags } from './cli/tokenize';
 import { trainCommand, trainFlags } from './cli/train';
 import { checkEnvironment } from './cli/environment';
 
@@ -17,6 +18,9 @@ ${flagHelp(evalFlags)}
 
   sample    generate text from a checkpoint
 ${flagHelp(sampleFlags)}
+
+  tokenize  INPUT... --out DIR: text or .jsonl files into llm.c token shards (streamed)
+${flagHelp(tokenizeFlags)}
 
   info      CPU paths, threads, CUDA; parameters and FLOPs of a config
 ${flagHelp(infoFlags)}
@@ -57,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
     case 'eval': return evalCommand(rest);
     case 'sample': return sampleCommand(rest);
     case 'info': return infoCommand(rest);
+    case 'tokenize': return tokenizeCommand(rest);
     case 'bench': return loadBench().benchCommand(rest);
     case 'bench-rank': {
       // internal: launch N ranks of a bench worker script (used by bench step --nproc)
