@@ -417,8 +417,8 @@ void rope_tests() {
         if (twice(what, [&] {
               auto out = nans<T>(x.size());
               kern::RopeArgs<T> a;
-              a.x = x.data(), a.out = out.data(), a.positions = positions.data(), a.tokens = tokens, a.heads = heads, a.d = d, a.r = r;
-              a.theta = theta, a.sign = sign, a.interleave = interleave;
+              const std::vector<float> table = kern::rope_table(positions, r, theta, sign);
+              a.x = x.data(), a.out = out.data(), a.table = table.data(), a.tokens = tokens, a.heads = heads, a.d = d, a.r = r, a.interleave = interleave;
               launch_elementwise("rope", int64_t(x.size()), [&] { kern::rope_body(a); });
               return widen_all(out);
             }, &got))
