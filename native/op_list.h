@@ -14,30 +14,30 @@
 
 // `add`, when not null, is summed into the product (C = op(a)·op(b) + add, as addmm).
 #define MT_OP_LIST(X)                                                                                              \
-  X(matmul, "matmul", custom, Tensor, (const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor* add), 1, 0) \
+  X(matmul, "matmul", custom, Tensor, (const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor* add), 1, 1) \
   X(grouped_matmul, "groupedMatmul", custom, Tensor,                                                               \
     (const Tensor& x, const Tensor& w, const Tensor& group_sizes, bool trans_b, const Tensor* add), 1, 0) \
   X(grouped_weight_grad, "groupedWeightGrad", custom, Tensor,                                                      \
     (const Tensor& x, const Tensor& dy, const Tensor& group_sizes), 1, 0)                            \
   X(newton_schulz, "newtonSchulz", custom, Tensor, (const Tensor& x, const NewtonSchulzOptions& options), 1, 0)   \
-  X(embedding, "embedding", custom, Tensor, (const Tensor& weight, const std::vector<int32_t>& ids), 1, 0)        \
+  X(embedding, "embedding", custom, Tensor, (const Tensor& weight, const std::vector<int32_t>& ids), 1, 1)        \
   X(embedding_backward, "embeddingBackward", custom, Tensor,                                                       \
-    (const Tensor& dy, const std::vector<int32_t>& ids, int64_t vocab_size), 1, 0)                                 \
-  X(rms_norm, "rmsNorm", custom, RmsNormResult, (const Tensor& x, const Tensor& weight, double eps), 1, 0)        \
+    (const Tensor& dy, const std::vector<int32_t>& ids, int64_t vocab_size), 1, 1)                                 \
+  X(rms_norm, "rmsNorm", custom, RmsNormResult, (const Tensor& x, const Tensor& weight, double eps), 1, 1)        \
   X(rms_norm_backward, "rmsNormBackward", custom, RmsNormGrads,                                                    \
-    (const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd), 1, 0)                           \
-  X(rope, "rope", custom, Tensor, (const Tensor& x, const std::vector<int32_t>& positions, const RopeOptions& options), 1, 0) \
+    (const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd), 1, 1)                           \
+  X(rope, "rope", custom, Tensor, (const Tensor& x, const std::vector<int32_t>& positions, const RopeOptions& options), 1, 1) \
   X(attention, "attention", custom, AttentionResult,                                                               \
     (const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options), 1, 0)                    \
   X(attention_backward, "attentionBackward", custom, AttentionGrads,                                               \
     (const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,  \
      const AttentionOptions& options, const Tensor* probs), 1, 0)                                                  \
-  X(swiglu, "swiglu", custom, Tensor, (const Tensor& gate, const Tensor& up), 1, 0)                                \
-  X(swiglu_backward, "swigluBackward", custom, SwigluGrads, (const Tensor& dy, const Tensor& gate, const Tensor& up), 1, 0) \
+  X(swiglu, "swiglu", custom, Tensor, (const Tensor& gate, const Tensor& up), 1, 1)                                \
+  X(swiglu_backward, "swigluBackward", custom, SwigluGrads, (const Tensor& dy, const Tensor& gate, const Tensor& up), 1, 1) \
   X(cross_entropy, "crossEntropy", custom, CrossEntropyResult,                                                     \
-    (const Tensor& logits, const std::vector<int32_t>& targets, bool grad_in_place), 1, 0)                         \
+    (const Tensor& logits, const std::vector<int32_t>& targets, bool grad_in_place), 1, 1)                         \
   X(cross_entropy_backward, "crossEntropyBackward", custom, Tensor,                                                \
-    (const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale), 1, 0)             \
+    (const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale), 1, 1)             \
   X(moe_route, "moeRoute", custom, MoeRouteResult, (const Tensor& logits, const Tensor& bias, const MoeRouteOptions& options), 1, 0) \
   X(moe_route_backward, "moeRouteBackward", custom, Tensor,                                                        \
     (const Tensor& dweights, const Tensor& scores, const Tensor& experts, bool norm_topk,            \
@@ -52,18 +52,18 @@
     (const Tensor& dxs, const Tensor& order, int64_t top_k), 1, 0)                                   \
   X(moe_seq_aux_loss, "moeSeqAuxLoss", custom, SeqAuxLossResult,                                                   \
     (const Tensor& scores, const Tensor& experts, const SeqAuxLossOptions& options), 1, 0)           \
-  X(add, "add", custom, Tensor, (const Tensor& a, const Tensor& b, float alpha), 1, 0)                             \
-  X(scale, "scale", custom, Tensor, (const Tensor& a, float s), 1, 0)                                              \
-  X(scale_in_place, "scaleInPlace", custom, void, (const Tensor& t, float s), 1, 0)                                \
-  X(sum_squares, "sumSquares", custom, double, (const Tensor& t), 1, 0)                                            \
-  X(copy, "copy", custom, Tensor, (const Tensor& src, DType dtype), 1, 0)                                          \
-  X(assign, "assign", custom, void, (const Tensor& dst, const Tensor& src), 1, 0)                                  \
-  X(split, "split", custom, std::vector<Tensor>, (const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis), 1, 0)       \
-  X(concat, "concat", custom, Tensor, (const std::vector<Tensor>& parts, int64_t axis), 1, 0)                                    \
+  X(add, "add", custom, Tensor, (const Tensor& a, const Tensor& b, float alpha), 1, 1)                             \
+  X(scale, "scale", custom, Tensor, (const Tensor& a, float s), 1, 1)                                              \
+  X(scale_in_place, "scaleInPlace", custom, void, (const Tensor& t, float s), 1, 1)                                \
+  X(sum_squares, "sumSquares", custom, double, (const Tensor& t), 1, 1)                                            \
+  X(copy, "copy", custom, Tensor, (const Tensor& src, DType dtype), 1, 1)                                          \
+  X(assign, "assign", custom, void, (const Tensor& dst, const Tensor& src), 1, 1)                                  \
+  X(split, "split", custom, std::vector<Tensor>, (const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis), 1, 1)       \
+  X(concat, "concat", custom, Tensor, (const std::vector<Tensor>& parts, int64_t axis), 1, 1)                                    \
   X(adamw_step, "adamwStep", custom, void,                                                                         \
-    (const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const AdamWOptions& options), 1, 0) \
-  X(muon_momentum, "muonMomentum", custom, Tensor, (const Tensor& m, const Tensor& grad, const MuonMomentumOptions& options), 1, 0) \
-  X(muon_apply, "muonApply", custom, void, (const Tensor& param, const Tensor& update, const MuonApplyOptions& options), 1, 0)
+    (const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const AdamWOptions& options), 1, 1) \
+  X(muon_momentum, "muonMomentum", custom, Tensor, (const Tensor& m, const Tensor& grad, const MuonMomentumOptions& options), 1, 1) \
+  X(muon_apply, "muonApply", custom, void, (const Tensor& param, const Tensor& update, const MuonApplyOptions& options), 1, 1)
 
 // MT_IF_1(code) is code, MT_IF_0(code) is nothing: `MT_IF_##cpu(...)` keeps an entry of the
 // backends that implement the op.

@@ -2,6 +2,7 @@
 #include "gemm.h"
 #include "kernels/gemm_bf16.cuh"
 #include "kernels/gemm_f32.cuh"
+#include "launch.h"
 
 namespace mt::cuda {
 namespace {
@@ -15,8 +16,6 @@ template <bool TA, bool TB>
 __global__ void __launch_bounds__(kern::GemmF32Tile::kThreads) gemm_f32_kernel(kern::GemmArgs<float> p) {
   kern::gemm_f32_body<TA, TB>(p);
 }
-
-dim3 to_dim3(dev::Dim3 d) { return dim3(d.x, d.y, d.z); }
 
 }  // namespace
 

@@ -32,12 +32,12 @@ function fail(msg) {
   process.exit(1);
 }
 
-// Short kernel names: "mt::cuda::(anonymous namespace)::gemm_bf16_kernel<true, false, true>(...)" -> "gemm_bf16_kernel<true,false,true>".
+// Short kernel names (an enum template argument "(mt::kern::MapOp)0" as its value): "mt::cuda::(anonymous namespace)::gemm_bf16_kernel<true, false, true>(...)" -> "gemm_bf16_kernel<true,false,true>".
 function demangle(names) {
   const r = spawnSync('c++filt', [], { input: names.join('\n'), encoding: 'utf8' });
   const out = r.status === 0 ? r.stdout.trim().split('\n') : names;
   return out.map((n) => {
-    const s = n.replace(/\(anonymous namespace\)::/g, '').replace(/^void /, '').replace(/\(.*$/, '').replace(/, /g, ',');
+    const s = n.replace(/\(anonymous namespace\)::/g, '').replace(/\([\w:]+\)(\d+)/g, '$1').replace(/^void /, '').replace(/\(.*$/, '').replace(/, /g, ',');
     const lt = s.indexOf('<');
     const head = lt < 0 ? s : s.slice(0, lt);
     const q = head.lastIndexOf('::');

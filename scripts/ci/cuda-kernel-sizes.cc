@@ -2,6 +2,7 @@
 // report written by scripts/ci/cuda-gates.js; compiled with the host C++ compiler.
 #include <cstdio>
 
+#include "../../native/cuda/kernels/elementwise.cuh"
 #include "../../native/cuda/kernels/gemm_bf16.cuh"
 #include "../../native/cuda/kernels/gemm_f32.cuh"
 #include "../../native/cuda/probes/probes.cuh"
@@ -12,4 +13,13 @@ int main() {
   std::printf("probe_ldmatrix_kernel 32 %zu\n", mt::probe::kLdmatrixSmem);
   std::printf("probe_mma_kernel 32 0\n");
   std::printf("device_layer_check - -\n");  // compiled, never launched
+  // The SIMT kernels: elementwise (grid-stride) and row kernels (one block per row).
+  for (const char* k : {"map_kernel", "copy_rows_kernel", "adamw_kernel", "muon_momentum_kernel", "muon_apply_kernel", "swiglu_kernel",
+                        "swiglu_backward_kernel", "rms_norm_backward_dw_kernel", "rope_kernel", "embedding_kernel", "embedding_backward_kernel",
+                        "cross_entropy_grad_kernel"})
+    std::printf("%s %d 0\n", k, mt::kern::Elementwise::kThreads);
+  for (const char* k : {"rms_norm_kernel", "rms_norm_backward_dx_kernel", "cross_entropy_kernel"})
+    std::printf("%s %d %zu\n", k, mt::kern::RowBlock::kThreads, mt::kern::RowBlock::kSmemBytes);
+  for (const char* k : {"sum_squares_partial_kernel", "sum_partials_kernel"})
+    std::printf("%s %d %zu\n", k, mt::kern::SumSquares::kThreads, mt::kern::SumSquares::kSmemBytes);  // compiled, never launched
 }
