@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { prepareDataset, TokenBatcher, evalBatches } from '../data';
+import { stridedEvalBatches } from '../data/strided-eval';
 import { MoonlightModel } from '../nn/model';
 import { AdamW } from '../optim/adamw';
 import { Muon } from '../optim/muon';
@@ -26,12 +27,16 @@ export const trainFlags: Flags = {
   lr: { type: 'number', min: 0, default: 3e-3, help: 'peak learning rate (Muon and its AdamW alike)' },
   'weight-decay': { type: 'number', min: 0, default: 0.1, help: 'decoupled weight decay' },
   warmup: { type: 'int', min: 0, default: 100, help: 'linear warm-up steps' },
+  'warmup-fraction': { type: 'number', min: 0, help: 'warm-up as a fraction of --steps (instead of --warmup)' },
   schedule: { type: 'string', choices: ['cosine', 'wsd'], default: 'cosine', help: 'lr schedule after warm-up' },
+  'decay-fraction': { type: 'number', min: 0, default: 0.2, help: 'wsd: fraction of the steps spent decaying linearly to 0' },
+  'adam-betas': { type: 'string', default: '0.9,0.95', help: 'AdamW betas b1,b2 (AdamW, and Muon\'s internal AdamW)' },
   precision: { type: 'string', choices: ['bf16', 'f32'], default: 'bf16', help: 'weights and activations' },
   seed: { type: 'int', min: 0, default: 1, help: 'initialisation and batch order' },
   data: { type: 'string', default: 'brown', help: "'brown' or a .txt / llm.c / uint16 token file" },
   'eval-every': { type: 'int', min: 1, default: 200, help: 'validation every N steps' },
-  'eval-batches': { type: 'int', min: 1, default: 16, help: 'validation batches per evaluation' },
+  'eval-batches': { type: 'string', default: '16', help: "validation batches per evaluation, or 'all' (the whole split)" },
+  'eval-context': { type: 'int', min: 0, help: 'every scored validation token has this much context, at least (overlapping windows; default 64 with --eval-batches all, else 0: disjoint windows)' },
   'checkpoint-every': { type: 'int', min: 1, default: 500, help: 'checkpoint every N steps (and at the end)' },
   clip: { type: 'number', min: 0, default: 1, help: 'clip the global gradient norm (0: off)' },
   out: { type: 'string', default: 'runs/latest', help: 'run directory' },
@@ -69,6 +74,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const config = resolveConfig(a.config as string);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
+  // Settings checked before any work is done.
+  const betas = parseBetas(a['adam-betas']);
+  const evalPlan = parseEvalPlan(a, S);
+  const warmup = warmupSteps(a);
+  if ((a['decay-fraction'] as number | undefined ?? 0) > 1) throw new UsageError(`moontrain train: --decay-fraction: expected a number in [0, 1], got ${a['decay-fraction']}`);
   const out = a.out as string;
   fs.mkdirSync(out, { recursive: true });
   const progress = new Progress(startStep, rank === 0 ? process.stderr : devNull());
@@ -83,18 +93,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const lr = a.lr as number, wd = a['weight-decay'] as number;
   // With ranks, the inner optimizer only lends its settings: ZeRO keeps 1/N of the state.
   const inner = a.optimizer === 'adamw'
-    ? new AdamW(comm ? [] : model.parameters(), { lr, betas: [0.9, 0.95], eps: 1e-8, weightDecay: wd })
-    : new Muon(comm ? [] : model.parameters(), { lr, weightDecay: wd, adamw: { betas: [0.9, 0.95], eps: 1e-8 } });
+    ? new AdamW(comm ? [] : model.parameters(), { lr, betas, eps: 1e-8, weightDecay: wd })
+    : new Muon(comm ? [] : model.parameters(), { lr, weightDecay: wd, adamw: { betas, eps: 1e-8 } });
   const optimizer = comm ? new ZeroOptimizer(inner, comm, model.parameters(), { clip: (a.clip as number) || undefined }) : inner;
   if (resume) loadOptimizerState(resume, optimizer);
   const batcher = new TokenBatcher(data.train, { batchSize: B, seqLen: S, seed: a.seed as number });
-  const val = evalBatches(data.val, { batchSize: B, seqLen: S });
-  const evalLimit = a['eval-batches'] as number;
-  const sched = { lr, warmup: a.warmup as number, total: steps };
+  const val = evalPlan.context > 0 ? stridedEvalBatches(data.val, { batchSize: B, seqLen: S, minContext: evalPlan.context }) : evalBatches(data.val, { batchSize: B, seqLen: S });
+  const evalLimit = evalPlan.batches;
+  const sched = { lr, warmup, total: steps, decayFraction: a['decay-fraction'] as number | undefined };
   const trainer = new Trainer({
     model, optimizer, comm, batchSize: B / W, seqLen: S, steps, seed: a.seed as number, out,
     batch: (s) => batcher.batch(s, rank, W),
-    valBatches: () => val.slice(0, evalLimit),
+    valBatches: () => (evalLimit === Infinity ? val : val.slice(0, evalLimit)),
     lr: (s) => (a.schedule === 'wsd' ? wsdLr(s, sched) : cosineLr(s, sched)),
     clip: (a.clip as number) || undefined,
     evalEvery: a['eval-every'] as number,
@@ -126,6 +136,38 @@ export async function trainCommand(argv: string[]): Promise<number> {
   optimizer.dispose();
   model.dispose();
   return 0;
+}
+
+/** '--adam-betas b1,b2' as a pair of numbers in [0, 1). */
+export function parseBetas(v: unknown): [number, number] {
+  const parts = String(v ?? '0.9,0.95').split(',').map((x) => x.trim());
+  const b = parts.map(Number);
+  if (parts.length !== 2 || parts.some((x) => x === '') || b.some((x) => !Number.isFinite(x) || x < 0 || x >= 1))
+    throw new UsageError(`moontrain train: --adam-betas: expected two numbers in [0, 1) as b1,b2 (e.g. 0.9,0.95), got '${v}'`);
+  return [b[0], b[1]];
+}
+
+/** Warm-up steps: --warmup-fraction of the steps when given, else --warmup. */
+export function warmupSteps(a: Parsed): number {
+  const f = a['warmup-fraction'] as number | undefined;
+  if (f === undefined) return a.warmup as number;
+  if (f > 1) throw new UsageError(`moontrain train: --warmup-fraction: expected a number in [0, 1], got ${f}`);
+  return Math.round(f * (a.steps as number));
+}
+
+/**
+ * The validation batches per evaluation (Infinity for 'all') and the context every scored token
+ * has (0: disjoint windows). 'all' defaults to 64 tokens of context, or seqLen / 2 if shorter.
+ */
+export function parseEvalPlan(a: Parsed, seqLen: number): { batches: number; context: number } {
+  const raw = String(a['eval-batches'] ?? '16');
+  const batches = raw === 'all' ? Infinity : Number(raw);
+  if (raw !== 'all' && !(Number.isInteger(batches) && batches >= 1))
+    throw new UsageError(`moontrain train: --eval-batches: expected an integer >= 1 or 'all', got '${raw}'`);
+  const given = a['eval-context'] as number | undefined;
+  const context = given ?? (raw === 'all' ? Math.min(64, Math.floor(seqLen / 2)) : 0);
+  if (context >= seqLen) throw new UsageError(`moontrain train: --eval-context ${context}: expected less than --seq-len ${seqLen}`);
+  return { batches, context };
 }
 
 function devNull(): NodeJS.WriteStream {

@@ -1,0 +1,50 @@
+// The flags the Muon-vs-AdamW protocol needs: AdamW betas, WSD with a decay fraction and a
+// warm-up fraction, and the evaluation on the whole validation split.
+import test from 'ava';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseBetas, parseEvalPlan, warmupSteps } from '../../lib/cli/train';
+import { UsageError } from '../../lib/cli/args';
+import { writeMicroRun } from '../helpers/micro-run';
+
+const root = path.join(__dirname, '..', '..');
+const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), ...args], { cwd: root, encoding: 'utf8' });
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-protocol-'));
+const { config: micro, data } = writeMicroRun(tmp);
+const common = ['--config', micro, '--data', data, '--batch-size', '4', '--seq-len', '16', '--lr', '0.01', '--steps', '8', '--eval-every', '8', '--optimizer', 'adamw'];
+const rows = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+test('flag parsing: betas, warm-up fraction, eval plan; bad values say what was expected', (t) => {
+  t.deepEqual(parseBetas('0.8, 0.99'), [0.8, 0.99]);
+  for (const bad of ['0.9', '0.9,1', 'a,b', '0.9,0.95,0.9', '-0.1,0.9', '0.9,']) t.throws(() => parseBetas(bad), { instanceOf: UsageError, message: /--adam-betas: expected two numbers in \[0, 1\)/ }, bad);
+  t.is(warmupSteps({ steps: 320, warmup: 100, 'warmup-fraction': 0.1 }), 32);
+  t.is(warmupSteps({ steps: 320, warmup: 100 }), 100);
+  t.throws(() => warmupSteps({ steps: 10, warmup: 0, 'warmup-fraction': 1.5 }), { message: /--warmup-fraction: expected a number in \[0, 1\]/ });
+  t.deepEqual(parseEvalPlan({ 'eval-batches': 'all' }, 128), { batches: Infinity, context: 64 });
+  t.deepEqual(parseEvalPlan({ 'eval-batches': 'all' }, 16), { batches: Infinity, context: 8 });
+  t.deepEqual(parseEvalPlan({ 'eval-batches': '40', 'eval-context': 64 }, 128), { batches: 40, context: 64 });
+  t.deepEqual(parseEvalPlan({ 'eval-batches': 16 }, 128), { batches: 16, context: 0 }, 'a number from an older checkpoint');
+  t.throws(() => parseEvalPlan({ 'eval-batches': 'some' }, 128), { message: /--eval-batches: expected an integer >= 1 or 'all', got 'some'/ });
+  t.throws(() => parseEvalPlan({ 'eval-batches': 'all', 'eval-context': 128 }, 128), { message: /--eval-context 128: expected less than --seq-len 128/ });
+});
+
+test('wsd with warm-up and decay fractions: the lr of every step; betas reach the optimizer; eval all', (t) => {
+  const a = path.join(tmp, 'a'), b = path.join(tmp, 'b'), c = path.join(tmp, 'c');
+  const wsd = ['--schedule', 'wsd', '--warmup-fraction', '0.25', '--decay-fraction', '0.5'];
+  const r1 = cli(['train', ...common, ...wsd, '--adam-betas', '0.9,0.95', '--eval-batches', 'all', '--out', a]);
+  t.is(r1.status, 0, r1.stderr);
+  // 8 steps: warm-up 2 (0.005, 0.01), plateau 2, linear decay to 0 over the last 4.
+  t.deepEqual(rows(a).map((r) => +r.lr.toFixed(6)), [0.005, 0.01, 0.01, 0.01, 0.01, 0.0075, 0.005, 0.0025]);
+  const r2 = cli(['train', ...common, ...wsd, '--adam-betas', '0.5,0.6', '--eval-batches', '1', '--out', b]);
+  t.is(r2.status, 0, r2.stderr);
+  t.is(rows(a)[0].loss, rows(b)[0].loss, 'same start');
+  t.not(rows(a)[3].loss, rows(b)[3].loss, 'other betas, other updates');
+  t.not(rows(a)[7].val_loss, rows(b)[7].val_loss, 'whole split vs one batch');
+  t.is(JSON.parse(fs.readFileSync(path.join(b, 'checkpoint', 'trainer.json'), 'utf8')).args['adam-betas'], '0.5,0.6');
+  const bad = cli(['train', ...common, '--adam-betas', '0.9', '--out', c]);
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /--adam-betas: expected two numbers/);
+  t.false(fs.existsSync(c), 'nothing is written for a bad flag');
+});
