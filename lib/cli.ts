@@ -4,6 +4,7 @@ import { HelpRequested, UsageError, flagHelp } from './cli/args';
 import { evalCommand, evalFlags } from './cli/eval';
 import { infoCommand, infoFlags } from './cli/info';
 import { sampleCommand, sampleFlags } from './cli/sample';
+import { sweepCommand, sweepFlags } from './cli/sweep';
 import { trainCommand, trainFlags } from './cli/train';
 
 const usage = `usage: moontrain <command> [options]     (moontrain <command> --help: that command's options)
@@ -16,6 +17,10 @@ ${flagHelp(evalFlags)}
 
   sample    generate text from a checkpoint
 ${flagHelp(sampleFlags)}
+
+  sweep SPEC.json | --report DIR
+            a grid of training runs, one at a time, resumable; the report: fits, speedups, plots
+${flagHelp(sweepFlags)}
 
   info      CPU paths, threads, CUDA; parameters and FLOPs of a config
 ${flagHelp(infoFlags)}
@@ -46,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
     case 'eval': return evalCommand(rest);
     case 'sample': return sampleCommand(rest);
     case 'info': return infoCommand(rest);
+    case 'sweep': return sweepCommand(rest);
     case 'bench': return loadBench().benchCommand(rest);
     case 'bench-rank': {
       // internal: launch N ranks of a bench worker script (used by bench step --nproc)

@@ -34,6 +34,7 @@ export const trainFlags: Flags = {
   precision: { type: 'string', choices: ['bf16', 'f32'], default: 'bf16', help: 'weights and activations' },
   seed: { type: 'int', min: 0, default: 1, help: 'initialisation and batch order' },
   data: { type: 'string', default: 'brown', help: "'brown' or a .txt / llm.c / uint16 token file" },
+  tokenizer: { type: 'string', choices: ['bpe', 'word'], default: 'bpe', help: "'word': words, rare ones (< 4 in train) as <unk>, as Bengio et al. 2003; the model's vocab_size becomes the tokenizer's" },
   'eval-every': { type: 'int', min: 1, default: 200, help: 'validation every N steps' },
   'eval-batches': { type: 'string', default: '16', help: "validation batches per evaluation, or 'all' (the whole split)" },
   'eval-context': { type: 'int', min: 0, help: 'every scored validation token has this much context, at least (overlapping windows; default 64 with --eval-batches all, else 0: disjoint windows)' },
@@ -71,7 +72,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     startStep = state.step;
     startTokens = state.tokens;
   }
-  const config = resolveConfig(a.config as string);
+  let config = resolveConfig(a.config as string);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
   // Settings checked before any work is done.
@@ -83,7 +84,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   fs.mkdirSync(out, { recursive: true });
   const progress = new Progress(startStep, rank === 0 ? process.stderr : devNull());
   progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
-  const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a) });
+  const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a), tokenizer: a.tokenizer as 'bpe' | 'word' | undefined });
+  if (a.tokenizer === 'word') config = { ...config, vocab_size: data.vocabSize };
   if (data.vocabSize > config.vocab_size)
     throw new UsageError(`moontrain train: the data uses token ids up to ${data.vocabSize - 1}, beyond the model's vocab_size ${config.vocab_size}`);
   progress.message(`data: ${data.description}`);
@@ -111,7 +113,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     checkpointEvery: a['checkpoint-every'] as number,
     startStep, startTokens,
     stopAfter: a['stop-after'] as number | undefined,
-    state: { args: { ...a, resume: undefined, 'stop-after': undefined }, data: data.description, words: data.words },
+    state: { args: { ...a, resume: undefined, 'stop-after': undefined }, data: data.description, words: data.words, ...(data.bytes ? { bytes: data.bytes, valTokensPerByte: data.val.length / data.bytes.val } : {}) },
     onStep: (m) => progress.update({ step: m.step, total: steps, loss: m.loss, tokensPerS: m.tokens_per_s, valLoss: m.val_loss }),
   });
   const onSigint = () => {
