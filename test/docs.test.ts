@@ -6,6 +6,7 @@ import * as path from 'path';
 import { evalFlags } from '../lib/cli/eval';
 import { infoFlags } from '../lib/cli/info';
 import { sampleFlags } from '../lib/cli/sample';
+import { sweepFlags } from '../lib/cli/sweep';
 import { trainFlags } from '../lib/cli/train';
 
 const root = path.join(__dirname, '..');
@@ -28,7 +29,7 @@ test('every js block in the docs is a file of examples/', (t) => {
   }
 });
 
-const commands = { train: trainFlags, eval: evalFlags, sample: sampleFlags, info: infoFlags };
+const commands = { train: trainFlags, eval: evalFlags, sample: sampleFlags, info: infoFlags, sweep: sweepFlags };
 for (const [command, flags] of Object.entries(commands)) {
   test(`docs/cli.md documents every flag of moontrain ${command}`, (t) => {
     const missing = Object.keys(flags).filter((f) => !cli.includes(`--${f}`));

@@ -35,7 +35,10 @@ export function evalCommand(argv: string[]): number {
   const r: Record<string, unknown> = { split, tokens: count, loss: sum / count, perplexity_per_token: Math.exp(sum / count), words: Math.round(words), perplexity_per_word: Math.exp(sum / words) };
   // Bits per byte (BPE only: a word model's <unk> merges words, so its bytes are not comparable).
   const bytes = data.bytes && data.tokenizer instanceof BpeTokenizer ? data.bytes[split] * (count / Math.max(1, tokens.length - 1)) : undefined;
-  if (bytes) r.bits_per_byte = sum / bytes / Math.LN2;
+  if (bytes) {
+    r.bytes = Math.round(bytes);
+    r.bits_per_byte = sum / bytes / Math.LN2;
+  }
   if (a.json) console.log(JSON.stringify(r, null, 2));
   else console.log(`${split}: ${count.toLocaleString('en-US')} tokens (~${(r.words as number).toLocaleString('en-US')} words), loss ${(r.loss as number).toFixed(4)}, perplexity ${(r.perplexity_per_token as number).toFixed(2)} per token, ${(r.perplexity_per_word as number).toFixed(2)} per word${bytes ? `, ${(r.bits_per_byte as number).toFixed(4)} bits per byte` : ''}`);
   return 0;

@@ -95,10 +95,34 @@ export interface SweepOptions {
   log?: (line: string) => void;
 }
 
+/** OUT/sweep.lock holds the pid of the sweep running there; a lock whose process is gone is taken over. */
+function lock(out: string): () => void {
+  const file = path.join(out, 'sweep.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(file, 'utf8'));
+      let alive = false;
+      try {
+        alive = pid > 0 && (process.kill(pid, 0), true);
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (alive) throw Object.assign(new Error(`moontrain sweep: ${out} is in use by process ${pid} (another sweep); wait for it or stop it`), { code: 'ERR_MOONTRAIN_SWEEP_LOCKED' });
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw Object.assign(new Error(`moontrain sweep: could not lock ${file}`), { code: 'ERR_MOONTRAIN_SWEEP_LOCKED' });
+}
+
 /** Runs what is not done yet; resolves 'done' or 'interrupted'. */
 export async function runSweep(runs: SweepRun[], o: SweepOptions): Promise<'done' | 'interrupted'> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   fs.mkdirSync(path.join(o.out, 'runs'), { recursive: true });
+  const unlock = lock(o.out);
   const done = new Set(readResults(o.out).map((r) => r.id));
   const todo = runs.filter((r) => !done.has(r.id));
   log(`moontrain sweep: ${runs.length} runs, ${runs.length - todo.length} done, ${todo.length} to run -> ${o.out}`);
@@ -137,6 +161,7 @@ export async function runSweep(runs: SweepRun[], o: SweepOptions): Promise<'done
     }
   } finally {
     process.off('SIGINT', onSigint);
+    unlock();
   }
   return interrupted || readResults(o.out).filter((r) => runs.some((x) => x.id === r.id)).length < runs.length ? 'interrupted' : 'done';
 }

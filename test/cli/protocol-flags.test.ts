@@ -48,3 +48,29 @@ test('wsd with warm-up and decay fractions: the lr of every step; betas reach th
   t.regex(bad.stderr, /--adam-betas: expected two numbers/);
   t.false(fs.existsSync(c), 'nothing is written for a bad flag');
 });
+
+test('--tokenizer word: the model is sized to the word vocabulary; eval gives perplexity per word token; BPE runs add bits per byte', (t) => {
+  const text = path.join(tmp, 'words.txt');
+  const vocab = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far', '.', ','];
+  fs.writeFileSync(text, Array.from({ length: 6000 }, (_, i) => (i % 97 === 0 ? `once${i}` : vocab[(i * 7 + (i >> 3)) % vocab.length])).join(' ') + '\n');
+  const w = path.join(tmp, 'word'), b = path.join(tmp, 'bpe');
+  const flags = ['--config', micro, '--data', text, '--batch-size', '4', '--seq-len', '16', '--steps', '4', '--eval-every', '4', '--eval-batches', '2', '--warmup', '1'];
+  const r = cli(['train', ...flags, '--tokenizer', 'word', '--out', w]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stderr, /vocabulary 13\b/);
+  t.is(JSON.parse(fs.readFileSync(path.join(w, 'checkpoint', 'config.json'), 'utf8')).vocab_size, 13, '12 words and <unk>');
+  const ev = cli(['eval', '--checkpoint', w, '--context', '8', '--json']);
+  t.is(ev.status, 0, ev.stderr);
+  const e = JSON.parse(ev.stdout);
+  t.is(e.tokens, 600 - 8, 'every validation word from the 8th on');
+  t.true(Math.abs(e.perplexity_per_token - Math.exp(e.loss)) < 1e-9 * e.perplexity_per_token);
+  t.false('bits_per_byte' in e);
+  t.is(cli(['train', ...flags, '--out', b]).status, 0);
+  const eb = JSON.parse(cli(['eval', '--checkpoint', b, '--json']).stdout);
+  // bits per byte = nats per token x tokens / (ln 2 x bytes), the bytes being the scored share of the split's
+  const valBytes = Buffer.byteLength(fs.readFileSync(text, 'utf8').trim().split(' ').slice(5400).join(' ') + '\n');
+  t.true(eb.bytes <= valBytes && eb.bytes > 0.8 * valBytes, `${eb.bytes} of ${valBytes}`);
+  t.true(Math.abs(eb.bits_per_byte - (eb.loss * eb.tokens) / Math.LN2 / eb.bytes) < 1e-3 * eb.bits_per_byte);
+  const bad = cli(['eval', '--checkpoint', w, '--context', '16']);
+  t.regex(bad.stderr, /--context 16: expected less than the run's seq-len 16/);
+});
