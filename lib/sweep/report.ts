@@ -61,7 +61,9 @@ export interface SweepSummary {
 /** The verdict rule of docs/experiments.md, applied to one token speedup and its interval. */
 export function verdict(s: number, [lo, hi]: [number, number], nsOverhead: number): string {
   let v: string;
-  if (lo <= 1 && hi >= 1) v = 'no advantage at this scale (the interval includes 1)';
+  if (!Number.isFinite(s) && s !== Infinity) v = 'no speedup could be read (no fit)';
+  else if (Number.isNaN(lo) || Number.isNaN(hi)) v = 'not judged: one seed gives no interval';
+  else if (lo <= 1 && hi >= 1) v = 'no advantage at this scale (the interval includes 1)';
   else if (s >= 1.8 && lo >= 1.5) v = "reproduces Moonlight's about 2x";
   else if (s >= 1.1 && s < 1.8 && lo > 1) v = 'agrees with the later, smaller reports (1.1-1.8x, interval above 1)';
   else if (hi < 1) v = 'AdamW is faster (the interval is below 1)';
@@ -127,7 +129,8 @@ export function analyze(results: RunResult[], options: { resamples?: number; see
     const muonFlops = mean(muonRuns.map((r) => r.model_flops + r.newton_schulz_flops));
     const flopScale = (adamwFlopsPerToken * tokens) / muonFlops;
     const ns = mean(muonRuns.map((r) => r.newton_schulz_flops / r.model_flops));
-    const ci = interval95(tokenSamples);
+    // One seed has nothing to resample: no interval.
+    const ci: [number, number] = seedsAll.length > 1 ? interval95(tokenSamples) : [NaN, NaN];
     const a = best.get(`adamw:${tokens}`);
     const entry: BudgetSpeedup = {
       tokens,
@@ -149,7 +152,7 @@ export function analyze(results: RunResult[], options: { resamples?: number; see
     const moon = a ? runsAt('muon', tokens, a.lr) : [];
     if (a && moon.length && a.lr !== m.lr) {
       const ms = draws.map((d, i) => speedup(drawFits[i], d, moon));
-      entry.muon_at_adamw_lr = { lr: a.lr, val_loss: lossOver(moon, seedsAll), token_speedup: budgetForLoss(pointFit, lossOver(moon, seedsAll)) / tokens, token_speedup_ci95: interval95(ms) };
+      entry.muon_at_adamw_lr = { lr: a.lr, val_loss: lossOver(moon, seedsAll), token_speedup: budgetForLoss(pointFit, lossOver(moon, seedsAll)) / tokens, token_speedup_ci95: seedsAll.length > 1 && new Set(moon.map((r) => r.seed)).size > 1 ? interval95(ms) : [NaN, NaN] };
     } else if (a && a.lr === m.lr) {
       entry.muon_at_adamw_lr = { lr: a.lr, val_loss: entry.muon_val_loss, token_speedup: s, token_speedup_ci95: ci };
     }
@@ -172,7 +175,7 @@ export function analyze(results: RunResult[], options: { resamples?: number; see
 
 const colors: Record<string, string> = { adamw: '#1f77b4', muon: '#d62728' };
 const shades = ['#9ecae1', '#4292c6', '#08519c', '#08306b', '#fcae91', '#fb6a4a', '#cb181d', '#67000d'];
-const M = (t: number) => (!Number.isFinite(t) ? String(t) : t >= 1e6 ? `${+(t / 1e6).toFixed(2)}M` : t >= 1e3 ? `${+(t / 1e3).toFixed(1)}k` : `${+t.toPrecision(3)}`);
+const M = (t: number) => (!Number.isFinite(t) ? String(t) : t >= 1e5 ? `${+(t / 1e6).toFixed(2)}M` : t >= 1e3 ? `${+(t / 1e3).toFixed(1)}k` : `${+t.toPrecision(3)}`);
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '-' : Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 export function reportMarkdown(s: SweepSummary): string {

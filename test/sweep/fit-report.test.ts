@@ -98,6 +98,9 @@ test('seed noise widens the interval; no advantage when Muon is AdamW; the verdi
   t.true(Math.abs(b.token_speedup - 1) < 0.02);
   t.true(b.token_speedup_ci95[0] < 1 && b.token_speedup_ci95[1] > 1, JSON.stringify(b.token_speedup_ci95));
   t.regex(b.verdict, /no advantage/);
+  const one = analyze(synthetic(1.5, [1]), { resamples: 50 }).budgets[0];
+  t.true(Math.abs(one.token_speedup - 1.5) < 0.02);
+  t.regex(one.verdict, /not judged: one seed gives no interval/);
   t.regex(verdict(2.0, [1.6, 2.5], 0.2), /reproduces Moonlight/);
   t.regex(verdict(1.9, [1.3, 2.5], 0.2), /outside the rule's bands/);
   t.regex(verdict(1.15, [1.05, 1.3], 0.23), /agrees with the later.*below 1 \+ the Newton-Schulz overhead \(1\.23\)/);
