@@ -176,6 +176,7 @@ export function analyze(results: RunResult[], options: { resamples?: number; see
 const colors: Record<string, string> = { adamw: '#1f77b4', muon: '#d62728' };
 const shades = ['#9ecae1', '#4292c6', '#08519c', '#08306b', '#fcae91', '#fb6a4a', '#cb181d', '#67000d'];
 const M = (t: number) => (!Number.isFinite(t) ? String(t) : t >= 1e5 ? `${+(t / 1e6).toFixed(2)}M` : t >= 1e3 ? `${+(t / 1e3).toFixed(1)}k` : `${+t.toPrecision(3)}`);
+const showCi = (a: [number, number]) => (a[0] === null || Number.isNaN(a[0]) ? 'no interval: one seed' : `${f(a[0], 2)}-${f(a[1], 2)}`);
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '-' : Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 export function reportMarkdown(s: SweepSummary): string {
@@ -187,11 +188,11 @@ export function reportMarkdown(s: SweepSummary): string {
   else lines.push('', 'No fit: AdamW needs runs at two budgets or more.');
   lines.push('', '## Speedups of Muon (bootstrap over seeds ' + s.bootstrap.seeds.join(',') + `, ${s.bootstrap.resamples} resamples)`, '', '| tokens | AdamW lr | Muon lr | AdamW loss | Muon loss | AdamW-equivalent tokens | token speedup (95%) | FLOP speedup (95%) | wall speedup | NS overhead | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|');
   for (const b of s.budgets)
-    lines.push(`| ${M(b.tokens)} | ${b.adamw_best_lr ?? '-'} | ${b.muon_best_lr} | ${f(b.adamw_val_loss, 4)} | ${f(b.muon_val_loss, 4)} | ${M(b.adamw_equivalent_tokens)}${b.extrapolated ? ' (extrapolated)' : ''} | ${f(b.token_speedup, 2)} (${f(b.token_speedup_ci95[0], 2)}-${f(b.token_speedup_ci95[1], 2)}) | ${f(b.flop_speedup, 2)} (${f(b.flop_speedup_ci95[0], 2)}-${f(b.flop_speedup_ci95[1], 2)}) | ${f(b.wall_speedup, 2)} | ${(100 * b.newton_schulz_overhead).toFixed(1)}% | ${b.verdict} |`);
+    lines.push(`| ${M(b.tokens)} | ${b.adamw_best_lr ?? '-'} | ${b.muon_best_lr} | ${f(b.adamw_val_loss, 4)} | ${f(b.muon_val_loss, 4)} | ${M(b.adamw_equivalent_tokens)}${b.extrapolated ? ' (extrapolated)' : ''} | ${f(b.token_speedup, 2)} (${showCi(b.token_speedup_ci95)}) | ${f(b.flop_speedup, 2)} (${showCi(b.flop_speedup_ci95)}) | ${f(b.wall_speedup, 2)} | ${(100 * b.newton_schulz_overhead).toFixed(1)}% | ${b.verdict} |`);
   const moon = s.budgets.filter((b) => b.muon_at_adamw_lr);
   if (moon.length) {
     lines.push('', "## Muon at AdamW's best lr (Moonlight's protocol)", '', '| tokens | lr | Muon loss | token speedup (95%) |', '|---|---|---|---|');
-    for (const b of moon) lines.push(`| ${M(b.tokens)} | ${b.muon_at_adamw_lr!.lr} | ${f(b.muon_at_adamw_lr!.val_loss, 4)} | ${f(b.muon_at_adamw_lr!.token_speedup, 2)} (${f(b.muon_at_adamw_lr!.token_speedup_ci95[0], 2)}-${f(b.muon_at_adamw_lr!.token_speedup_ci95[1], 2)}) |`);
+    for (const b of moon) lines.push(`| ${M(b.tokens)} | ${b.muon_at_adamw_lr!.lr} | ${f(b.muon_at_adamw_lr!.val_loss, 4)} | ${f(b.muon_at_adamw_lr!.token_speedup, 2)} (${showCi(b.muon_at_adamw_lr!.token_speedup_ci95)}) |`);
   }
   if (s.checks.length) {
     lines.push('', '## Checks (against the main run at the best lr, same seed)', '', '| label | optimizer | tokens | lr | seed | val loss | main val loss | difference |', '|---|---|---|---|---|---|---|---|');
