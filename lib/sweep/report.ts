@@ -67,6 +67,7 @@ export function verdict(s: number, [lo, hi]: [number, number], nsOverhead: numbe
   else if (s >= 1.8 && lo >= 1.5) v = "reproduces Moonlight's about 2x";
   else if (s >= 1.1 && s < 1.8 && lo > 1) v = 'agrees with the later, smaller reports (1.1-1.8x, interval above 1)';
   else if (hi < 1) v = 'AdamW is faster (the interval is below 1)';
+  else if (s < 1.1 && lo > 1) v = 'an advantage smaller than the later reports\' (below 1.1x, interval above 1)';
   else v = `outside the rule's bands (speedup ${s.toFixed(2)}, interval ${lo.toFixed(2)}-${hi.toFixed(2)})`;
   if (s > 0 && s < 1 + nsOverhead) v += `; below 1 + the Newton-Schulz overhead (${(1 + nsOverhead).toFixed(2)}): no compute saved on a CPU`;
   return v;
