@@ -5,6 +5,7 @@ import { evalCommand, evalFlags } from './cli/eval';
 import { infoCommand, infoFlags } from './cli/info';
 import { sampleCommand, sampleFlags } from './cli/sample';
 import { tokenizeCommand, tokenizeFlags } from './cli/tokenize';
+import { sweepCommand, sweepFlags } from './cli/sweep';
 import { trainCommand, trainFlags } from './cli/train';
 import { checkEnvironment } from './cli/environment';
 
@@ -21,6 +22,9 @@ ${flagHelp(sampleFlags)}
 
   tokenize  INPUT... --out DIR: text or .jsonl files into llm.c token shards (streamed)
 ${flagHelp(tokenizeFlags)}
+  sweep SPEC.json | --report DIR
+            a grid of training runs, one at a time, resumable; the report: fits, speedups, plots
+${flagHelp(sweepFlags)}
 
   info      CPU paths, threads, CUDA; parameters and FLOPs of a config
 ${flagHelp(infoFlags)}
@@ -62,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
     case 'sample': return sampleCommand(rest);
     case 'info': return infoCommand(rest);
     case 'tokenize': return tokenizeCommand(rest);
+    case 'sweep': return sweepCommand(rest);
     case 'bench': return loadBench().benchCommand(rest);
     case 'bench-rank': {
       // internal: launch N ranks of a bench worker script (used by bench step --nproc)

@@ -7,6 +7,7 @@ import { evalFlags } from '../lib/cli/eval';
 import { infoFlags } from '../lib/cli/info';
 import { sampleFlags } from '../lib/cli/sample';
 import { tokenizeFlags } from '../lib/cli/tokenize';
+import { sweepFlags } from '../lib/cli/sweep';
 import { trainFlags } from '../lib/cli/train';
 
 const root = path.join(__dirname, '..');
@@ -29,7 +30,7 @@ test('every js block in the docs is a file of examples/', (t) => {
   }
 });
 
-const commands = { train: trainFlags, eval: evalFlags, sample: sampleFlags, info: infoFlags, tokenize: tokenizeFlags };
+const commands = { train: trainFlags, eval: evalFlags, sample: sampleFlags, info: infoFlags, tokenize: tokenizeFlags, sweep: sweepFlags };
 for (const [command, flags] of Object.entries(commands)) {
   test(`docs/cli.md documents every flag of moontrain ${command}`, (t) => {
     const missing = Object.keys(flags).filter((f) => !cli.includes(`--${f}`));

@@ -15,11 +15,12 @@ export function openRun(dir: string, cache: string | undefined, command: 'eval' 
   const model = loadCheckpointModel(checkpoint, (args.precision as 'bf16' | 'f32') ?? 'bf16');
   const fingerprint = state.data_fingerprint as DataFingerprint | undefined;
   // A run from before checkpoints carried their tokenizer: its data and cache, as then.
-  const legacy = () => prepareDataset({ data: args.data as string, vocabSize: model.config.vocab_size, cacheDir: cache ?? cacheDir(args) });
+  const tokenizerKind = (args.tokenizer as 'bpe' | 'word' | undefined) ?? 'bpe';
+  const legacy = () => prepareDataset({ data: args.data as string, vocabSize: model.config.vocab_size, cacheDir: cache ?? cacheDir(args), tokenizerKind });
   const data = () => {
     if (!fingerprint) return legacy();
     checkFingerprint(fingerprint, command);
-    return prepareDataset({ data: fingerprint.path, vocabSize: saved?.vocabSize ?? model.config.vocab_size, tokenizer: saved, cacheDir: cache });
+    return prepareDataset({ data: fingerprint.path, vocabSize: saved?.vocabSize ?? model.config.vocab_size, tokenizer: saved, cacheDir: cache, tokenizerKind });
   };
   return { state, args, model, tokenizer: saved, data, checkpoint };
 }

@@ -1,5 +1,7 @@
 // moontrain eval --checkpoint DIR [--split val|test]: loss and perplexity per token and per word.
 import { evalBatches } from '../data';
+import { BpeTokenizer } from '../data/bpe';
+import { stridedEvalBatches } from '../data/strided-eval';
 import { Flags, parseFlags, UsageError } from './args';
 import { openRun } from './checkpoint-run';
 
@@ -8,6 +10,7 @@ export const evalFlags: Flags = {
   'cache-dir': { type: 'string', help: 'token cache (default: none; the tokenizer comes from the checkpoint)' },
   split: { type: 'string', choices: ['val', 'test'], default: 'val', help: 'which held-out split' },
   'batch-size': { type: 'int', min: 1, help: 'sequences per forward (default: the run\'s)' },
+  context: { type: 'int', min: 0, default: 0, help: 'every scored token has this much context, at least (overlapping windows; 0: disjoint windows)' },
   json: { type: 'bool', help: 'print JSON' },
 };
 
@@ -27,15 +30,24 @@ export function evalCommand(argv: string[]): number {
   const S = args['seq-len'] as number, B = (a['batch-size'] as number | undefined) ?? (args['batch-size'] as number);
   const tokens = data[split];
   let sum = 0, count = 0;
-  for (const b of evalBatches(tokens, { batchSize: B, seqLen: S })) {
+  const context = a.context as number;
+  if (context >= S) throw new UsageError(`moontrain eval: --context ${context}: expected less than the run's seq-len ${S}`);
+  const windows = context > 0 ? stridedEvalBatches(tokens, { batchSize: B, seqLen: S, minContext: context }) : evalBatches(tokens, { batchSize: B, seqLen: S });
+  for (const b of windows) {
     const loss = model.loss(b.ids, b.targets, [b.ids.length / S, S], { backward: false });
     sum += loss * model.lastStats.tokens;
     count += model.lastStats.tokens;
   }
   model.dispose();
   const words = data.words[split] * (count / Math.max(1, tokens.length - 1));
-  const r = { split, tokens: count, loss: sum / count, perplexity_per_token: Math.exp(sum / count), words: Math.round(words), perplexity_per_word: Math.exp(sum / words) };
+  const r: Record<string, unknown> = { split, tokens: count, loss: sum / count, perplexity_per_token: Math.exp(sum / count), words: Math.round(words), perplexity_per_word: Math.exp(sum / words) };
+  // Bits per byte (BPE only: a word model's <unk> merges words, so its bytes are not comparable).
+  const bytes = data.bytes && data.tokenizer instanceof BpeTokenizer ? data.bytes[split] * (count / Math.max(1, tokens.length - 1)) : undefined;
+  if (bytes) {
+    r.bytes = Math.round(bytes);
+    r.bits_per_byte = sum / bytes / Math.LN2;
+  }
   if (a.json) console.log(JSON.stringify(r, null, 2));
-  else console.log(`${split}: ${count.toLocaleString('en-US')} tokens (~${r.words.toLocaleString('en-US')} words), loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity_per_token.toFixed(2)} per token, ${r.perplexity_per_word.toFixed(2)} per word`);
+  else console.log(`${split}: ${count.toLocaleString('en-US')} tokens (~${(r.words as number).toLocaleString('en-US')} words), loss ${(r.loss as number).toFixed(4)}, perplexity ${(r.perplexity_per_token as number).toFixed(2)} per token, ${(r.perplexity_per_word as number).toFixed(2)} per word${bytes ? `, ${(r.bits_per_byte as number).toFixed(4)} bits per byte` : ''}`);
   return 0;
 }

@@ -36,8 +36,9 @@ export function sampleCommand(argv: string[]): number {
   if (!a.checkpoint) throw new UsageError('moontrain sample: --checkpoint DIR is required');
   const run = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined, 'sample');
   const { args, model } = run;
-  let tokenizer = run.tokenizer;
-  if (!tokenizer && !run.state.data_fingerprint) {
+  // A BPE run carries its tokenizer; a word run's vocabulary is rebuilt from its (fingerprinted) data.
+  let tokenizer: { vocabSize: number; encode(text: string): Int32Array; decode(ids: ArrayLike<number>): string } | undefined = run.tokenizer;
+  if (!tokenizer && (!run.state.data_fingerprint || args.tokenizer === 'word')) {
     try {
       tokenizer = run.data().tokenizer;
     } catch (e) {

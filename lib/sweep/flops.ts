@@ -1,0 +1,30 @@
+// Training FLOPs of a run: the model's (6 x active parameters and head, plus attention, per token;
+// nn/config.ts) and Muon's Newton-Schulz, which is not negligible at this scale. Each quintic
+// iteration on an m x n matrix (m <= n) costs 4m^2 n + 2m^3 FLOPs (X X^T, then the polynomial in
+// it, then its product with X); every matrix and every expert is orthogonalised every step.
+import { flopsPerToken, type MoonlightConfig } from '../nn/config';
+import { MoonlightModel } from '../nn/model';
+import { isMuonParameter } from '../optim/muon';
+
+/** Newton-Schulz FLOPs of one Muon step on the model of `config` (matrix shapes from the model itself). */
+export function newtonSchulzFlopsPerStep(config: MoonlightConfig, nsSteps = 5): number {
+  const model = new MoonlightModel(config, { precision: 'f32', seed: 0 });
+  try {
+    let flops = 0;
+    for (const p of model.parameters()) {
+      if (!isMuonParameter(p)) continue;
+      const shape = p.value.shape;
+      const [a, b] = shape.slice(-2);
+      const m = Math.min(a, b), n = Math.max(a, b);
+      const count = shape.slice(0, -2).reduce((x, y) => x * y, 1);
+      flops += count * nsSteps * (4 * m * m * n + 2 * m * m * m);
+    }
+    return flops;
+  } finally {
+    model.dispose();
+  }
+}
+
+export function modelFlops(config: MoonlightConfig, seqLen: number, tokens: number): number {
+  return flopsPerToken(config, seqLen) * tokens;
+}
