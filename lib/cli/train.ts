@@ -84,6 +84,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     checkDataFile(a.data as string, 'train');
   }
   const out = a.out as string;
+  // Settings checked before anything is written.
+  const betas = parseBetas(a['adam-betas']);
+  const evalPlan = parseEvalPlan(a, a['seq-len'] as number);
+  const warmup = warmupSteps(a);
+  if (((a['decay-fraction'] as number | undefined) ?? 0) > 1) throw new UsageError(`moontrain train: --decay-fraction: expected a number in [0, 1], got ${a['decay-fraction']}`);
   if (nproc > 1 && !isRank) {
     // The launcher: one process per rank, like torchrun; a failing rank stops the job. It holds
     // the run folder's lock for its ranks.
@@ -107,10 +112,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (resumed?.changes) progress.message(resumed.changes);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
-  const betas = parseBetas(a['adam-betas']);
-  const evalPlan = parseEvalPlan(a, S);
-  const warmup = warmupSteps(a);
-  if (((a['decay-fraction'] as number | undefined) ?? 0) > 1) throw new UsageError(`moontrain train: --decay-fraction: expected a number in [0, 1], got ${a['decay-fraction']}`);
   progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
   // A resumed run uses the tokenizer its checkpoint carries, on data whose fingerprint is unchanged.
   let fingerprint: DataFingerprint;

@@ -153,7 +153,8 @@ export async function runSweep(runs: SweepRun[], o: SweepOptions): Promise<'done
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const prior = fs.existsSync(path.join(dir, 'wall_s')) ? Number(fs.readFileSync(path.join(dir, 'wall_s'), 'utf8')) : 0;
       fs.writeFileSync(path.join(dir, 'wall_s'), String(prior + seconds));
-      if (code !== 0) throw Object.assign(new Error(`moontrain sweep: run ${run.id} failed (exit ${code}); see ${path.join(dir, 'train.log')}`), { code: 'ERR_MOONTRAIN_SWEEP_RUN' });
+      // A run stopped by the forwarded Ctrl-C exits 130 (143 for SIGTERM) after its checkpoint.
+      if (code !== 0 && !(interrupted && (code === 130 || code === 143))) throw Object.assign(new Error(`moontrain sweep: run ${run.id} failed (exit ${code}); see ${path.join(dir, 'train.log')}`), { code: 'ERR_MOONTRAIN_SWEEP_RUN' });
       if (trainedSteps(dir) < steps) break;  // interrupted: its checkpoint waits for the next sweep
       const r = summarizeRun(run, dir, prior + seconds);
       fs.appendFileSync(path.join(o.out, 'results.jsonl'), JSON.stringify(r) + '\n');
