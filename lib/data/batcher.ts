@@ -152,6 +152,13 @@ export function evalBatches(tokens: Int32Array, options: { batchSize: number; se
     windows,
     predictedTokens: windows * seqLen,
     droppedTokens: (tokens.length - 1) % seqLen,
+    ...batchSequence(count, batch),
+  };
+}
+
+/** batch(i), slice() and iteration over `count` batches: what every EvalBatches shares. */
+export function batchSequence(count: number, batch: (i: number) => Batch): Pick<EvalBatches, 'batch' | 'slice' | typeof Symbol.iterator> {
+  return {
     batch,
     slice(start = 0, end = count) {
       const at = (k: number): number => (k < 0 ? Math.max(0, count + k) : Math.min(k, count));

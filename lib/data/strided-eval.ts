@@ -8,7 +8,7 @@
 // meet exactly. If targets remain after the last whole window, one more window ends at x[N - 1]
 // and scores only those. So every target x[j], first + 1 <= j <= N - 1, is scored exactly once;
 // x[1..first] (fewer than minContext tokens of context) are not.
-import type { Batch, EvalBatches } from './batcher';
+import { batchSequence, type Batch, type EvalBatches } from './batcher';
 import { checkInt, describe, invalid } from './errors';
 
 export interface StridedEvalOptions {
@@ -65,15 +65,6 @@ export function stridedEvalBatches(tokens: Int32Array, options: StridedEvalOptio
     windows,
     predictedTokens: Math.max(0, tokens.length - 1 - first),
     droppedTokens: Math.min(first, tokens.length - 1),
-    batch,
-    slice(start = 0, end = count) {
-      const at = (k: number): number => (k < 0 ? Math.max(0, count + k) : Math.min(k, count));
-      const out: Batch[] = [];
-      for (let i = at(Math.trunc(start)); i < at(Math.trunc(end)); i++) out.push(batch(i));
-      return out;
-    },
-    *[Symbol.iterator]() {
-      for (let i = 0; i < count; i++) yield batch(i);
-    },
+    ...batchSequence(count, batch),
   };
 }
