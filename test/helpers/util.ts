@@ -119,3 +119,11 @@ export function assertClose(
   const err = relFrobError(got, ref);
   t.true(err <= tol, `${label}: relative Frobenius error ${fmt(err)} > ${fmt(tol)}`);
 }
+
+/**
+ * Why memory measurements mean nothing in this process, or null: under AddressSanitizer (the CI's
+ * sanitizer run preloads libasan) freed memory sits in quarantine and RSS only grows.
+ */
+export function rssUnmeasurable(): string | null {
+  return process.env.LD_PRELOAD?.includes('libasan') ? 'under AddressSanitizer freed memory stays in quarantine: RSS bounds do not apply' : null;
+}

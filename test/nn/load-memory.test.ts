@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { configOfSize, measureLoad, writeShardedCheckpoint } from '../../bench/load-memory';
+import { rssUnmeasurable } from '../helpers/util';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-load-'));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +20,9 @@ test('a sharded ~250 MiB checkpoint loads within the weights plus three shards a
   t.log(`weights ${(weights / 2 ** 20).toFixed(0)} MiB, largest shard ${(Math.max(...sizes) / 2 ** 20).toFixed(0)} MiB, peak above baseline ${(above / 2 ** 20).toFixed(0)} MiB`);
   // Loading everything first, as before, peaks at 2.4x the weights; the margin covers float staging
   // buffers the garbage collector has not yet reclaimed.
-  t.true(above < weights + 3 * Math.max(...sizes), `peak ${above} bytes above baseline; weights ${weights}, largest shard ${Math.max(...sizes)}`);
+  const why = rssUnmeasurable();
+  if (why) t.log(`peak bound not checked: ${why}`);
+  else t.true(above < weights + 3 * Math.max(...sizes), `peak ${above} bytes above baseline; weights ${weights}, largest shard ${Math.max(...sizes)}`);
 
   // Counted inside the loading process: ava runs other test files in this one.
   t.is(m.newTensors, m.parameterTensors, 'one native tensor per parameter: no views or pieces left alive');
