@@ -11,11 +11,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { init, type Communicator } from '../lib/parallel/comm';
+import { init } from '../lib/parallel/comm';
 import { detectMpiLaunch } from '../lib/parallel/mpi-env';
 import { native, packageRoot } from '../lib/native';
 import { tensor, type Tensor } from '../lib/tensor';
-import type { CollectiveKind } from './collectives';
+import { timeIt, type CollectiveKind } from './collectives';
 
 interface Side {
   us: number;
@@ -33,15 +33,6 @@ function fill(n: number, seed: number): Tensor {
   const a = new Float32Array(n);
   for (let i = 0; i < n; ++i) a[i] = ((i * 7 + seed * 13) % 17) - 8;
   return tensor(a, [n]);
-}
-
-function timeIt(comm: Communicator, iters: number, fn: () => void): number {
-  comm.barrier();
-  const t0 = Number(process.hrtime.bigint()) / 1e3;
-  for (let i = 0; i < iters; ++i) fn();
-  const t1 = Number(process.hrtime.bigint()) / 1e3;
-  const [end, negStart] = comm.allReduceNumbers(new Float64Array([t1, -t0]), 'max');
-  return (end + negStart) / iters;
 }
 
 export interface MpiBenchOptions {

@@ -21,6 +21,20 @@ import { tensor, type Tensor } from '../lib/tensor';
 
 export type CollectiveKind = 'allgather' | 'reducescatter';
 
+/**
+ * Microseconds per call of fn, from the first rank's start to the last rank's end
+ * (CLOCK_MONOTONIC is system-wide): with more ranks than CPUs a rank's own stopwatch also counts
+ * the time others ran on its CPU.
+ */
+export function timeIt(comm: Communicator, iters: number, fn: () => void): number {
+  comm.barrier();
+  const t0 = Number(process.hrtime.bigint()) / 1e3;
+  for (let i = 0; i < iters; ++i) fn();
+  const t1 = Number(process.hrtime.bigint()) / 1e3;
+  const [end, negStart] = comm.allReduceNumbers(new Float64Array([t1, -t0]), 'max');
+  return (end + negStart) / iters;
+}
+
 interface Row {
   /** The nominal size (a power of 4); bytes is it rounded down to a multiple of nproc elements. */
   target: number;
@@ -77,25 +91,15 @@ function runRank(comm: Communicator, kind: CollectiveKind, maxBytes: number): Ro
     const runOop = kind === 'allgather' ? () => comm.allGather(small, big) : () => comm.reduceScatter(big, small);
     const runIp = kind === 'allgather' ? () => comm.allGather(inPlace, inPlace) : () => comm.reduceScatter(inPlace, inPlace);
     const runCopy = () => native.commCopyBytes(dst, src);
-    // From the first rank's start to the last rank's end (CLOCK_MONOTONIC is system-wide): with
-    // more ranks than CPUs a rank's own stopwatch also counts the time others ran on its CPU.
-    const timeIt = (fn: () => void): number => {
-      comm.barrier();
-      const t0 = Number(process.hrtime.bigint()) / 1e3;
-      for (let i = 0; i < iters; ++i) fn();
-      const t1 = Number(process.hrtime.bigint()) / 1e3;
-      const [end, negStart] = comm.allReduceNumbers(new Float64Array([t1, -t0]), 'max');
-      return (end + negStart) / iters;
-    };
     // Warm-up: pages, caches.
     runOop();
     runIp();
     runCopy();
     const t = { oop: [] as number[], ip: [] as number[], copy: [] as number[] };
     for (let r = 0; r < repeats; ++r) {
-      t.oop.push(timeIt(runOop));
-      t.ip.push(timeIt(runIp));
-      t.copy.push(timeIt(runCopy));
+      t.oop.push(timeIt(comm, iters, runOop));
+      t.ip.push(timeIt(comm, iters, runIp));
+      t.copy.push(timeIt(comm, iters, runCopy));
     }
     const f = (N - 1) / N;
     const oopUs = median(t.oop), ipUs = median(t.ip), copyUs = median(t.copy);

@@ -1,6 +1,7 @@
 // Newton–Schulz, 5 steps: moontrain (f32, bf16) against an fp32 version on OpenBLAS (ssyrk for
 // X·Xᵀ, as numpy does).
 import { ops } from '../lib/ops';
+import { newtonSchulzFlops } from '../lib/sweep/flops';
 import { tensor } from '../lib/tensor';
 import { Candidate, CaseResult, loadOpenBlas, randomArray, runCase } from './harness';
 
@@ -9,12 +10,6 @@ export const nsShapes: [number, number, number][] = [
   [1, 2048, 2048],
   [8, 512, 1408],  // a batch of expert matrices
 ];
-
-// One step on r x c (r <= c): X·Xᵀ 2r²c, A·A 2r³, B·X 2r²c (docs/model-and-optimizers.md).
-export function nsFlops(batch: number, m: number, n: number, steps: number): number {
-  const r = Math.min(m, n), c = Math.max(m, n);
-  return batch * steps * (4 * r * r * c + 2 * r * r * r);
-}
 
 export function benchNewtonSchulz(repeats: number, shapes = nsShapes): CaseResult[] {
   const blas = loadOpenBlas();
@@ -36,7 +31,7 @@ export function benchNewtonSchulz(repeats: number, shapes = nsShapes): CaseResul
     for (const dtype of ['f32', 'bf16'] as const) {
       const x = tensor(x32, batch === 1 ? [m, n] : [batch, m, n], { dtype });
       const ours: Candidate = { name: `moontrain-${dtype}`, run: () => ops.newtonSchulz(x).dispose() };
-      results.push(runCase('ns5', `${batch}x${m}x${n}`, dtype, nsFlops(batch, m, n, 5), [ours, ...anchor], repeats));
+      results.push(runCase('ns5', `${batch}x${m}x${n}`, dtype, newtonSchulzFlops(batch, m, n, 5), [ours, ...anchor], repeats));
       x.dispose();
     }
   }

@@ -25,7 +25,7 @@
 // vocabSize === 256 + merges.length.
 import * as fs from 'fs';
 import { writeFileAtomic } from '../io/atomic';
-import { badFile, checkInt, checkPath, describe, invalid } from './errors';
+import { badFile, checkInt, checkPath, describe, invalid, readFileNamed } from './errors';
 
 /** GPT-2's pre-tokenization pattern. */
 const CHUNK_PATTERN = /'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -443,12 +443,7 @@ export class BpeTokenizer {
   static load(file: string): BpeTokenizer {
     const op = 'BpeTokenizer.load';
     checkPath(op, 'file', file);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw badFile(op, file, `cannot read: ${(e as Error).message}`, e);
-    }
+    const text = readFileNamed(op, file).toString('utf8');
     let obj: unknown;
     try {
       obj = JSON.parse(text);

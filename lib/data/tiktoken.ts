@@ -3,7 +3,7 @@
 // rank; a chunk of text is encoded by repeatedly merging the adjacent pair of parts whose joined
 // bytes have the lowest rank, as tiktoken does.
 import * as fs from 'fs';
-import { badFile, checkInt, checkPath, describe, invalid } from './errors';
+import { badFile, checkInt, checkPath, describe, invalid, readFileNamed } from './errors';
 
 /**
  * Moonlight's pre-tokenizer (tokenization_moonshot.py's pat_str), written for JavaScript: Python
@@ -70,12 +70,7 @@ export class TiktokenTokenizer {
   static load(file: string, options: TiktokenOptions = {}): TiktokenTokenizer {
     const op = 'TiktokenTokenizer.load';
     checkPath(op, 'file', file);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw badFile(op, file, `cannot read: ${(e as Error).message}`, e);
-    }
+    const text = readFileNamed(op, file).toString('utf8');
     const ranks = new Map<string, number>();
     const seen = new Set<number>();
     text.split('\n').forEach((line, i) => {

@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
-import { badFile, checkInt, checkPath, describe, invalid } from './errors';
+import { badFile, checkInt, checkPath, describe, invalid, readFileNamed } from './errors';
 
 export const LLMC_MAGIC = 20240520;
 export const LLMC_HEADER_INTS = 256;
@@ -164,12 +164,7 @@ export function readTokenFile(file: string, options: ReadTokenFileOptions = {}):
 export function readTextFile(file: string): string {
   const op = 'readTextFile';
   checkPath(op, 'file', file);
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw badFile(op, file, `cannot read: ${(e as Error).message}`, e);
-  }
+  const bytes = readFileNamed(op, file);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {

@@ -5,6 +5,13 @@
 import { flopsPerToken, type MoonlightConfig } from '../nn/config';
 import { MoonlightModel } from '../nn/model';
 import { isMuonParameter } from '../optim/muon';
+import { numel } from '../shape';
+
+/** FLOPs of `steps` quintic iterations on each of `batch` matrices of rows x cols. */
+export function newtonSchulzFlops(batch: number, rows: number, cols: number, steps: number): number {
+  const m = Math.min(rows, cols), n = Math.max(rows, cols);
+  return batch * steps * (4 * m * m * n + 2 * m * m * m);
+}
 
 /** Newton-Schulz FLOPs of one Muon step on the model of `config` (matrix shapes from the model itself). */
 export function newtonSchulzFlopsPerStep(config: MoonlightConfig, nsSteps = 5): number {
@@ -14,10 +21,8 @@ export function newtonSchulzFlopsPerStep(config: MoonlightConfig, nsSteps = 5): 
     for (const p of model.parameters()) {
       if (!isMuonParameter(p)) continue;
       const shape = p.value.shape;
-      const [a, b] = shape.slice(-2);
-      const m = Math.min(a, b), n = Math.max(a, b);
-      const count = shape.slice(0, -2).reduce((x, y) => x * y, 1);
-      flops += count * nsSteps * (4 * m * m * n + 2 * m * m * m);
+      const [a, b] = shape.slice(-2) as [number, number];
+      flops += newtonSchulzFlops(numel(shape.slice(0, -2)), a, b, nsSteps);
     }
     return flops;
   } finally {
