@@ -5,6 +5,7 @@
 // which saves a checkpoint; the sweep then stops.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { parseConfig } from '../nn/config';
 import { checkpointDir } from '../train/checkpoint';
@@ -141,13 +142,15 @@ export async function runSweep(runs: SweepRun[], o: SweepOptions): Promise<'done
       const dir = path.join(o.out, 'runs', run.id);
       const steps = run.flags.steps as number;
       const at = trainedSteps(dir);
-      const argv = at > 0 ? ['train', '--resume', dir, '--steps', String(steps)] : ['train', ...flagArgs(run.flags), '--out', dir];
+      // A run stopped before its first checkpoint starts again (--overwrite clears its metrics, keeps train.log).
+      const argv = at > 0 ? ['train', '--resume', dir, '--steps', String(steps)] : ['train', ...flagArgs(run.flags), '--out', dir, '--overwrite'];
       log(`[${i + 1}/${todo.length}] ${run.id}${at > 0 ? ` (resuming at step ${at})` : ''}`);
       fs.mkdirSync(dir, { recursive: true });
       const logFd = fs.openSync(path.join(dir, 'train.log'), 'a');
       const t0 = process.hrtime.bigint();
       child = spawn(node, [...args, ...argv], { stdio: ['ignore', logFd, logFd] });
-      const code = await new Promise<number | null>((resolve) => child!.on('exit', (c) => resolve(c)));
+      // A signal that arrives before the run installs its handlers kills it outright: 128 + signal, as a shell reports it.
+      const code = await new Promise<number>((resolve) => child!.on('exit', (c, sig) => resolve(c ?? 128 + (sig ? os.constants.signals[sig] : 0))));
       child = null;
       fs.closeSync(logFd);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
