@@ -25,7 +25,8 @@
 // vocabSize === 256 + merges.length.
 import * as fs from 'fs';
 import { writeFileAtomic } from '../io/atomic';
-import { badFile, checkInt, checkPath, describe, invalid, readFileNamed } from './errors';
+import { badFile, checkInt, checkPath, describe, invalid } from './errors';
+import { readFileNamed } from './read-file';
 
 /** GPT-2's pre-tokenization pattern. */
 const CHUNK_PATTERN = /'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;

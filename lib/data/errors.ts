@@ -1,6 +1,5 @@
 // The Errors of the data pipeline, in moontrain's style: an invalid argument names the function,
 // the argument, what was expected and what came; a bad file names the function and the file.
-import * as fs from 'fs';
 import { describe, invalid } from '../errors';
 
 export { describe, INVALID_ARGUMENT, invalid } from '../errors';
@@ -15,15 +14,6 @@ export type BadDataFileError = Error & { code: typeof BAD_DATA_FILE; op: string;
 export function badFile(op: string, file: string, what: string, cause?: unknown): BadDataFileError {
   const e = new Error(`${op}: ${file}: ${what}`, cause === undefined ? undefined : { cause });
   return Object.assign(e, { code: BAD_DATA_FILE, op, file } as const);
-}
-
-/** The bytes of a file, or an Error naming the function and the file. */
-export function readFileNamed(op: string, file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw badFile(op, file, `cannot read: ${(e as Error).message}`, e);
-  }
 }
 
 /** Checks an integer argument in [min, max]; returns it. */

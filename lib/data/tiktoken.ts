@@ -3,7 +3,8 @@
 // rank; a chunk of text is encoded by repeatedly merging the adjacent pair of parts whose joined
 // bytes have the lowest rank, as tiktoken does.
 import * as fs from 'fs';
-import { badFile, checkInt, checkPath, describe, invalid, readFileNamed } from './errors';
+import { badFile, checkInt, checkPath, describe, invalid } from './errors';
+import { readFileNamed } from './read-file';
 
 /**
  * Moonlight's pre-tokenizer (tokenization_moonshot.py's pat_str), written for JavaScript: Python

@@ -15,7 +15,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
-import { badFile, checkInt, checkPath, describe, invalid, readFileNamed } from './errors';
+import { badFile, checkInt, checkPath, describe, invalid } from './errors';
+import { readFileNamed } from './read-file';
 
 export const LLMC_MAGIC = 20240520;
 export const LLMC_HEADER_INTS = 256;
