@@ -37,6 +37,12 @@ export declare class Tensor {
   dispose(): void;
   /** A view with another shape of the same element count, sharing the memory (no copy). */
   reshape(shape: readonly number[]): Tensor;
+  /**
+   * A view of `length` entries from `start` along `axis` (negative counts from the end), sharing
+   * the memory. The window must be contiguous: `axis` is the first dimension whose size is not 1
+   * (rows of a matrix, matrices of a batch); `split` copies any other window.
+   */
+  narrow(axis: number, start: number, length: number): Tensor;
   [Symbol.dispose](): void;
 }
 

@@ -86,4 +86,9 @@ std::string shape_str(const Shape& s) {
   return r + "]";
 }
 
+bool overlaps(const Tensor& a, const Tensor& b) {
+  if (!a.storage || a.storage != b.storage || a.nbytes() == 0 || b.nbytes() == 0) return false;
+  return a.offset < b.offset + b.nbytes() && b.offset < a.offset + a.nbytes();
+}
+
 }  // namespace mt

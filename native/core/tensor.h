@@ -1,4 +1,5 @@
-// Native tensor storage: a contiguous row-major buffer of one dtype on one device.
+// Native tensor storage: a contiguous row-major buffer of one dtype on one device. A tensor is a
+// window of its storage (an offset and a shape): reshape and narrow make views sharing it.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -44,13 +45,18 @@ struct Tensor {
   Shape shape;
   DType dtype = DType::F32;
   std::shared_ptr<Storage> storage;
+  size_t offset = 0;  // bytes from the start of the storage to element 0
 
   int64_t numel() const;
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
   int rank() const { return static_cast<int>(shape.size()); }
-  void* data() const { return storage ? storage->data : nullptr; }
+  void* data() const { return storage && storage->data ? static_cast<char*>(storage->data) + offset : nullptr; }
   Device device() const { return storage ? storage->device : Device::CPU; }
-  const IndexFacts& facts() const { return storage->facts; }
+  // The facts hold for the whole storage; a view of part of it knows none.
+  const IndexFacts& facts() const {
+    static const IndexFacts none;
+    return offset == 0 && nbytes() == storage->bytes ? storage->facts : none;
+  }
   template <typename T>
   T* ptr() const { return static_cast<T*>(data()); }
 };
@@ -69,6 +75,9 @@ void set_poison_allocations(bool on);
 bool poison_allocations();
 
 std::string shape_str(const Shape& s);
+
+// Whether a and b share any byte of memory (views of one storage whose windows meet).
+bool overlaps(const Tensor& a, const Tensor& b);
 
 // Live tensor storages and their bytes (for leak tests).
 struct LiveStorage {

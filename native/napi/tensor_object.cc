@@ -21,6 +21,7 @@ Napi::Function TensorObject::Define(Napi::Env env) {
                          InstanceMethod<&TensorObject::To>("to"),
                          InstanceMethod<&TensorObject::Dispose>("dispose"),
                          InstanceMethod<&TensorObject::Reshape>("reshape"),
+                         InstanceMethod<&TensorObject::Narrow>("narrow"),
                      });
 }
 
@@ -154,6 +155,40 @@ Napi::Value TensorObject::Reshape(const Napi::CallbackInfo& info) {
                      shape_str(shape));
     Tensor view = tensor_;
     view.shape = shape;
+    return Wrap(info.Env(), std::move(view));
+  });
+}
+
+// A view of `length` entries from `start` along `axis`, sharing the memory. Only a window that is
+// contiguous in the row-major layout can be a view: along the first axis whose size is not 1.
+Napi::Value TensorObject::Narrow(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const char* op = "narrow";
+    if (disposed()) throw ArgError(op, "this", "a live tensor (not disposed)", "a disposed tensor");
+    const int rank = tensor_.rank();
+    const auto integer = [&](const Napi::Value& v, const char* name, double lo, double hi) -> int64_t {
+      const std::string range = "an integer in [" + std::to_string(int64_t(lo)) + ", " + std::to_string(int64_t(hi)) + "]";
+      if (!v.IsNumber()) throw ArgError(op, name, range, describe(v));
+      const double d = v.As<Napi::Number>().DoubleValue();
+      if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int64_t>(d))) throw ArgError(op, name, range, describe(v));
+      return static_cast<int64_t>(d);
+    };
+    int64_t axis = integer(info[0], "axis", -rank, rank - 1);
+    if (axis < 0) axis += rank;
+    const int64_t size = tensor_.shape[axis];
+    const int64_t start = integer(info[1], "start", 0, static_cast<double>(size));
+    const int64_t length = integer(info[2], "length", 0, static_cast<double>(size - start));
+    for (int64_t d = 0; d < axis; ++d)
+      if (tensor_.shape[d] != 1)
+        throw ArgError(op, "axis",
+                       "an axis with only dimensions of size 1 before it (a view must be contiguous in " +
+                           shape_str(tensor_.shape) + "; split copies any window)",
+                       std::to_string(axis));
+    int64_t inner = 1;
+    for (int64_t d = axis + 1; d < rank; ++d) inner *= tensor_.shape[d];
+    Tensor view = tensor_;
+    view.shape[axis] = length;
+    view.offset += static_cast<size_t>(start * inner) * dtype_size(tensor_.dtype);
     return Wrap(info.Env(), std::move(view));
   });
 }

@@ -31,6 +31,7 @@ class TensorObject : public Napi::ObjectWrap<TensorObject> {
   Napi::Value To(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Reshape(const Napi::CallbackInfo& info);
+  Napi::Value Narrow(const Napi::CallbackInfo& info);
   void Release();
 
   Tensor tensor_;

@@ -28,8 +28,10 @@ void require_like(const Tensor& t, const Tensor& ref, const char* op, const char
 
 // For in-place ops: t must not share memory with other.
 void require_distinct(const Tensor& t, const Tensor& other, const char* op, const char* name, const char* other_name) {
-  if (t.data() != nullptr && t.data() == other.data())
-    throw ArgError(op, name, std::string("a tensor distinct from ") + other_name, std::string("the same memory as ") + other_name);
+  if (overlaps(t, other))
+    throw ArgError(op, name, std::string("a tensor distinct from ") + other_name,
+                   std::string(t.data() == other.data() && t.nbytes() == other.nbytes() ? "the same memory as " : "memory overlapping ") +
+                       other_name);
 }
 
 // An Int32Array of `length` entries, each in [lo, hi]. `what` describes the entries, e.g.

@@ -20,7 +20,7 @@ void require_shape(const Tensor& t, const Shape& s, const char* op, const char* 
 // Same shape, dtype and device as ref.
 void require_like(const Tensor& t, const Tensor& ref, const char* op, const char* name, const char* ref_name);
 
-// For in-place ops: t must not share memory with other.
+// For in-place ops: t must not share any byte of memory with other.
 void require_distinct(const Tensor& t, const Tensor& other, const char* op, const char* name, const char* other_name);
 
 // An index argument of `length` entries, each in [lo, hi], as an i32 tensor: an i32 tensor (not

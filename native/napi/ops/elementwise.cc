@@ -82,6 +82,8 @@ Napi::Value bind_assign(const Napi::CallbackInfo& info) {
     const Tensor& src = tensor_arg(info[1], op, "src");
     require_shape(src, dst.shape, op, "src", "as dst");
     require_same_device(src, dst, op, "src", "dst");
+    if (src.storage == dst.storage && src.offset == dst.offset) return info.Env().Undefined();  // dst already holds src
+    require_distinct(src, dst, op, "src", "dst");
     const OpTable& t = backend_for(dst, op, "dst", ops_for(dst.device()).assign);
     t.assign(dst, src);
     return info.Env().Undefined();
