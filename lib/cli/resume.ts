@@ -1,6 +1,7 @@
 // What --resume does with the flags given beside it: settings that define the run (config,
 // precision, optimizer, batch size, sequence length, seed, data) must match the checkpoint's; the
 // others (lr schedule, steps, intervals, out, ...) are applied and listed in one line.
+import type { Device } from '../../types/core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { fromHfTokenizerJson } from '../data/hf-tokenizer-json';
@@ -25,9 +26,9 @@ export function openCheckpoint(given: string): { runDir: string; checkpoint: str
 }
 
 /** A checkpoint's model; tensors that do not fit its config.json are one clear line. */
-export function loadCheckpointModel(dir: string, precision: 'bf16' | 'f32'): MoonlightModel {
+export function loadCheckpointModel(dir: string, precision: 'bf16' | 'f32', device: Device = 'cpu'): MoonlightModel {
   try {
-    return MoonlightModel.load(dir, { precision });
+    return MoonlightModel.load(dir, { precision, device });
   } catch (e) {
     if ((e as { code?: string }).code) throw e;
     throw badCheckpoint(`moontrain: the checkpoint ${dir} does not fit its config.json: ${(e as Error).message}`);

@@ -22,6 +22,8 @@ import { detectMpiLaunch } from '../parallel/mpi-env';
 import { launch } from '../parallel/launch';
 import { ZeroOptimizer } from '../parallel/zero';
 import { Flags, Parsed, UsageError, parseFlags } from './args';
+import { checkDevice } from '../nn/device';
+import type { Device } from '../../types/core';
 import { resolveConfig } from './info';
 import { checkMemory } from './memory-check';
 import type { MoonlightConfig } from '../nn/config';
@@ -40,6 +42,7 @@ export const trainFlags: Flags = {
   'decay-fraction': { type: 'number', min: 0, default: 0.2, help: 'wsd: fraction of the steps spent decaying linearly to 0' },
   'adam-betas': { type: 'string', default: '0.9,0.95', help: 'AdamW betas b1,b2 (AdamW, and Muon\'s internal AdamW)' },
   precision: { type: 'string', choices: ['bf16', 'f32'], default: 'bf16', help: 'weights and activations' },
+  device: { type: 'string', choices: ['cpu', 'cuda'], default: 'cpu', help: 'where weights, activations, gradients and optimizer state live' },
   seed: { type: 'int', min: 0, default: 1, help: 'initialisation and batch order' },
   data: { type: 'string', default: 'brown', help: "'brown' or a .txt / llm.c / uint16 token file" },
   tokenizer: { type: 'string', choices: ['bpe', 'word'], default: 'bpe', help: "'word': words, rare ones (< 4 in train) as <unk>, as Bengio et al. 2003; the model's vocab_size becomes the tokenizer's" },
@@ -59,6 +62,15 @@ export const trainFlags: Flags = {
 
 export function cacheDir(a: Parsed): string {
   return (a['cache-dir'] as string | undefined) ?? process.env.MOONTRAIN_CACHE ?? path.join(os.homedir(), '.cache', 'moontrain');
+}
+
+/** --device, checked before anything is written: one line saying why 'cuda' cannot be used here. */
+function trainingDevice(given: unknown): Device {
+  try {
+    return checkDevice('moontrain train', given);
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace("option 'device'", '--device')}`);
+  }
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -88,6 +100,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const betas = parseBetas(a['adam-betas']);
   const evalPlan = parseEvalPlan(a, a['seq-len'] as number);
   const warmup = warmupSteps(a);
+  const device = trainingDevice(a.device);
   if (((a['decay-fraction'] as number | undefined) ?? 0) > 1) throw new UsageError(`moontrain train: --decay-fraction: expected a number in [0, 1], got ${a['decay-fraction']}`);
   if (nproc > 1 && !isRank) {
     // The launcher: one process per rank, like torchrun; a failing rank stops the job. It holds
@@ -112,7 +125,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (resumed?.changes) progress.message(resumed.changes);
   const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
-  progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${info().isa} x${info().threads} threads${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
+  progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${device === 'cuda' ? `cuda (${info().cuda.devices[0]?.name ?? 'GPU'})` : `${info().isa} x${info().threads} threads`}${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
   // A resumed run uses the tokenizer its checkpoint carries, on data whose fingerprint is unchanged.
   let fingerprint: DataFingerprint;
   let savedTokenizer: ReturnType<typeof loadCheckpointTokenizer>;
@@ -133,8 +146,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   progress.message(`data: ${data.description}`);
   const model = resumed
-    ? loadCheckpointModel(resumed.checkpoint, a.precision as 'bf16' | 'f32')
-    : new MoonlightModel(config, { precision: a.precision as 'bf16' | 'f32', seed: a.seed as number });
+    ? loadCheckpointModel(resumed.checkpoint, a.precision as 'bf16' | 'f32', device)
+    : new MoonlightModel(config, { precision: a.precision as 'bf16' | 'f32', seed: a.seed as number, device });
   const lr = a.lr as number, wd = a['weight-decay'] as number;
   // With ranks, the inner optimizer only lends its settings: ZeRO keeps 1/N of the state.
   const inner = a.optimizer === 'adamw'

@@ -2,7 +2,7 @@
 // for the first first_k_dense_replace layers, MoE after), final RMSNorm, LM head, cross-entropy.
 // Parameter names are Hugging Face DeepseekV3's; experts are stacked [E, out, in] internally
 // and written one matrix per expert.
-import type { DType, Tensor } from '../../types/core';
+import type { DType, Device, Tensor } from '../../types/core';
 import { ops } from '../ops';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -17,6 +17,7 @@ import { MoonlightConfig, PresetName, countParameters, parseConfig, presets } fr
 import { linear, linearBackward, rmsNorm, rmsNormBackward } from './functional';
 import { ExpertFormat, expertName, fusedLocation } from './expert-layout';
 import { hfConfigJson, hfGenerationConfigJson } from './hf-config';
+import { checkDevice } from './device';
 import { CheckpointSource, ParameterSource, RandomInit } from './init';
 import { MoE } from './moe';
 import type { Parameter } from './parameter';
@@ -48,6 +49,8 @@ export interface ModelOptions {
   seed?: number;
   /** Standard deviation of the initial weights (DeepSeek-V3's initializer_range). */
   initStd?: number;
+  /** Where weights, activations and gradients live (default 'cpu'). */
+  device?: Device;
 }
 
 /** Options of MoonlightModel.save. */
@@ -61,6 +64,7 @@ export interface SaveOptions {
 export class MoonlightModel {
   readonly config: MoonlightConfig;
   readonly precision: DType;
+  readonly device: Device;
   /** Standard deviation of the initial weights (written as config.json's initializer_range). */
   readonly initStd: number;
   readonly embed: Parameter;
@@ -77,6 +81,7 @@ export class MoonlightModel {
     const dtype = (this.precision = options.precision ?? 'bf16');
     if (dtype !== 'f32' && dtype !== 'bf16') throw new Error(`MoonlightModel: option 'precision': expected 'f32' or 'bf16', got ${JSON.stringify(dtype)}`);
     this.initStd = options.initStd ?? 0.02;
+    this.device = checkDevice('MoonlightModel', options.device);
     const src = source ?? new RandomInit(options.seed ?? 1, this.initStd);
     const V = c.vocab_size, D = c.hidden_size;
     this.embed = src.make('model.embed_tokens.weight', [V, D], 'embedding', 'normal', dtype);
@@ -84,6 +89,8 @@ export class MoonlightModel {
     for (let i = 0; i < c.num_hidden_layers; ++i) this.layers.push(new DecoderLayer(c, i, dtype, src));
     this.norm = src.make('model.norm.weight', [D], 'norm', 'ones', dtype);
     this.head = c.tie_word_embeddings ? null : src.make('lm_head.weight', [V, D], 'head', 'normal', dtype);
+    // Made on the host (the seeded initialisation and the checkpoint readers are host code), then moved.
+    if (this.device !== 'cpu') for (const p of this.parameters()) p.set(p.value.to(this.device));
   }
 
   /**
@@ -217,7 +224,7 @@ export class MoonlightModel {
     const s = this.saved;
     const positionList = new Int32Array(B * S);
     for (let i = 0; i < B * S; ++i) positionList[i] = i % S;
-    const positions = s.keep(tensor(positionList, [B * S], { dtype: 'i32' }));  // one index tensor for every layer's RoPE
+    const positions = s.keep(tensor(positionList, [B * S], { dtype: 'i32', device: this.device }));  // one index tensor for every layer's RoPE
     const batch: BatchLayout = { batch: B, seq: S, positions };
     const xs: Tensor[] = [s.keep(ops.embedding(this.embed.value, ids))];
     for (const layer of this.layers) xs.push(s.keep(layer.forward(xs[xs.length - 1], batch)));

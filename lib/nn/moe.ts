@@ -143,7 +143,7 @@ export class MoE {
     const meanSign = sign.reduce((a, b) => a + b, 0) / E;
     const b = this.bias.value.toFloat32Array();
     for (let i = 0; i < E; ++i) b[i] += rate * (sign[i] - meanSign);
-    this.bias.set(tensor(b, [E]));
+    this.bias.set(tensor(b, [E], { device: this.bias.value.device }));
   }
 
   clearActivations(): void {

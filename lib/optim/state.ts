@@ -20,7 +20,7 @@ export class ParamState {
   constructor(readonly param: Parameter, bufferNames: string[]) {
     this.master = param.value.dtype === 'f32' ? param.value : ops.copy(param.value, { dtype: 'f32' });
     const n = numel(param.value.shape);
-    for (const b of bufferNames) this.buffers[b] = tensor(new Float32Array(n), param.value.shape);
+    for (const b of bufferNames) this.buffers[b] = tensor(new Float32Array(n), param.value.shape, { device: param.value.device });
   }
 
   get separateMaster(): boolean {
@@ -44,7 +44,7 @@ export class ParamState {
     const put = (dst: Tensor, src: Float32Array | undefined, what: string) => {
       if (!(src instanceof Float32Array) || src.length !== n)
         throw new Error(`${where}: state '${what}' of ${this.param.name}: expected a Float32Array of ${n} values, got ${src instanceof Float32Array ? src.length : typeof src}`);
-      const t = tensor(src, shape);
+      const t = tensor(src, shape, { device: dst.device });
       ops.assign(dst, t);
       t.dispose();
     };
