@@ -6,6 +6,7 @@ import { benchNewtonSchulz } from './newton-schulz';
 import { UsageError } from '../lib/cli/args';
 import { benchStep } from './step';
 import { resolveConfig } from '../lib/cli/info';
+import { info } from '../lib/runtime';
 
 export type BenchKind = 'gemm' | 'grouped' | 'ns' | 'step' | 'all';
 
@@ -13,6 +14,7 @@ export type BenchKind = 'gemm' | 'grouped' | 'ns' | 'step' | 'all';
 export interface StepOptions {
   configs: string[];
   precision: 'bf16' | 'f32';
+  device?: 'cpu' | 'cuda';
   batch?: number;
   seq: number;
 }
@@ -27,7 +29,7 @@ export function runBench(kind: BenchKind, repeats: number, quick: boolean, json?
   if (kind === 'ns' || kind === 'all') cases.push(...benchNewtonSchulz(repeats, quick ? [[1, 256, 704]] : undefined));
   if (kind === 'grouped' || kind === 'all') cases.push(...(quick ? benchGrouped(repeats, 8, 2048, 128, 256) : benchGrouped(repeats)));
   const steps = kind === 'step' || kind === 'all'
-    ? step.configs.map((c) => benchStep(c, resolveConfig(c), step.precision, step.batch ?? (quick ? 4 : 16), step.seq, quick ? 2 : 5))
+    ? step.configs.map((c) => benchStep(c, resolveConfig(c), step.precision, step.batch ?? (quick ? 4 : 16), step.seq, quick ? 2 : 5, 3, step.device))
     : [];
   console.log(`results: ${writeResults(kind, cases, json, steps.length ? { steps } : undefined)}`);
 }
@@ -82,6 +84,21 @@ export async function benchCommand(args: string[]): Promise<number> {
     const { benchCollectives } = require('./collectives') as typeof import('./collectives');
     return benchCollectives(args[0], nproc, flag(args, '--json'));
   }
+  if (args[0] === 'cuda') {
+    const { benchCuda, cudaCases } = require('./cuda') as typeof import('./cuda');
+    const quick = args.includes('--quick');
+    const cases = benchCuda(Number(flag(args, '--repeats') ?? (quick ? 3 : 7)), quick);
+    const gpu = info().cuda.devices[0]?.name ?? 'unknown GPU';
+    console.log(`results: ${writeResults('cuda', [], flag(args, '--json'), { cases, reference: cudaCases(quick).reference, gpu })}`);
+    return 0;
+  }
+  if (args[0] === 'cuda-summary') {
+    // bench cuda-summary OURS.json TORCH.json [STEP.json] --out summary.md
+    const [ours, torch, step] = args.slice(1).filter((x, i, all) => !x.startsWith('--') && all[i - 1] !== '--out');
+    if (!ours || !torch) throw new UsageError('moontrain bench cuda-summary: expected OURS.json TORCH.json [STEP.json] --out FILE');
+    const { cudaSummary } = require('./cuda-summary') as typeof import('./cuda-summary');
+    return cudaSummary(ours, torch, step, flag(args, '--out') ?? 'summary.md') ? 0 : 1;
+  }
   if (args[0] === 'step' && nproc > 1) {
     await benchStepDistributed(nproc, stepOptions(args), flag(args, '--json'));
     return 0;
@@ -108,5 +125,7 @@ function stepOptions(args: string[]): StepOptions {
   if (precision !== 'bf16' && precision !== 'f32') throw new UsageError(`moontrain bench step: --precision: expected bf16 or f32, got '${precision}'`);
   const config = flag(args, '--config');
   if (config !== undefined) resolveConfig(config);  // a clear error before any work
-  return { configs: config ? [config] : defaultStep.configs, precision, batch: positiveInt(args, '--batch-size'), seq: positiveInt(args, '--seq-len') ?? defaultStep.seq };
+  const device = flag(args, '--device') ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw new UsageError(`moontrain bench step: --device: expected cpu or cuda, got '${device}'`);
+  return { configs: config ? [config] : defaultStep.configs, precision, device, batch: positiveInt(args, '--batch-size'), seq: positiveInt(args, '--seq-len') ?? defaultStep.seq };
 }

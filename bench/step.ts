@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { nn, optim, ops, tensor } from '../lib';
+import type { Device, Tensor } from '../types/core';
 import { flopsPerToken, type MoonlightConfig } from '../lib/nn/config';
 import { info } from '../lib/runtime';
 import { packageRoot } from '../lib/native';
@@ -16,6 +17,7 @@ import { median, randomArray } from './harness';
 export interface StepResult {
   config: string;
   precision: string;
+  device: Device;
   batch: number;
   seq: number;
   threads: number;
@@ -37,13 +39,23 @@ export interface StepResult {
   } | { skipped: string };
 }
 
-function gemmRate(): number {
-  const n = 1024;
-  const a = tensor(randomArray(n * n, 1), [n, n], { dtype: 'bf16' }), b = tensor(randomArray(n * n, 2), [n, n], { dtype: 'bf16' });
+/** Waits for the device's queued work (a one-element copy to the host is synchronous). */
+function synchronize(t: Tensor): void {
+  if (t.device === 'cpu') return;
+  const one = t.reshape([t.shape.reduce((a, b) => a * b, 1)]).narrow(0, 0, 1);
+  one.toFloat32Array();
+  one.dispose();
+}
+
+function gemmRate(device: Device): number {
+  const n = device === 'cuda' ? 8192 : 1024;
+  const a = tensor(randomArray(n * n, 1), [n, n], { dtype: 'bf16', device }), b = tensor(randomArray(n * n, 2), [n, n], { dtype: 'bf16', device });
   const ts: number[] = [];
   for (let i = 0; i < 7; ++i) {
     const t0 = process.hrtime.bigint();
-    ops.matmul(a, b).dispose();
+    const c = ops.matmul(a, b);
+    synchronize(c);
+    c.dispose();
     ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   a.dispose();
@@ -63,14 +75,17 @@ export function timeSteps(
   batch: number, seq: number, steps: number, afterWarmup?: () => void,
 ): { forwardBackward: number[]; optimizer: number[] } {
   const forwardBackward: number[] = [], optimizer: number[] = [];
+  const wait = () => synchronize(model.norm.value);
   for (let s = 0; s < steps + 1; ++s) {
     if (s === 1) afterWarmup?.();
     const t0 = process.hrtime.bigint();
     model.loss(ids, targets, [batch, seq]);
     model.backward();
+    wait();
     const t1 = process.hrtime.bigint();
     opt.step();
     opt.zeroGrad();
+    wait();
     const t2 = process.hrtime.bigint();
     if (s > 0) {
       forwardBackward.push(Number(t1 - t0) / 1e6);
@@ -87,7 +102,7 @@ type Twin = { skipped: string } | { run(steps: number, optimizer: boolean): Twin
  * The PyTorch twin of a model: one process per run, `--bench k` timing k fwd+bwd passes (with
  * `--optimizer`, each followed by a Muon step, timed apart).
  */
-function twinRunner(config: MoonlightConfig, precision: 'bf16' | 'f32', ids: Int32Array, targets: Int32Array, batch: number, seq: number): Twin {
+function twinRunner(config: MoonlightConfig, precision: 'bf16' | 'f32', ids: Int32Array, targets: Int32Array, batch: number, seq: number, device: Device): Twin {
   const missing = torchAvailable();
   if (missing) return { skipped: missing };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moontrain-step-'));
@@ -98,6 +113,7 @@ function twinRunner(config: MoonlightConfig, precision: 'bf16' | 'f32', ids: Int
   const twin = path.join(packageRoot, 'bench', 'anchors', 'torch_twin.py');
   const base = [twin, '--model', dir, '--batch', path.join(dir, 'batch.json'), '--out', path.join(dir, 'x'), '--threads', String(info().threads)];
   if (precision === 'bf16') base.push('--autocast');
+  if (device === 'cuda') base.push('--device', 'cuda');
   return {
     run(steps: number, optimizer: boolean): TwinTimes {
       const p = spawnSync(PYTHON, [...base, '--bench', String(steps), ...(optimizer ? ['--optimizer'] : [])], { encoding: 'utf8' });
@@ -115,11 +131,11 @@ function twinRunner(config: MoonlightConfig, precision: 'bf16' | 'f32', ids: Int
  * `steps` timed steps each side (after one warm-up step per round), medians over all of them.
  */
 /** `name` labels the run (a preset's name or a config file's path). */
-export function benchStep(name: string, config: MoonlightConfig, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number, rounds = 3): StepResult {
-  const model = new nn.MoonlightModel(config, { precision });
+export function benchStep(name: string, config: MoonlightConfig, precision: 'bf16' | 'f32', batch: number, seq: number, steps: number, rounds = 3, device: Device = 'cpu'): StepResult {
+  const model = new nn.MoonlightModel(config, { precision, device });
   const opt = new optim.Muon(model.parameters(), { lr: 1e-3 });
   const { ids, targets } = syntheticBatch(model.config.vocab_size, batch * seq);
-  const twin = twinRunner(config, precision, ids, targets, batch, seq);
+  const twin = twinRunner(config, precision, ids, targets, batch, seq, device);
   const fb: number[] = [], op: number[] = [], torchMs: number[] = [], torchStepFb: number[] = [], torchStepOpt: number[] = [];
   let torch: StepResult['torch'] = 'skipped' in twin ? { skipped: twin.skipped } : undefined;
   let torchInfo = { version: '', autocast: false };
@@ -142,10 +158,10 @@ export function benchStep(name: string, config: MoonlightConfig, precision: 'bf1
   if ('close' in twin) twin.close();
   const fbMs = median(fb), opMs = median(op);
   const flops = flopsPerToken(model.config, seq);
-  const rate = gemmRate();
+  const rate = gemmRate(device);
   const tokens = batch * seq;
   const r: StepResult = {
-    config: name, precision, batch, seq, threads: info().threads,
+    config: name, precision, device, batch, seq, threads: info().threads,
     forwardBackwardMs: fbMs, optimizerMs: opMs, stepMs: fbMs + opMs,
     tokensPerS: tokens / ((fbMs + opMs) / 1000), forwardBackwardTokensPerS: tokens / (fbMs / 1000),
     flopsPerToken: flops, bf16GemmGflops: rate, mfu: (flops * tokens) / ((fbMs + opMs) / 1000) / (rate * 1e9),
@@ -158,7 +174,7 @@ export function benchStep(name: string, config: MoonlightConfig, precision: 'bf1
   opt.dispose();
   model.dispose();
   const t = r.torch && 'tokensPerS' in r.torch ? r.torch : undefined;
-  console.log(`step     ${name} ${precision} B=${batch} S=${seq} ${info().isa}/${r.threads}t  fwd+bwd ${fbMs.toFixed(1)} ms, optimizer ${opMs.toFixed(1)} ms` +
+  console.log(`step     ${name} ${precision} B=${batch} S=${seq} ${device === 'cuda' ? `cuda (${info().cuda.devices[0]?.name})` : `${info().isa}/${r.threads}t`}  fwd+bwd ${fbMs.toFixed(1)} ms, optimizer ${opMs.toFixed(1)} ms` +
     ` | ${r.tokensPerS.toFixed(0)} tok/s (fwd+bwd ${r.forwardBackwardTokensPerS.toFixed(0)}) | MFU ${(100 * r.mfu).toFixed(1)}% of ${rate.toFixed(0)} GFLOP/s` +
     (t ? ` | PyTorch ${t.version} fwd+bwd ${t.tokensPerS.toFixed(0)} tok/s: ratio ${(r.forwardBackwardTokensPerS / t.tokensPerS).toFixed(2)}x;` +
       ` whole step with Muon ${t.stepTokensPerS.toFixed(0)} tok/s (optimizer ${t.optimizerMs.toFixed(0)} ms): ratio ${(r.tokensPerS / t.stepTokensPerS).toFixed(2)}x`

@@ -204,15 +204,20 @@ def main():
     ap.add_argument("--bench", type=int, default=0, help="time this many forward+backward passes (median), print JSON")
     ap.add_argument("--autocast", action="store_true", help="bf16 autocast on the CPU (PyTorch's mixed precision)")
     ap.add_argument("--optimizer", action="store_true", help="with --bench: also time a Muon step (NS in bf16 with --autocast) after each backward")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the twin runs (cuda: every tensor made on the GPU)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    torch.set_flush_denormal(True)  # as the bf16 instructions on our side; after optimizer steps denormals slowed it 1.7x
+    if a.device == "cuda":
+        torch.set_default_device("cuda")
+    else:
+        torch.set_flush_denormal(True)  # as the bf16 instructions on our side; after optimizer steps denormals slowed it 1.7x
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     dt = torch.float64 if a.float64 else torch.float32
     c = json.load(open(f"{a.model}/config.json"))
-    p = {n: t.to(dt).requires_grad_(not n.endswith("e_score_correction_bias")) for n, t in read_safetensors(f"{a.model}/model.safetensors").items()}
+    p = {n: t.to(a.device, dt).requires_grad_(not n.endswith("e_score_correction_bias")) for n, t in read_safetensors(f"{a.model}/model.safetensors").items()}
     b = json.load(open(a.batch))
     B, S = b["shape"]
-    ids, targets = torch.tensor(b["ids"]), torch.tensor(b["targets"])
+    ids, targets = torch.tensor(b["ids"], device=a.device), torch.tensor(b["targets"], device=a.device)
     targets = torch.where(targets < 0, torch.full_like(targets, -100), targets)
     if a.bench:
         times, opt_times = [], []
@@ -220,19 +225,22 @@ def main():
         for _ in range(a.bench + 1):
             for t in p.values():
                 t.grad = None
+            sync()
             t1 = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast):
+            with torch.autocast(a.device, dtype=torch.bfloat16, enabled=a.autocast):
                 ce, aux = model_loss(c, p, ids, targets, B, S)
             (ce + aux).backward()
+            sync()
             t2 = time.perf_counter()
             times.append(t2 - t1)
             if step:
                 step()
+                sync()
                 opt_times.append(time.perf_counter() - t2)
         times, opt_times = times[1:], opt_times[1:]
         med = sorted(times)[len(times) // 2]
         print(json.dumps({"median_s": med, "tokens_per_s": B * S / med, "times_s": times, "optimizer_times_s": opt_times, "loss": ce.item(),
-                          "threads": a.threads, "autocast": a.autocast, "torch": torch.__version__}))
+                          "threads": a.threads, "autocast": a.autocast, "device": a.device, "torch": torch.__version__}))
         return
     t0 = time.time()
     ce, aux = model_loss(c, p, ids, targets, B, S)
