@@ -50,8 +50,8 @@ else
 fi
 part cuda-op-tests 200 bash scripts/dev/cuda-op-tests.sh "$mode"
 if [ "$mode" = gpu ]; then
-  part sanitizer-memcheck 100 env MOONTRAIN_CUDA_SMALL=1 compute-sanitizer --tool memcheck --error-exitcode 1 --target-processes all bash scripts/dev/cuda-op-tests.sh gpu
-  part sanitizer-racecheck 100 env MOONTRAIN_CUDA_SMALL=1 compute-sanitizer --tool racecheck --error-exitcode 1 --target-processes all bash scripts/dev/cuda-op-tests.sh gpu
+  part sanitizer-memcheck 100 compute-sanitizer --tool memcheck --error-exitcode 1 --target-processes all bash scripts/dev/cuda-op-tests.sh gpu
+  part sanitizer-racecheck 100 compute-sanitizer --tool racecheck --error-exitcode 1 --target-processes all bash scripts/dev/cuda-op-tests.sh gpu
   part bench-cuda 120 node dist/lib/cli.js bench cuda --json "$out/cuda-ours.json"
   part torch-cuda 90 bash -c "'$MOONTRAIN_PYTHON' bench/anchors/torch_cuda.py > '$out/cuda-torch.json'"
   part bench-step-cuda 150 node dist/lib/cli.js bench step --device cuda --config small --json "$out/cuda-step.json"
