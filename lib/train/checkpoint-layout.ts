@@ -97,18 +97,19 @@ export function removeStaleTemporaries(runDir: string): string[] {
 }
 
 /**
- * Test hook: MOONTRAIN_TEST_KILL_AT_SAVE=<save>:<k> kills this process (SIGKILL) at step k of the
- * save sequence of its <save>-th checkpoint (1-based), to test every crash point.
+ * Test hook: MOONTRAIN_TEST_KILL_AT_SAVE=<save>:<k>[:<rank>] kills this process (SIGKILL) at step k
+ * of the save sequence of its <save>-th checkpoint (1-based), to test every crash point; with
+ * ranks, only rank <rank> (default 0) is killed.
  */
 let saves = 0;
-export function startSave(): (k: number) => void {
+export function startSave(rank = 0): (k: number) => void {
   saves++;
   const spec = process.env.MOONTRAIN_TEST_KILL_AT_SAVE;
   if (!spec) return () => {};
-  const [save, at] = spec.split(':').map(Number);
+  const [save, at, who = 0] = spec.split(':').map(Number);
   const current = saves;
   return (k) => {
-    if (current === save && k === at) process.kill(process.pid, 'SIGKILL');
+    if (current === save && k === at && who === rank) process.kill(process.pid, 'SIGKILL');
   };
 }
 
