@@ -223,7 +223,7 @@ export class OptimizerShardReader {
     const B = this.index.check_block_bytes;
     const blocks = Math.ceil(size / B);
     if (!Array.isArray(sums) || sums.length !== blocks) throw badShards(`${sh.file}: tensor '${key}': no block checksums recorded`);
-    const group = Math.max(1, Math.floor((16 << 20) / B));  // blocks per read: about 16 MiB of scratch memory
+    const group = 4;  // blocks per read: bounds the scratch memory (4 MiB)
     const scratch = new Uint8Array(Math.min(group * B, size));
     for (let b = Math.floor(s / B); b * B < e; b += group) {
       const begin = b * B, end = Math.min(size, Math.min(b + group, Math.ceil(e / B)) * B);
