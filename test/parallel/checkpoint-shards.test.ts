@@ -84,3 +84,31 @@ test('a rank killed at any point of a sharded save leaves the last complete chec
     t.deepEqual(fs.readdirSync(dir).filter((n) => /tmp|old/.test(n)), [], `${at}: temporaries of the killed job removed`);
   }
 });
+
+test('a full disk while the ranks write their shards: every rank goes on, the partial checkpoint is removed, the last one kept', (t) => {
+  if (process.getuid?.() !== 0) return t.pass('needs root for a tmpfs in a mount namespace');
+  const mnt = path.join(tmp, 'small');
+  fs.mkdirSync(mnt);
+  // A checkpoint of the micro model on 2 ranks is ~400 KB: two fit in 1000 KB, the third does not.
+  const script = `mount -t tmpfs -o size=1000k tmpfs "$0" && exec "$@"`;
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', script, mnt, process.execPath, '--import', require.resolve('tsx'), CLI,
+    'train', '--config', config, '--data', data, '--batch-size', '12', '--seq-len', '16', '--steps', '5', '--precision', 'f32', '--optimizer', 'muon',
+    '--checkpoint-every', '1', '--keep-checkpoints', '0', '--eval-every', '100', '--nproc', '2', '--out', path.join(mnt, 'run')], { encoding: 'utf8' });
+  t.regex(r.stderr, /the checkpoint at step 3 could not be written \(ENOSPC: no space left on the device of .*\); kept .*\/checkpoint-2; training goes on/);
+  t.regex(r.stderr, /step 5\/5/, 'training went on after the failed checkpoint');
+  t.is(r.status, 1);
+  t.regex(r.stderr, /the checkpoint at step 5 could not be written .*; kept .*\/checkpoint-2\n/);
+  t.notRegex(r.stderr, /\n\s+at /);
+  t.notRegex(r.stderr, /\.tmp-/, 'no partial checkpoint named');
+});
+
+test('a rank other than 0 that cannot write its shard: no rank publishes, every rank goes on, the next checkpoint is whole', (t) => {
+  const dir = path.join(tmp, 'one-full');
+  // Rank 1 fails the second save (step 2) after its shard, as on a full disk; rank 0 wrote everything.
+  const r = train(2, 3, dir, ['--checkpoint-every', '1', '--keep-checkpoints', '0'], { MOONTRAIN_TEST_FULL_DISK_AT_SAVE: '2:2:1' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stderr, /the checkpoint at step 2 could not be written \(ENOSPC: no space left on the device of .*\); kept .*\/checkpoint-1; training goes on/);
+  t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint') || n.includes('tmp')).sort(), ['checkpoint', 'checkpoint-1', 'checkpoint-3']);
+  t.deepEqual(fs.readdirSync(path.join(dir, 'checkpoint-3')).filter((f) => f.startsWith('optimizer')).sort(),
+    ['optimizer-rank-0-of-2.safetensors', 'optimizer-rank-1-of-2.safetensors', 'optimizer.index.json']);
+});
