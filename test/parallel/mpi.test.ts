@@ -210,6 +210,8 @@ twoHostTest('training: 1 process, 4 ranks on one host and 2 hosts x 2 ranks give
   const c = await h.mpirun(4, ['--import=tsx', ...trainArgs(two)], { timeoutMs: 300000 });
   t.is(c.code, 0, c.output);
   t.regex(c.output, /x 4 ranks/);
+  // Every rank, on either host, wrote its optimizer shard into the one checkpoint.
+  t.deepEqual(fs.readdirSync(path.join(two, 'checkpoint')).filter((f) => f.startsWith('optimizer-rank-')).sort(), [0, 1, 2, 3].map((r) => `optimizer-rank-${r}-of-4.safetensors`));
   const base = losses(one);
   t.is(base.length, 20);
   for (const [name, out] of [['4 ranks, one host', four], ['2 hosts x 2 ranks', two]]) {
