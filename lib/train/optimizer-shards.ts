@@ -28,6 +28,7 @@ import type { ParamStateDict } from '../optim/state';
 export const SHARD_INDEX = 'optimizer.index.json';
 const FORMAT = 'moontrain-zero1-optimizer';
 const CRC_KEY = 'moontrain_crc32_blocks';
+const MAX_OPEN = 64;
 // Bytes per checked block of a tensor (the last block of a tensor may be shorter); the index
 // records it. A test hook lowers it to exercise reads that start and end inside blocks.
 let blockBytes = 1 << 20;
@@ -242,6 +243,13 @@ export class OptimizerShardReader {
   private shard(q: number): OpenShard {
     const have = this.open.get(q);
     if (have) return have;
+    // A bounded number of open files (one process reading thousands of ranks' files): the
+    // longest-open one is closed, and opened again if needed.
+    if (this.open.size >= MAX_OPEN) {
+      const [oldest, s] = this.open.entries().next().value as [number, OpenShard];
+      fs.closeSync(s.fd);
+      this.open.delete(oldest);
+    }
     const file = path.join(this.dir, this.index.ranks[q].file);
     const { fd, size } = openForRead(file);
     try {

@@ -165,3 +165,26 @@ test('mismatched checkpoints fail with what was expected and what came', (t) => 
   fs.writeFileSync(path.join(dir, SHARD_INDEX), JSON.stringify({ ...index, ranks: index.ranks.slice(1) }));
   t.throws(() => new OptimizerShardReader(dir), { message: /expected world_size ranks, got world_size 3 and 2 ranks/ });
 });
+
+test('one process reading the files of many ranks keeps a bounded number of them open', (t) => {
+  const dir = writeRun('many', 'adamw', 'f32', 70);
+  const openHere = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+    } catch {
+      return false;
+    }
+  }).length;
+  const reader = new OptimizerShardReader(dir);
+  const d = reader.stateDict();
+  t.true(openHere() <= 64, `${openHere()} files open`);
+  reader.close();
+  t.is(openHere(), 0);
+  let offset = 0;
+  for (const p of makeParams('f32')) {
+    const n = p.value.shape.reduce((a, b) => a * b, 1);
+    t.deepEqual(d.params[p.name].buffers.exp_avg_sq, Float32Array.from({ length: n }, (_, i) => value('exp_avg_sq', offset + i)));
+    offset += n;
+    p.value.dispose();
+  }
+});
