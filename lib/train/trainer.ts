@@ -27,7 +27,7 @@ export interface TrainerOptions {
   routerBiasRate?: number;
   evalEvery?: number;
   checkpointEvery?: number;
-  /** Run directory for metrics.jsonl, loss.svg and checkpoint/ (written by rank 0 only); none: nothing is written. */
+  /** Run directory for metrics.jsonl, loss.svg (rank 0) and checkpoints (rank 0; each ZeRO-1 rank its optimizer shard); none: nothing is written. */
   out?: string;
   seed: number;
   startStep?: number;
@@ -142,7 +142,7 @@ export class Trainer {
     const { model, optimizer: opt, comm } = this.o;
     const state = { ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed };
     const options = { keep: this.o.keepCheckpoints, files: this.o.checkpointFiles };
-    // Test hook: the consolidated format (the whole state gathered to rank 0), as before shards.
+    // Test hook: the consolidated format (the whole state gathered, rank 0 writes optimizer.safetensors).
     const sharded = comm && opt.shard && process.env.MOONTRAIN_TEST_CONSOLIDATED_CHECKPOINT !== '1';
     const dict = sharded ? undefined : opt.stateDict();
     if (!sharded && this.rank !== 0) return null;
