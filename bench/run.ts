@@ -7,6 +7,9 @@ import { UsageError } from '../lib/cli/args';
 import { benchStep } from './step';
 import { resolveConfig } from '../lib/cli/info';
 import { info } from '../lib/runtime';
+import { detectMpiLaunch } from '../lib/parallel/mpi-env';
+import type { ZeroStepRow } from './step-dist-worker';
+import { zeroStep } from './step-dist-worker';
 
 export type BenchKind = 'gemm' | 'grouped' | 'ns' | 'step' | 'all';
 
@@ -39,6 +42,19 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+function describeZeroRow(row: ZeroStepRow, ranks: string): string {
+  return `zero1 ${row.config} ${row.precision} ${row.optimizer.padEnd(5)} ${ranks}: step ${row.stepMs.toFixed(1)} ms (${Math.round(row.tokensPerS)} tok/s), optimizer ${(100 * row.optimizerShare).toFixed(1)}% of it, ` +
+    `${(row.bytesPerStep.reduceScatter / 1e6).toFixed(2)} MB reduce-scatter + ${(row.bytesPerStep.allGather / 1e6).toFixed(2)} MB all-gather per rank per step ` +
+    `(${row.bytesPerParam.toFixed(2)} bytes/param), optimizer state ${(row.optimizerStateBytesPerRank / 1e6).toFixed(2)} MB per rank`;
+}
+
+function summarizeMuonAdamw(rows: ZeroStepRow[], nproc: number, label: string, json?: string): void {
+  const muon = rows.find((r) => r.optimizer === 'muon' && r.nproc === nproc)!;
+  const adamw = rows.find((r) => r.optimizer === 'adamw' && r.nproc === nproc)!;
+  console.log(`communication Muon / AdamW at ${nproc} ranks: ${(muon.bytesPerParam / adamw.bytesPerParam).toFixed(4)} (Moonlight bounds it in (1, 1.25])`);
+  console.log(`results: ${writeResults(label, [], json, { zero1: rows })}`);
+}
+
 /**
  * `bench step --nproc N`: ZeRO-1 steps of one config (default tiny, 16 x 128 tokens, bf16) with
  * Muon and AdamW on 1 and on N ranks: tokens/s, the optimizer's share of the step, bytes each
@@ -47,27 +63,51 @@ function flag(args: string[], name: string): string | undefined {
 async function benchStepDistributed(nproc: number, step: StepOptions, json?: string): Promise<void> {
   const path = require('path') as typeof import('path');
   const { spawnSync } = require('child_process') as typeof import('child_process');
-  const worker = path.join(__dirname, 'step-parallel-worker' + path.extname(__filename));
+  const worker = path.join(__dirname, 'step-dist-worker' + path.extname(__filename));
   const config = step.configs.length === 1 ? step.configs[0] : 'tiny';
   const batch = step.batch ?? 16;
   if (batch % nproc !== 0) throw new UsageError(`moontrain bench step: --batch-size ${batch} must divide evenly over --nproc ${nproc}`);
-  const rows: Record<string, unknown>[] = [];
+  const rows: ZeroStepRow[] = [];
   for (const kind of ['muon', 'adamw']) {
     for (const n of [1, nproc]) {
       const args = [config, kind, step.precision, String(batch), String(step.seq), '10'];
       const r = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, '..', 'lib', 'cli' + path.extname(__filename)), 'bench-rank', String(n), worker, ...args], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`bench step --nproc: the ranks failed: ${r.stderr}`);
-      const row = JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+      const row = JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as ZeroStepRow;
       rows.push(row);
-      console.log(`zero1 ${config} ${step.precision} ${kind.padEnd(5)} nproc ${n}: step ${row.stepMs.toFixed(1)} ms (${Math.round(row.tokensPerS)} tok/s), optimizer ${(100 * row.optimizerShare).toFixed(1)}% of it, ` +
-        `${(row.bytesPerStep.reduceScatter / 1e6).toFixed(2)} MB reduce-scatter + ${(row.bytesPerStep.allGather / 1e6).toFixed(2)} MB all-gather per rank per step ` +
-        `(${row.bytesPerParam.toFixed(2)} bytes/param), optimizer state ${(row.optimizerStateBytesPerRank / 1e6).toFixed(2)} MB per rank`);
+      console.log(describeZeroRow(row, `nproc ${n}`));
     }
   }
-  const muon = rows.find((r) => r.optimizer === 'muon' && r.nproc === nproc) as { bytesPerParam: number };
-  const adamw = rows.find((r) => r.optimizer === 'adamw' && r.nproc === nproc) as { bytesPerParam: number };
-  console.log(`communication Muon / AdamW at nproc ${nproc}: ${(muon.bytesPerParam / adamw.bytesPerParam).toFixed(4)} (Moonlight bounds it in (1, 1.25])`);
-  console.log(`results: ${writeResults(`zero1-step-${path.basename(config, '.json')}-n${nproc}`, [], json, { zero1: rows })}`);
+  summarizeMuonAdamw(rows, nproc, `zero1-step-${path.basename(config, '.json')}-n${nproc}`, json);
+}
+
+/**
+ * `bench step` as a rank of mpirun / srun: ZeRO-1 steps of one config with Muon and AdamW on the
+ * job's ranks (its communicator: MOONTRAIN_COMM, hierarchical by default). Rank 0 prints each
+ * rank's tokens/s and the job's (the whole batch over the slowest rank's step time).
+ */
+function benchStepMpi(launcher: string, step: StepOptions, json?: string): number {
+  const { init } = require('../lib/parallel/comm') as typeof import('../lib/parallel/comm');
+  const path = require('path') as typeof import('path');
+  const comm = init();
+  const config = step.configs.length === 1 ? step.configs[0] : 'tiny';
+  const batch = step.batch ?? 16;
+  try {
+    if (batch % comm.size !== 0) throw new UsageError(`moontrain bench step: --batch-size ${batch} must divide evenly over the ${comm.size} ranks of ${launcher}`);
+    const where = `${comm.size} ranks (${launcher}, ${comm.transport().backend}, ${comm.transport().hosts} host${comm.transport().hosts === 1 ? '' : 's'})`;
+    const rows = ['muon', 'adamw'].map((kind) => zeroStep(comm, config, kind, step.precision, batch, step.seq, 10));
+    if (comm.rank === 0) {
+      console.log(JSON.stringify(machine()));
+      for (const row of rows) {
+        console.log(describeZeroRow(row, where));
+        console.log(`  per rank: ${row.perRank.map((r, i) => `rank ${i} ${r.stepMs.toFixed(1)} ms ${Math.round(r.tokensPerS)} tok/s`).join(', ')}; aggregate ${Math.round(row.tokensPerS)} tok/s`);
+      }
+      summarizeMuonAdamw(rows, comm.size, `zero1-step-${path.basename(config, '.json')}-${launcher}-n${comm.size}`, json);
+    }
+  } finally {
+    comm.close();
+  }
+  return 0;
 }
 
 export async function benchCommand(args: string[]): Promise<number> {
@@ -98,6 +138,12 @@ export async function benchCommand(args: string[]): Promise<number> {
     if (!ours || !torch) throw new UsageError('moontrain bench cuda-summary: expected OURS.json TORCH.json [STEP.json] --out FILE');
     const { cudaSummary } = require('./cuda-summary') as typeof import('./cuda-summary');
     return cudaSummary(ours, torch, step, flag(args, '--out') ?? 'summary.md') ? 0 : 1;
+  }
+  const mpi = args[0] === 'step' && process.env.WORLD_SIZE === undefined ? detectMpiLaunch(process.env) : null;
+  if (mpi) {
+    const launcher = mpi.launcher === 'slurm' ? 'srun' : 'mpirun';
+    if (flag(args, '--nproc') !== undefined) throw new UsageError(`moontrain bench step: --nproc under ${launcher}: the launcher starts the ranks (-n / --ntasks); drop --nproc`);
+    return benchStepMpi(launcher, stepOptions(args), flag(args, '--json'));
   }
   if (args[0] === 'step' && nproc > 1) {
     await benchStepDistributed(nproc, stepOptions(args), flag(args, '--json'));

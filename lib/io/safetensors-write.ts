@@ -35,38 +35,45 @@ export function saveSafetensors(
     const count = numel(t.shape);
     items.push({ name, t, dtype, bytes: count * (dtype === 'BF16' ? 2 : 4) });
   }
-  let metaJson: string | undefined;
+  let meta: Record<string, string> | undefined;
   if (metadata !== undefined) {
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
       throw invalid(op, 'metadata', 'an object of strings', describe(metadata));
     }
-    const parts: string[] = [];
-    for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw invalid(op, `metadata['${k}']`, 'a string', describe(v));
-      parts.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
-    }
-    metaJson = `{${parts.join(',')}}`;
+    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw invalid(op, `metadata['${k}']`, 'a string', describe(v));
+    meta = metadata;
   }
 
-  // Header, in the reference writer's compact form, tensors in the order given.
-  const parts: string[] = [];
-  if (metaJson !== undefined) parts.push(`"__metadata__":${metaJson}`);
-  let offset = 0;
-  for (const it of items) {
-    const end = offset + it.bytes;
-    parts.push(`${JSON.stringify(it.name)}:{"dtype":"${it.dtype}","shape":${JSON.stringify(it.t.shape)},"data_offsets":[${offset},${end}]}`);
-    offset = end;
-  }
-  const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
-  const n = json.length + ((8 - (json.length % 8)) % 8); // so that 8 + n is a multiple of 8
-  if (n > MAX_HEADER_BYTES) throw invalid(op, 'tensors', `a header of at most ${MAX_HEADER_BYTES} bytes`, `${n} bytes`);
-  const head = Buffer.alloc(8 + n, 0x20);
-  head.writeBigUInt64LE(BigInt(n), 0);
-  json.copy(head, 8);
+  const head = encodeSafetensorsHeader(items.map((it) => ({ name: it.name, dtype: it.dtype, shape: it.t.shape, bytes: it.bytes })), meta);
 
   withAtomicFile(file, (fd) => {
     writeAll(fd, head);
     // The tensors' own bytes: F32 and BF16 are stored as safetensors stores them (little-endian).
     for (const it of items) writeAll(fd, it.t.toBytes());
   });
+}
+
+/**
+ * The header of tensors stored one after another in the order given, in the reference writer's
+ * compact form: the 8-byte length, the JSON, spaces up to a multiple of 8 bytes.
+ */
+export function encodeSafetensorsHeader(
+  items: readonly { name: string; dtype: 'F32' | 'BF16'; shape: readonly number[]; bytes: number }[],
+  metadata?: Record<string, string>,
+): Buffer {
+  const parts: string[] = [];
+  if (metadata !== undefined) parts.push(`"__metadata__":{${Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+  let offset = 0;
+  for (const it of items) {
+    const end = offset + it.bytes;
+    parts.push(`${JSON.stringify(it.name)}:{"dtype":"${it.dtype}","shape":${JSON.stringify(it.shape)},"data_offsets":[${offset},${end}]}`);
+    offset = end;
+  }
+  const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
+  const n = json.length + ((8 - (json.length % 8)) % 8); // so that 8 + n is a multiple of 8
+  if (n > MAX_HEADER_BYTES) throw invalid('saveSafetensors', 'tensors', `a header of at most ${MAX_HEADER_BYTES} bytes`, `${n} bytes`);
+  const head = Buffer.alloc(8 + n, 0x20);
+  head.writeBigUInt64LE(BigInt(n), 0);
+  json.copy(head, 8);
+  return head;
 }

@@ -1,12 +1,15 @@
 // ZeRO-1's flat layout, as in the original Megatron distributed optimizer: the trainable
 // parameters are concatenated in model order (N elements) and split evenly, rank r owning
 // [b_r, b_{r+1}); only the matrices that straddle a boundary are split. Each rank keeps fp32
-// master weights and optimizer state for its slice only: its pieces.
+// master weights and optimizer state for its slice only: its pieces, which a checkpoint saves as
+// that rank's shard (lib/train/optimizer-shards.ts).
 import type { Tensor } from '../../types/core';
 import type { Parameter } from '../nn/parameter';
 import { numel } from '../shape';
 import { isMuonParameter } from '../optim/muon';
 import { tensor } from '../tensor';
+import { ops } from '../ops';
+import type { OptimizerShard, OptimizerShardReader } from '../train/optimizer-shards';
 
 export interface Piece {
   param: Parameter;
@@ -93,6 +96,48 @@ export class FlatLayout {
   /** Elements of the flat layout each rank owns. */
   counts(): number[] {
     return this.bounds.slice(1).map((b, r) => b - this.bounds[r]);
+  }
+
+  /**
+   * Rank `rank`'s part of the state (this layout's pieces), for a sharded checkpoint: the tensors
+   * themselves, no copy. The master weights are included when the model is not fp32 (else they are
+   * its weights).
+   */
+  shard(rank: number, step: number): OptimizerShard {
+    const withMaster = this.params.some((p) => p.value.dtype !== 'f32');
+    const fieldsOf = (p: Parameter) => [...(withMaster ? ['master'] : []), ...(this.isMuon(p) ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'])];
+    return {
+      optimizer: this.kind,
+      step,
+      rank,
+      bounds: [...this.bounds],
+      params: this.params.map((p, i) => ({ name: p.name, shape: [...p.value.shape], offset: this.offsets[i], fields: fieldsOf(p) })),
+      pieces: this.pieces.map((p) => ({ name: p.param.name, start: p.start, length: p.length, tensors: { ...(withMaster ? { master: p.master } : {}), ...p.buffers } })),
+    };
+  }
+
+  /**
+   * Fills the pieces from a sharded checkpoint written by any number of ranks, reading only their
+   * values; without saved master weights they come from the parameters.
+   */
+  loadShards(reader: OptimizerShardReader): void {
+    const saved = reader.index.optimizer;
+    if (saved !== this.kind) throw new Error(`the checkpoint holds ${saved}'s state, this run uses ${this.kind}`);
+    for (const p of this.params) {
+      const n = reader.numel(p.name);
+      if (n !== numel(p.value.shape)) throw new Error(`parameter ${p.name}: ${n === undefined ? 'not in the checkpoint' : `${n} values in the checkpoint, ${numel(p.value.shape)} in the model`}`);
+    }
+    const assign = (dst: Tensor, src: Float32Array) => {
+      const t = tensor(src, [src.length]);
+      ops.assign(dst, t);
+      t.dispose();
+    };
+    for (const p of this.pieces) {
+      const name = p.param.name, end = p.start + p.length;
+      const master = reader.fields(name)!.includes('master') ? reader.read(name, 'master', p.start, end) : p.param.value.toFloat32Array().subarray(p.start, end);
+      assign(p.master, master);
+      for (const k of Object.keys(p.buffers)) assign(p.buffers[k], reader.read(name, k, p.start, end));
+    }
   }
 
   dispose(): void {

@@ -21,6 +21,7 @@ import { ops } from '../ops';
 import { tensor } from '../tensor';
 import type { Communicator } from './comm';
 import { FlatLayout, Piece } from './flat-layout';
+import type { OptimizerShard, OptimizerShardReader } from '../train/optimizer-shards';
 import { reshaped } from '../nn/saved-tensors';
 import { untrackedMemory } from '../runtime';
 
@@ -237,6 +238,18 @@ export class ZeroOptimizer {
       };
     });
     return { step: this.stepCount, params };
+  }
+
+  /** This rank's part of the state, for a sharded checkpoint (optimizer-shards.ts): no collective, no copy. */
+  shard(): OptimizerShard {
+    return this.layout.shard(this.comm.rank, this.stepCount);
+  }
+
+  /** Loads this rank's slice from a sharded checkpoint written by any number of ranks, reading only that slice. */
+  loadShards(reader: OptimizerShardReader): void {
+    this.layout.loadShards(reader);
+    this.stepCount = reader.index.step;
+    this.inner.stepCount = reader.index.step;
   }
 
   /** Loads a single-process (or consolidated) state, whatever the number of ranks that wrote it. */

@@ -97,18 +97,23 @@ export function removeStaleTemporaries(runDir: string): string[] {
 }
 
 /**
- * Test hook: MOONTRAIN_TEST_KILL_AT_SAVE=<save>:<k> kills this process (SIGKILL) at step k of the
- * save sequence of its <save>-th checkpoint (1-based), to test every crash point.
+ * Test hooks: MOONTRAIN_TEST_KILL_AT_SAVE=<save>:<k>[:<rank>] kills this process (SIGKILL) at step k
+ * of the save sequence of its <save>-th checkpoint (1-based), to test every crash point;
+ * MOONTRAIN_TEST_FULL_DISK_AT_SAVE=<save>:<k>[:<rank>] fails there as a full disk does (ENOSPC;
+ * k <= 4, while the files are written). With ranks, only rank <rank> (default 0) is hit.
  */
 let saves = 0;
-export function startSave(): (k: number) => void {
+export function startSave(rank = 0): (k: number) => void {
   saves++;
-  const spec = process.env.MOONTRAIN_TEST_KILL_AT_SAVE;
-  if (!spec) return () => {};
-  const [save, at] = spec.split(':').map(Number);
   const current = saves;
+  const at = (spec: string | undefined) => {
+    const [save, k, who = 0] = (spec ?? '').split(':').map(Number);
+    return spec ? (step: number) => current === save && step === k && who === rank : () => false;
+  };
+  const kill = at(process.env.MOONTRAIN_TEST_KILL_AT_SAVE), full = at(process.env.MOONTRAIN_TEST_FULL_DISK_AT_SAVE);
   return (k) => {
-    if (current === save && k === at) process.kill(process.pid, 'SIGKILL');
+    if (kill(k)) process.kill(process.pid, 'SIGKILL');
+    if (full(k)) throw Object.assign(new Error('ENOSPC: no space left on device (MOONTRAIN_TEST_FULL_DISK_AT_SAVE)'), { code: 'ENOSPC' });
   };
 }
 

@@ -5,13 +5,14 @@ import { gradNorm, clipGradNorm } from '../optim/schedule';
 import type { Batch } from '../data/batcher';
 import type { MoonlightModel } from '../nn/model';
 import type { Communicator } from '../parallel/comm';
-import { OptimizerLike, saveCheckpoint } from './checkpoint';
+import { OptimizerLike, saveCheckpoint, saveShardedCheckpoint } from './checkpoint';
+import type { OptimizerShard } from './optimizer-shards';
 import { latestCheckpoint } from './checkpoint-layout';
 import { MetricsLog, StepMetrics } from './metrics';
 
 export interface TrainerOptions {
   model: MoonlightModel;
-  optimizer: OptimizerLike & { lr: number; step(): void; zeroGrad(): void; distributed?: boolean; lastGradNorm?: number };
+  optimizer: OptimizerLike & { lr: number; step(): void; zeroGrad(): void; distributed?: boolean; lastGradNorm?: number; shard?(): OptimizerShard };
   /** Data parallelism: this rank's share of each batch; losses, loads and norms are reduced. */
   comm?: Communicator;
   /** The training batch of a step: a pure function of the step (and the data seed). */
@@ -26,7 +27,7 @@ export interface TrainerOptions {
   routerBiasRate?: number;
   evalEvery?: number;
   checkpointEvery?: number;
-  /** Run directory for metrics.jsonl, loss.svg and checkpoint/ (written by rank 0 only); none: nothing is written. */
+  /** Run directory for metrics.jsonl, loss.svg (rank 0) and checkpoints (rank 0; each ZeRO-1 rank its optimizer shard); none: nothing is written. */
   out?: string;
   seed: number;
   startStep?: number;
@@ -131,20 +132,26 @@ export class Trainer {
     return c ? s / c : NaN;
   }
 
-  /** A checkpoint (a collective when distributed: every rank calls it, rank 0 writes). */
+  /**
+   * A checkpoint (a collective when distributed: every rank calls it). A ZeRO-1 optimizer's state
+   * is written by every rank, its own shard; otherwise rank 0 writes it all.
+   */
   save(final = true): string | null {
     if (!this.o.out || this.savedAt === this.step) return null;
     this.savedAt = this.step;
-    const dict = this.o.optimizer.stateDict();
-    if (this.rank !== 0) return null;
+    const { model, optimizer: opt, comm } = this.o;
+    const state = { ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed };
+    const options = { keep: this.o.keepCheckpoints, files: this.o.checkpointFiles };
+    // Test hook: the consolidated format (the whole state gathered, rank 0 writes optimizer.safetensors).
+    const sharded = comm && opt.shard && process.env.MOONTRAIN_TEST_CONSOLIDATED_CHECKPOINT !== '1';
+    const dict = sharded ? undefined : opt.stateDict();
+    if (!sharded && this.rank !== 0) return null;
     try {
-      return saveCheckpoint(this.o.out, this.o.model, dict, {
-        ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed,
-      }, { keep: this.o.keepCheckpoints, files: this.o.checkpointFiles });
+      return sharded ? saveShardedCheckpoint(this.o.out, model, opt.shard!(), comm, state, options) : saveCheckpoint(this.o.out, model, dict!, state, options);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
-      // A full disk: the partial checkpoint is gone (saveCheckpoint removed it), the last one stays.
+      // A full disk: the partial checkpoint is gone (the save removed it), the last one stays.
       const kept = latestCheckpoint(this.o.out);
       const line = `the checkpoint at step ${this.step} could not be written (${code}: no space left on the device of ${this.o.out}); ${kept ? `kept ${kept}` : 'no earlier checkpoint exists'}`;
       if (final) throw Object.assign(new Error(line), { code: 'ERR_MOONTRAIN_CHECKPOINT_FAILED' });

@@ -170,6 +170,37 @@ const trainArgs = (out: string) => [CLI, 'train', '--config', config, '--data', 
   '--eval-every', '10', '--eval-batches', '4', '--precision', 'f32', '--lr', '0.01', '--warmup', '2', '--optimizer', 'muon', '--out', out];
 const losses = (out: string) => fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss as number);
 
+oneHost('bench step under mpirun -n 2: each rank\'s tokens/s and the job\'s, for Muon and AdamW', async (t) => {
+  const json = path.join(tmp, 'bench-step.json');
+  const r = await local('mpirun', ['--oversubscribe', '-n', '2', process.execPath, '--import=tsx', CLI, 'bench', 'step', '--config', config,
+    '--batch-size', '4', '--seq-len', '16', '--json', json], {});
+  t.is(r.code, 0, r.output);
+  t.regex(r.output, /zero1 .* muon {2}2 ranks \(mpirun, hier, 1 host\): step [\d.]+ ms/);
+  t.regex(r.output, /per rank: rank 0 [\d.]+ ms \d+ tok\/s, rank 1 [\d.]+ ms \d+ tok\/s; aggregate \d+ tok\/s/);
+  const rows = JSON.parse(fs.readFileSync(json, 'utf8')).zero1 as { optimizer: string; nproc: number; stepMs: number; tokensPerS: number; perRank: { stepMs: number; tokensPerS: number }[] }[];
+  t.deepEqual(rows.map((x) => [x.optimizer, x.nproc]), [['muon', 2], ['adamw', 2]]);
+  for (const row of rows) {
+    t.is(row.perRank.length, 2);
+    // Each rank computes 2 of the 4 sequences; the job runs at its slowest rank's pace.
+    for (const p of row.perRank) t.true(p.stepMs > 0 && Math.abs(p.tokensPerS - (2 * 16 * 1000) / p.stepMs) < 1e-6 * p.tokensPerS);
+    t.is(row.stepMs, Math.max(...row.perRank.map((p) => p.stepMs)));
+    t.true(Math.abs(row.tokensPerS - (4 * 16 * 1000) / row.stepMs) < 1e-6 * row.tokensPerS);
+  }
+  // The launcher starts the ranks: --nproc under it is a usage error.
+  const env = { ...process.env, OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '2' };
+  const u = spawnSync(process.execPath, ['--import=tsx', CLI, 'bench', 'step', '--nproc', '2'], { cwd: root, env, encoding: 'utf8' });
+  t.is(u.status, 2);
+  t.regex(u.stderr, /bench step: --nproc under mpirun: the launcher starts the ranks/);
+});
+
+test.serial('bench step --nproc 2 (our own launcher, no MPI): Muon and AdamW on 1 and 2 ranks', (t) => {
+  const json = path.join(tmp, 'bench-step-nproc.json');
+  const r = spawnSync(process.execPath, ['--import=tsx', CLI, 'bench', 'step', '--nproc', '2', '--config', config, '--batch-size', '4', '--seq-len', '16', '--json', json], { cwd: root, encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const rows = JSON.parse(fs.readFileSync(json, 'utf8')).zero1 as { optimizer: string; nproc: number; perRank: unknown[] }[];
+  t.deepEqual(rows.map((x) => [x.optimizer, x.nproc, x.perRank.length]), [['muon', 1, 1], ['muon', 2, 2], ['adamw', 1, 1], ['adamw', 2, 2]]);
+});
+
 twoHostTest('training: 1 process, 4 ranks on one host and 2 hosts x 2 ranks give the same losses (f32, 20 steps)', async (t, h) => {
   const one = path.join(tmp, 'train-1'), four = path.join(tmp, 'train-4'), two = path.join(tmp, 'train-2x2');
   const a = spawnSync(process.execPath, ['--import=tsx', ...trainArgs(one)], { cwd: root, encoding: 'utf8' });
@@ -179,6 +210,8 @@ twoHostTest('training: 1 process, 4 ranks on one host and 2 hosts x 2 ranks give
   const c = await h.mpirun(4, ['--import=tsx', ...trainArgs(two)], { timeoutMs: 300000 });
   t.is(c.code, 0, c.output);
   t.regex(c.output, /x 4 ranks/);
+  // Every rank, on either host, wrote its optimizer shard into the one checkpoint.
+  t.deepEqual(fs.readdirSync(path.join(two, 'checkpoint')).filter((f) => f.startsWith('optimizer-rank-')).sort(), [0, 1, 2, 3].map((r) => `optimizer-rank-${r}-of-4.safetensors`));
   const base = losses(one);
   t.is(base.length, 20);
   for (const [name, out] of [['4 ranks, one host', four], ['2 hosts x 2 ranks', two]]) {
