@@ -6,12 +6,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { nn, optim, ops, tensor } from '../lib';
+import { nn, optim } from '../lib';
 import { flopsPerToken, type MoonlightConfig } from '../lib/nn/config';
+import { gemmFlopsPerSecond } from '../lib/sweep/flops';
 import { info } from '../lib/runtime';
 import { packageRoot } from '../lib/native';
 import { PYTHON, torchAvailable } from './anchors/torch-twin-check';
-import { median, randomArray } from './harness';
+import { median } from './harness';
 
 export interface StepResult {
   config: string;
@@ -35,20 +36,6 @@ export interface StepResult {
   torch?: {
     tokensPerS: number; medianMs: number; stepTokensPerS: number; stepMs: number; optimizerMs: number; autocast: boolean; version: string;
   } | { skipped: string };
-}
-
-function gemmRate(): number {
-  const n = 1024;
-  const a = tensor(randomArray(n * n, 1), [n, n], { dtype: 'bf16' }), b = tensor(randomArray(n * n, 2), [n, n], { dtype: 'bf16' });
-  const ts: number[] = [];
-  for (let i = 0; i < 7; ++i) {
-    const t0 = process.hrtime.bigint();
-    ops.matmul(a, b).dispose();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  a.dispose();
-  b.dispose();
-  return (2 * n * n * n) / (median(ts.slice(1)) * 1e6);
 }
 
 /** A deterministic batch of `n` token ids and targets. */
@@ -142,7 +129,7 @@ export function benchStep(name: string, config: MoonlightConfig, precision: 'bf1
   if ('close' in twin) twin.close();
   const fbMs = median(fb), opMs = median(op);
   const flops = flopsPerToken(model.config, seq);
-  const rate = gemmRate();
+  const rate = gemmFlopsPerSecond('bf16') / 1e9;
   const tokens = batch * seq;
   const r: StepResult = {
     config: name, precision, batch, seq, threads: info().threads,

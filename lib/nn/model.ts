@@ -40,6 +40,11 @@ export interface LossOptions {
    * in place of the logits, in the same pass. Evaluation passes false.
    */
   backward?: boolean;
+  /**
+   * The gradient that backward() accumulates is that of gradScale × the loss (its cross-entropy
+   * and auxiliary terms alike; default 1): a micro-batch's share of a larger batch's mean.
+   */
+  gradScale?: number;
 }
 
 export interface ModelOptions {
@@ -179,11 +184,18 @@ export class MoonlightModel {
    */
   loss(ids: Int32Array, targets: Int32Array, shape: readonly [number, number], options: LossOptions = {}): number {
     const [B, S] = this.checkBatch(ids, targets, shape);
+    if (options.gradScale !== undefined && !(typeof options.gradScale === 'number' && Number.isFinite(options.gradScale)))
+      throw new Error(`MoonlightModel.loss: option 'gradScale': expected a finite number, got ${String(options.gradScale)}`);
     return untrackedMemory(() => {
       const { xs, hf, rstd, logits } = this.forward(ids, B, S);
       const backward = options.backward ?? true;
       const ce = ops.crossEntropy(logits, targets, { gradInPlace: backward });
       ce.lse.dispose();
+      const scale = options.gradScale ?? 1;
+      if (backward && scale !== 1) {
+        ops.scaleInPlace(ce.dlogits!, scale);
+        for (const m of this.moeLayers()) m.scaleAuxGradient(scale);
+      }
       if (!backward) this.saved.drop(logits);
       this.ctx = { ids, targets, xs, hf, rstd, dlogits: ce.dlogits ?? null };
       const auxLoss = this.moeLayers().reduce((a, m) => a + m.stats.auxLoss, 0);
