@@ -87,7 +87,8 @@ export class Trainer {
   /**
    * One optimizer step over gradAccum micro-batches; throws (before any update) if the loss is not
    * finite. Each micro-batch's gradient is weighted by its share of the step's target tokens (over
-   * all ranks), so the step's gradient is that of the mean loss over all of them, as one batch.
+   * all ranks; its aux loss by its share of the sequences), so the step's gradient is that of the
+   * mean loss over all of them, as one batch.
    */
   trainStep(): StepMetrics {
     const { model, optimizer: opt } = this.o;
@@ -104,8 +105,9 @@ export class Trainer {
     for (let m = 0; m < N; ++m) {
       const b = batches[m]!;
       // ZeRO averages the ranks' gradients: the weight carries W so that the mean is the token mean.
+      // The aux loss is a mean over sequences, and every micro-batch has as many: 1/N of the step's.
       const gradScale = stepCount > 0 ? (W * counts[m]!) / stepCount : 0;
-      const local = model.loss(b.ids, b.targets, [this.o.batchSize, this.o.seqLen], { gradScale });
+      const local = model.loss(b.ids, b.targets, [this.o.batchSize, this.o.seqLen], { gradScale, auxGradScale: 1 / N });
       lossSum += local * model.lastStats.tokens;
       count += model.lastStats.tokens;
       auxSum += model.lastStats.auxLoss / N;
