@@ -47,7 +47,7 @@ export const trainFlags: Flags = {
   data: { type: 'string', default: 'brown', help: "'brown' or a .txt / llm.c / uint16 token file" },
   tokenizer: { type: 'string', choices: ['bpe', 'word'], default: 'bpe', help: "'word': words, rare ones (< 4 in train) as <unk>, as Bengio et al. 2003; the model's vocab_size becomes the tokenizer's" },
   'eval-every': { type: 'int', min: 1, default: 200, help: 'validation every N steps' },
-  'eval-batches': { type: 'string', default: '16', help: "validation batches per evaluation, or 'all' (the whole split)" },
+  'eval-batches': { type: 'string', default: '16', help: "validation batches (of batch-size x grad-accum sequences) per evaluation, or 'all' (the whole split)" },
   'eval-context': { type: 'int', min: 0, help: 'every scored validation token has this much context, at least (overlapping windows; default 64 with --eval-batches all, else 0: disjoint windows)' },
   'checkpoint-every': { type: 'int', min: 1, default: 500, help: 'checkpoint every N steps (and at the end)' },
   clip: { type: 'number', min: 0, default: 1, help: 'clip the global gradient norm (0: off)' },
@@ -164,7 +164,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // A step's global batch is B x N rows; rank r's micro-batch m is its (r N + m)-th slice of B / W rows.
   const batcher = new TokenBatcher(data.train, { batchSize: B * N, seqLen: S, seed: a.seed as number });
   const val = evalPlan.context > 0 ? stridedEvalBatches(data.val, { batchSize: B, seqLen: S, minContext: evalPlan.context }) : evalBatches(data.val, { batchSize: B, seqLen: S });
-  const evalLimit = evalPlan.batches;
+  // Validation runs in micro-batches too: --eval-batches counts batches of B x N sequences.
+  const evalLimit = evalPlan.batches * N;
   const sched = { lr, warmup, total: steps, decayFraction: a['decay-fraction'] as number | undefined };
   // The tokenizer travels with the checkpoint in the Hugging Face format (BPE runs; a word run's
   // vocabulary is rebuilt from its data, whose fingerprint is checked).
