@@ -70,3 +70,23 @@ test('gradAccum must be an integer >= 1', (t) => {
   opt.dispose();
   model.dispose();
 });
+
+test('MFU, step time and peak RSS of each step', (t) => {
+  const model = new nn.MoonlightModel(micro, { precision: 'f32', seed: 3 });
+  const opt = new optim.AdamW(model.parameters(), { lr: 0.01 });
+  const batcher = new TokenBatcher(tokens, { batchSize: 6, seqLen: S, seed: 5 });
+  const peakFlops = 3.5e9;
+  const trainer = new Trainer({
+    model, optimizer: opt, batchSize: 2, seqLen: S, steps: 2, seed: 5, gradAccum: 3, peakFlops,
+    batch: (s, m) => batcher.batch(s, m, 3), lr: () => 0.01,
+  });
+  for (let i = 0; i < 2; ++i) {
+    const r = trainer.trainStep();
+    t.is(r.tokens, (i + 1) * 6 * S);
+    t.true(Math.abs(r.step_time_s! * r.tokens_per_s - 6 * S) < 1e-9 * 6 * S, 'tokens/s over all micro-batches of the step');
+    t.is(r.mfu, (nn.flopsPerToken(micro, S) * r.tokens_per_s) / peakFlops);
+    t.true(r.peak_rss_mib! > 20 && r.peak_rss_mib! <= process.resourceUsage().maxRSS / 1024);
+  }
+  opt.dispose();
+  model.dispose();
+});
