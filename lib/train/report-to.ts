@@ -79,7 +79,7 @@ interface WandbSdk {
 }
 
 /** W&B: the project from WANDB_PROJECT (default moontrain); credentials as the SDK reads them. */
-async function wandbReporter(mod: Record<string, unknown>, ctx: ReportContext): Promise<Reporter> {
+export async function wandbReporter(mod: Record<string, unknown>, ctx: ReportContext): Promise<Reporter> {
   const sdk = (mod.default ?? mod) as WandbSdk;
   await sdk.init({ project: process.env.WANDB_PROJECT ?? 'moontrain', config: ctx.config, dir: ctx.out });
   return { log: (step, s) => sdk.log(s, step), close: () => sdk.finish() };
@@ -93,26 +93,37 @@ interface MlflowClient {
   };
 }
 
+/** The mlflow client prints every request body with console.log (synchronously, before its first await): not on our stdout. */
+function quiet<T>(request: () => T): T {
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    return request();
+  } finally {
+    console.log = log;
+  }
+}
+
 /** MLflow: the server from MLFLOW_TRACKING_URI (default http://localhost:5000), MLFLOW_EXPERIMENT_ID (default 0). */
-async function mlflowReporter(mod: Record<string, unknown>, ctx: ReportContext): Promise<Reporter> {
+export async function mlflowReporter(mod: Record<string, unknown>, ctx: ReportContext): Promise<Reporter> {
   const MLflow = (mod.default ?? mod) as new (o: { endpoint: string }) => MlflowClient;
   const client = new MLflow({ endpoint: process.env.MLFLOW_TRACKING_URI ?? 'http://localhost:5000' });
-  const { run } = await client.Runs.create({ experiment_id: process.env.MLFLOW_EXPERIMENT_ID ?? '0', user_id: process.env.USER ?? 'moontrain', start_time: Date.now() });
+  const { run } = await quiet(() => client.Runs.create({ experiment_id: process.env.MLFLOW_EXPERIMENT_ID ?? '0', user_id: process.env.USER ?? 'moontrain', start_time: Date.now() }));
   const run_id = run.info.run_id;
   const params = Object.entries(ctx.config).filter(([, v]) => v !== undefined).map(([key, v]) => ({ key, value: String(v) }));
   // Requests go on while training does; the first failure is kept and reported by close().
   let failure: unknown;
   const pending: Promise<unknown>[] = [];
-  const send = (p: Promise<unknown>) => pending.push(p.catch((e) => (failure ??= e)));
-  send(client.Runs.logBatch({ run_id, params }));
+  const send = (request: () => Promise<unknown>) => pending.push(quiet(request).catch((e) => (failure ??= e)));
+  send(() => client.Runs.logBatch({ run_id, params }));
   return {
     log: (step, s) => {
       const timestamp = Date.now();
-      send(client.Runs.logBatch({ run_id, metrics: Object.entries(s).map(([key, value]) => ({ key, value, timestamp, step })) }));
+      send(() => client.Runs.logBatch({ run_id, metrics: Object.entries(s).map(([key, value]) => ({ key, value, timestamp, step })) }));
     },
     close: async () => {
       await Promise.all(pending);
-      await client.Runs.update({ run_id, status: failure ? 'FAILED' : 'FINISHED', end_time: Date.now() });
+      await quiet(() => client.Runs.update({ run_id, status: failure ? 'FAILED' : 'FINISHED', end_time: Date.now() }));
       if (failure) throw failure;
     },
   };
