@@ -6,13 +6,15 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { nn, optim, ops, tensor } from '../lib';
-import type { Device, Tensor } from '../types/core';
+import { nn, optim } from '../lib';
+import type { Device } from '../types/core';
+import { synchronize } from '../lib/tensor';
 import { flopsPerToken, type MoonlightConfig } from '../lib/nn/config';
+import { gemmFlopsPerSecond } from '../lib/sweep/flops';
 import { info } from '../lib/runtime';
 import { packageRoot } from '../lib/native';
 import { PYTHON, torchAvailable } from './anchors/torch-twin-check';
-import { median, randomArray } from './harness';
+import { median } from './harness';
 
 export interface StepResult {
   config: string;
@@ -37,30 +39,6 @@ export interface StepResult {
   torch?: {
     tokensPerS: number; medianMs: number; stepTokensPerS: number; stepMs: number; optimizerMs: number; autocast: boolean; version: string;
   } | { skipped: string };
-}
-
-/** Waits for the device's queued work (a one-element copy to the host is synchronous). */
-function synchronize(t: Tensor): void {
-  if (t.device === 'cpu') return;
-  const one = t.reshape([t.shape.reduce((a, b) => a * b, 1)]).narrow(0, 0, 1);
-  one.toFloat32Array();
-  one.dispose();
-}
-
-function gemmRate(device: Device): number {
-  const n = device === 'cuda' ? 8192 : 1024;
-  const a = tensor(randomArray(n * n, 1), [n, n], { dtype: 'bf16', device }), b = tensor(randomArray(n * n, 2), [n, n], { dtype: 'bf16', device });
-  const ts: number[] = [];
-  for (let i = 0; i < 7; ++i) {
-    const t0 = process.hrtime.bigint();
-    const c = ops.matmul(a, b);
-    synchronize(c);
-    c.dispose();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  a.dispose();
-  b.dispose();
-  return (2 * n * n * n) / (median(ts.slice(1)) * 1e6);
 }
 
 /** A deterministic batch of `n` token ids and targets. */
@@ -158,7 +136,7 @@ export function benchStep(name: string, config: MoonlightConfig, precision: 'bf1
   if ('close' in twin) twin.close();
   const fbMs = median(fb), opMs = median(op);
   const flops = flopsPerToken(model.config, seq);
-  const rate = gemmRate(device);
+  const rate = gemmFlopsPerSecond('bf16', device === 'cuda' ? 8192 : 1024, device) / 1e9;
   const tokens = batch * seq;
   const r: StepResult = {
     config: name, precision, device, batch, seq, threads: info().threads,

@@ -21,3 +21,16 @@ export function tensor(data: Float32Array | Int32Array | number[], shape: readon
 export function tensorFromBytes(bytes: ArrayBufferView | ArrayBuffer, shape: readonly number[], dtype: TensorDType, options?: { device?: Device }): TensorType {
   return native.tensorFromBytes(bytes, shape, dtype, options);
 }
+
+/**
+ * Waits for the work queued on t's device: a copy of one element to the host is synchronous. For
+ * timing GPU work from JS; nothing to wait for on the CPU.
+ */
+export function synchronize(t: TensorType): void {
+  if (t.device === 'cpu' || t.disposed) return;
+  const flat = t.reshape([t.shape.reduce((a, b) => a * b, 1)]);
+  const one = flat.narrow(0, 0, Math.min(1, flat.shape[0]));
+  one.toFloat32Array();
+  one.dispose();
+  flat.dispose();
+}

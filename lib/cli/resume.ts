@@ -14,7 +14,7 @@ import { Parsed, UsageError, parseFlags } from './args';
 import { resolveConfig } from './info';
 import { trainFlags } from './train';
 
-const FIXED = ['config', 'precision', 'optimizer', 'batch-size', 'seq-len', 'seed', 'data'] as const;
+const FIXED = ['config', 'precision', 'optimizer', 'batch-size', 'grad-accum', 'seq-len', 'seed', 'data'] as const;
 /** Given only for this invocation: never listed as a change. */
 const TRANSIENT = new Set(['resume', 'stop-after', 'overwrite', 'nproc', 'cache-dir']);
 
@@ -57,8 +57,8 @@ export function resumeSettings(resume: string, argv: string[]) {
     if (v === undefined) continue;
     const same = k === 'config' ? sameConfig(resolveConfig(v as string), savedConfig)
       : k === 'data' ? resolveDataPath(v as string) === saved.data
-      : v === saved[k];
-    if (!same) differ.push(`--${k} ${v} (the run's: ${saved[k]})`);
+      : v === (saved[k] ?? trainFlags[k]!.default);  // a flag newer than the run: its default
+    if (!same) differ.push(`--${k} ${v} (the run's: ${saved[k] ?? trainFlags[k]!.default})`);
   }
   if (differ.length) throw new UsageError(`moontrain train: --resume ${resume}: cannot change ${differ.join(', ')}; start a new run for that`);
   const args: Parsed = { ...saved };

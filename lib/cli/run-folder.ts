@@ -37,7 +37,7 @@ export function prepareOut(out: string, o: PrepareOutOptions): void {
   }
   for (const n of fs.readdirSync(out)) {
     if (n === LOCK_FILE) continue;
-    if (/^checkpoint(-\d+)?$/.test(n) || n === 'metrics.jsonl' || n === 'loss.svg') fs.rmSync(path.join(out, n), { recursive: true, force: true });
+    if (/^checkpoint(-\d+)?$/.test(n) || /^events\.out\.tfevents\./.test(n) || n === 'metrics.jsonl' || n === 'loss.svg') fs.rmSync(path.join(out, n), { recursive: true, force: true });
   }
   o.notice(`notice: --overwrite: removed the earlier run in ${out}`);
 }

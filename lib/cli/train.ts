@@ -26,13 +26,16 @@ import { checkDevice } from '../nn/device';
 import type { Device } from '../../types/core';
 import { resolveConfig } from './info';
 import { checkMemory } from './memory-check';
+import { gemmFlopsPerSecond } from '../sweep/flops';
+import { loadReporters, parseReportTo, rowScalars, type ReportTarget } from '../train/report-to';
 import type { MoonlightConfig } from '../nn/config';
 
 export const trainFlags: Flags = {
   config: { type: 'string', default: 'tiny', help: 'tiny|small|moonlight-16b-a3b or a config.json path' },
   optimizer: { type: 'string', choices: ['muon', 'adamw'], default: 'muon', help: 'optimizer (AdamW: betas 0.9/0.95, eps 1e-8)' },
   steps: { type: 'int', min: 1, default: 2000, help: 'optimizer steps' },
-  'batch-size': { type: 'int', min: 1, default: 16, help: 'sequences per step' },
+  'batch-size': { type: 'int', min: 1, default: 16, help: 'sequences per micro-batch (over all ranks)' },
+  'grad-accum': { type: 'int', min: 1, default: 1, help: 'micro-batches per optimizer step: gradients accumulated, one update per batch-size x grad-accum sequences' },
   'seq-len': { type: 'int', min: 2, default: 128, help: 'tokens per sequence' },
   lr: { type: 'number', min: 0, default: 3e-3, help: 'peak learning rate (Muon and its AdamW alike)' },
   'weight-decay': { type: 'number', min: 0, default: 0.1, help: 'decoupled weight decay' },
@@ -47,7 +50,7 @@ export const trainFlags: Flags = {
   data: { type: 'string', default: 'brown', help: "'brown' or a .txt / llm.c / uint16 token file" },
   tokenizer: { type: 'string', choices: ['bpe', 'word'], default: 'bpe', help: "'word': words, rare ones (< 4 in train) as <unk>, as Bengio et al. 2003; the model's vocab_size becomes the tokenizer's" },
   'eval-every': { type: 'int', min: 1, default: 200, help: 'validation every N steps' },
-  'eval-batches': { type: 'string', default: '16', help: "validation batches per evaluation, or 'all' (the whole split)" },
+  'eval-batches': { type: 'string', default: '16', help: "validation batches (of batch-size x grad-accum sequences) per evaluation, or 'all' (the whole split)" },
   'eval-context': { type: 'int', min: 0, help: 'every scored validation token has this much context, at least (overlapping windows; default 64 with --eval-batches all, else 0: disjoint windows)' },
   'checkpoint-every': { type: 'int', min: 1, default: 500, help: 'checkpoint every N steps (and at the end)' },
   clip: { type: 'number', min: 0, default: 1, help: 'clip the global gradient norm (0: off)' },
@@ -58,6 +61,7 @@ export const trainFlags: Flags = {
   overwrite: { type: 'bool', help: 'replace the run already in --out (its checkpoints and metrics are deleted)' },
   'keep-checkpoints': { type: 'int', min: 0, default: 3, help: 'complete checkpoint-<step>/ folders kept (0: all)' },
   nproc: { type: 'int', min: 1, default: 1, help: 'ranks (processes) on this host: ZeRO-1 with Distributed Muon' },
+  'report-to': { type: 'string', help: 'tensorboard,wandb,mlflow: where the scalars go besides metrics.jsonl (wandb: npm package @wandb/sdk, mlflow: npm package mlflow)' },
 };
 
 export function cacheDir(a: Parsed): string {
@@ -101,6 +105,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalPlan = parseEvalPlan(a, a['seq-len'] as number);
   const warmup = warmupSteps(a);
   const device = trainingDevice(a.device);
+  // The optional reporting packages are loaded first: a missing one fails before anything is written.
+  let reportTo: ReportTarget[];
+  try {
+    reportTo = parseReportTo(a['report-to'] as string | undefined);
+  } catch (e) {
+    throw new UsageError(`moontrain train: ${(e as Error).message}`);
+  }
+  const makeReporters = await loadReporters(reportTo).catch((e: Error & { code?: string }) => {
+    throw e.code === 'ERR_MOONTRAIN_MISSING_PACKAGE' ? new UsageError(`moontrain train: ${e.message}`) : e;
+  });
   if (((a['decay-fraction'] as number | undefined) ?? 0) > 1) throw new UsageError(`moontrain train: --decay-fraction: expected a number in [0, 1], got ${a['decay-fraction']}`);
   if (nproc > 1 && !isRank) {
     // The launcher: one process per rank, like torchrun; a failing rank stops the job. It holds
@@ -123,9 +137,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   if (mpi) comm!.barrier();
   if (resumed?.changes) progress.message(resumed.changes);
-  const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number;
+  const B = a['batch-size'] as number, S = a['seq-len'] as number, steps = a.steps as number, N = (a['grad-accum'] as number | undefined) ?? 1;
   if (B % W !== 0) throw new UsageError(`moontrain train: --batch-size ${B} must divide evenly over ${W} ranks`);
-  progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${device === 'cuda' ? `cuda (${info().cuda.devices[0]?.name ?? 'GPU'})` : `${info().isa} x${info().threads} threads`}${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''} -> ${out}`);
+  progress.message(`moontrain train: ${a.config} on ${a.data}, ${a.optimizer}, ${a.precision}, ${device === 'cuda' ? `cuda (${info().cuda.devices[0]?.name ?? 'GPU'})` : `${info().isa} x${info().threads} threads`}${W > 1 ? ` x ${W} ranks (ZeRO-1)` : ''}${N > 1 ? `, ${N} micro-batches of ${B} per step` : ''} -> ${out}`);
   // A resumed run uses the tokenizer its checkpoint carries, on data whose fingerprint is unchanged.
   let fingerprint: DataFingerprint;
   let savedTokenizer: ReturnType<typeof loadCheckpointTokenizer>;
@@ -160,18 +174,25 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const rows = path.join(resumed.runDir, 'metrics.jsonl');
     if (fs.existsSync(rows)) fs.copyFileSync(rows, path.join(out, 'metrics.jsonl'));
   }
-  const batcher = new TokenBatcher(data.train, { batchSize: B, seqLen: S, seed: a.seed as number });
+  // A step's global batch is B x N rows; rank r's micro-batch m is its (r N + m)-th slice of B / W rows.
+  const batcher = new TokenBatcher(data.train, { batchSize: B * N, seqLen: S, seed: a.seed as number });
   const val = evalPlan.context > 0 ? stridedEvalBatches(data.val, { batchSize: B, seqLen: S, minContext: evalPlan.context }) : evalBatches(data.val, { batchSize: B, seqLen: S });
-  const evalLimit = evalPlan.batches;
+  // Validation runs in micro-batches too: --eval-batches counts batches of B x N sequences.
+  const evalLimit = evalPlan.batches * N;
   const sched = { lr, warmup, total: steps, decayFraction: a['decay-fraction'] as number | undefined };
   // The tokenizer travels with the checkpoint in the Hugging Face format (BPE runs; a word run's
   // vocabulary is rebuilt from its data, whose fingerprint is checked).
   const checkpointFiles = data.tokenizer instanceof BpeTokenizer
     ? { 'tokenizer.json': toHfTokenizerJson(data.tokenizer), 'tokenizer_config.json': JSON.stringify({ tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: S }) }
     : undefined;
+  // 512^3 products: about 0.1 s at the start of a run (bench step times 1024^3 ones).
+  const peakFlops = gemmFlopsPerSecond(a.precision as 'bf16' | 'f32', device === 'cuda' ? 4096 : 512, device);
+  progress.message(`MFU against a ${a.precision} GEMM rate of ${(peakFlops / 1e9).toFixed(0)} GFLOP/s measured now${W > 1 ? ' per rank' : ''}`);
+  const reporters = rank === 0 ? await makeReporters({ out, config: { ...a, resume: undefined, overwrite: undefined } }) : [];
   const trainer = new Trainer({
     model, optimizer, comm, batchSize: B / W, seqLen: S, steps, seed: a.seed as number, out,
-    batch: (s) => batcher.batch(s, rank, W),
+    batch: (s, m) => batcher.batch(s, rank * N + m, W * N),
+    gradAccum: N, peakFlops,
     valBatches: () => (evalLimit === Infinity ? val : val.slice(0, evalLimit)),
     lr: (s) => (a.schedule === 'wsd' ? wsdLr(s, sched) : cosineLr(s, sched)),
     clip: (a.clip as number) || undefined,
@@ -186,7 +207,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
       data: data.description, words: data.words, data_fingerprint: fingerprint,
       ...(data.bytes ? { bytes: data.bytes, valTokensPerByte: data.val.length / data.bytes.val } : {}),
     },
-    onStep: (m) => progress.update({ step: m.step, total: steps, loss: m.loss, tokensPerS: m.tokens_per_s, valLoss: m.val_loss }),
+    onStep: (m) => {
+      progress.update({ step: m.step, total: steps, loss: m.loss, tokensPerS: m.tokens_per_s, valLoss: m.val_loss });
+      for (const r of reporters) r.log(m.step, rowScalars(m));
+    },
     onNotice: (line) => progress.message(line),
   });
   // Ctrl-C and SIGTERM (timeout, docker stop, preemption): finish the step, checkpoint, exit 128 + signal.
@@ -200,7 +224,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const reason = await trainer.run();
+  let reason: Awaited<ReturnType<Trainer['run']>>;
+  try {
+    reason = await trainer.run();
+  } finally {
+    for (const r of reporters) await r.close().catch((e: Error) => progress.message(`notice: --report-to: ${e.message}`));
+  }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   progress.end();

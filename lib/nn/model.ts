@@ -41,6 +41,13 @@ export interface LossOptions {
    * in place of the logits, in the same pass. Evaluation passes false.
    */
   backward?: boolean;
+  /**
+   * The gradient that backward() accumulates is that of gradScale × the cross-entropy plus
+   * auxGradScale × the auxiliary losses (defaults 1 and gradScale): a micro-batch's share of a
+   * larger batch's mean over tokens (cross-entropy) and over sequences (the sequence-wise aux loss).
+   */
+  gradScale?: number;
+  auxGradScale?: number;
 }
 
 export interface ModelOptions {
@@ -186,11 +193,17 @@ export class MoonlightModel {
    */
   loss(ids: Int32Array, targets: Int32Array, shape: readonly [number, number], options: LossOptions = {}): number {
     const [B, S] = this.checkBatch(ids, targets, shape);
+    for (const k of ['gradScale', 'auxGradScale'] as const)
+      if (options[k] !== undefined && !(typeof options[k] === 'number' && Number.isFinite(options[k])))
+        throw new Error(`MoonlightModel.loss: option '${k}': expected a finite number, got ${String(options[k])}`);
     return untrackedMemory(() => {
       const { xs, hf, rstd, logits } = this.forward(ids, B, S);
       const backward = options.backward ?? true;
       const ce = ops.crossEntropy(logits, targets, { gradInPlace: backward });
       ce.lse.dispose();
+      const scale = options.gradScale ?? 1, auxScale = options.auxGradScale ?? scale;
+      if (backward && scale !== 1) ops.scaleInPlace(ce.dlogits!, scale);
+      if (backward && auxScale !== 1) for (const m of this.moeLayers()) m.scaleAuxGradient(auxScale);
       if (!backward) this.saved.drop(logits);
       this.ctx = { ids, targets, xs, hf, rstd, dlogits: ce.dlogits ?? null };
       const auxLoss = this.moeLayers().reduce((a, m) => a + m.stats.auxLoss, 0);

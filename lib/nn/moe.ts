@@ -146,6 +146,11 @@ export class MoE {
     this.bias.set(tensor(b, [E], { device: this.bias.value.device }));
   }
 
+  /** Scales the auxiliary loss's gradient kept by the last forward (a micro-batch's share). */
+  scaleAuxGradient(scale: number): void {
+    if (this.ctx?.dAux) ops.scaleInPlace(this.ctx.dAux, scale);
+  }
+
   clearActivations(): void {
     this.saved.free();
     this.ctx = null;

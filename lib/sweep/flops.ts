@@ -6,6 +6,9 @@ import { flopsPerToken, type MoonlightConfig } from '../nn/config';
 import { MoonlightModel } from '../nn/model';
 import { isMuonParameter } from '../optim/muon';
 import { numel } from '../shape';
+import { ops } from '../ops';
+import { synchronize, tensor } from '../tensor';
+import type { DType, Device } from '../../types/core';
 
 /** FLOPs of `steps` quintic iterations on each of `batch` matrices of rows x cols. */
 export function newtonSchulzFlops(batch: number, rows: number, cols: number, steps: number): number {
@@ -32,4 +35,30 @@ export function newtonSchulzFlopsPerStep(config: MoonlightConfig, nsSteps = 5): 
 
 export function modelFlops(config: MoonlightConfig, seqLen: number, tokens: number): number {
   return flopsPerToken(config, seqLen) * tokens;
+}
+
+/**
+ * The peak this process reaches, measured: FLOP/s of an n x n x n GEMM in `dtype` on the current
+ * threads (the median of 6 timed products after a warm-up). The denominator of MFU, in training
+ * (flops-per-token x tokens/s) and in `moontrain bench step`.
+ */
+export function gemmFlopsPerSecond(dtype: DType = 'bf16', n = 1024, device: Device = 'cpu'): number {
+  const fill = (salt: number) => Float32Array.from({ length: n * n }, (_, i) => (((i * 2654435761 + salt) >>> 0) % 2001) / 1000 - 1);
+  const a = tensor(fill(1), [n, n], { dtype, device }), b = tensor(fill(2), [n, n], { dtype, device });
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < 7; ++i) {
+      const t0 = process.hrtime.bigint();
+      const c = ops.matmul(a, b);
+      synchronize(c);
+      c.dispose();
+      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+  const timed = ms.slice(1).sort((x, y) => x - y);
+  const median = (timed[2]! + timed[3]!) / 2;
+  return (2 * n * n * n) / (median / 1000);
 }

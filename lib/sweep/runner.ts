@@ -74,7 +74,7 @@ export function summarizeRun(run: SweepRun, runDir: string, wallSeconds: number)
   const tail = rows.slice(-Math.max(1, Math.round(steps * 0.05)));
   const config = parseConfig(path.join(checkpointDir(runDir), 'config.json'));
   const seqLen = run.flags['seq-len'] as number;
-  const perStep = (run.flags['batch-size'] as number) * seqLen;
+  const perStep = (run.flags['batch-size'] as number) * ((run.flags['grad-accum'] as number | undefined) ?? 1) * seqLen;
   const state = JSON.parse(fs.readFileSync(path.join(checkpointDir(runDir), 'trainer.json'), 'utf8')) as { valTokensPerByte?: number };
   const result: RunResult = {
     id: run.id, label: run.label, optimizer: String(run.flags.optimizer ?? 'muon'), lr: Number(run.flags.lr), seed: Number(run.flags.seed ?? 1),

@@ -5,7 +5,7 @@
 //                 "tokens": [655360], "seed": [1, 2] }, ... ] }
 //
 // Every key but "label" is a `moontrain train` flag (without --); a value may be a list (crossed)
-// or one value. "tokens" is the budget: --steps = tokens / (batch-size x seq-len), which must be
+// or one value. "tokens" is the budget: --steps = tokens / (batch-size x grad-accum x seq-len), which must be
 // whole. A run's id names its varying settings and ends with a hash of all its flags, so a changed
 // base makes new runs instead of reusing old ones; a run listed twice runs once.
 import { createHash } from 'crypto';
@@ -84,8 +84,9 @@ export function expandSpec(spec: SweepSpec, file = 'spec'): SweepRun[] {
       const tokens = Number(t ?? flags.tokens);
       delete flags.tokens;
       const B = Number(flags['batch-size'] ?? trainFlags['batch-size'].default), S = Number(flags['seq-len'] ?? trainFlags['seq-len'].default);
-      const steps = tokens / (B * S);
-      if (!Number.isInteger(steps) || steps < 1) throw specError(file, `tokens ${t}: expected a positive multiple of batch-size x seq-len = ${B * S}`);
+      const N = Number(flags['grad-accum'] ?? 1);
+      const steps = tokens / (B * N * S);
+      if (!Number.isInteger(steps) || steps < 1) throw specError(file, `tokens ${t}: expected a positive multiple of batch-size x ${N > 1 ? 'grad-accum x ' : ''}seq-len = ${B * N * S}`);
       flags.steps = steps;
       const sorted = Object.fromEntries(Object.entries(flags).sort(([a], [b]) => (a < b ? -1 : 1)));
       const hash = createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 8);

@@ -8,3 +8,5 @@ export { latestCheckpoint, listCheckpoints, resolveRun } from './checkpoint-layo
 export { MetricsLog, lossSvg } from './metrics';
 export type { StepMetrics } from './metrics';
 export { Progress } from './progress';
+export { expertLoadMetrics, expertLoadSummary } from './moe-metrics';
+export { TensorBoardWriter } from './tensorboard';

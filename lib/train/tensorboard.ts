@@ -72,7 +72,7 @@ class Proto {
 }
 
 /** One TFRecord: length, its masked CRC, the data, the data's masked CRC. */
-export function tfRecord(data: Uint8Array): Buffer {
+export function tfRecord(data: Uint8Array): Uint8Array {
   const head = Buffer.alloc(12);
   head.writeBigUInt64LE(BigInt(data.length), 0);
   head.writeUInt32LE(maskedCrc32c(head.subarray(0, 8)), 8);

@@ -9,16 +9,24 @@ import { OptimizerLike, saveCheckpoint, saveShardedCheckpoint } from './checkpoi
 import type { OptimizerShard } from './optimizer-shards';
 import { latestCheckpoint } from './checkpoint-layout';
 import { MetricsLog, StepMetrics } from './metrics';
+import { expertLoadMetrics, expertLoadSummary } from './moe-metrics';
+import { flopsPerToken } from '../nn/config';
+import type { MoE } from '../nn/moe';
 
 export interface TrainerOptions {
   model: MoonlightModel;
   optimizer: OptimizerLike & { lr: number; step(): void; zeroGrad(): void; distributed?: boolean; lastGradNorm?: number; shard?(): OptimizerShard };
   /** Data parallelism: this rank's share of each batch; losses, loads and norms are reduced. */
   comm?: Communicator;
-  /** The training batch of a step: a pure function of the step (and the data seed). */
-  batch: (step: number) => Pick<Batch, 'ids' | 'targets'>;
+  /** Micro-batch `micro` (0 <= micro < gradAccum) of a step: a pure function of both (and the data seed). */
+  batch: (step: number, micro: number) => Pick<Batch, 'ids' | 'targets'>;
+  /** Micro-batches per optimizer step (default 1): their gradients are accumulated, then one update. */
+  gradAccum?: number;
+  /** This rank's peak FLOP/s, measured (flops.ts, gemmFlopsPerSecond): with it, each step's MFU. */
+  peakFlops?: number;
   /** Validation batches (iterated in full at each evaluation). */
   valBatches?: () => Iterable<Pick<Batch, 'ids' | 'targets'>>;
+  /** Rows of each micro-batch on this rank. */
   batchSize: number;
   seqLen: number;
   steps: number;
@@ -56,6 +64,8 @@ export class Trainer {
   readonly metrics: MetricsLog | null;
 
   constructor(readonly o: TrainerOptions) {
+    const N = o.gradAccum ?? 1;
+    if (!Number.isSafeInteger(N) || N < 1) throw new Error(`Trainer: option 'gradAccum': expected an integer >= 1, got ${String(o.gradAccum)}`);
     this.step = o.startStep ?? 0;
     this.tokens = o.startTokens ?? 0;
     this.metrics = o.out && this.rank === 0 ? new MetricsLog(o.out, this.step) : null;
@@ -75,18 +85,39 @@ export class Trainer {
     this.interrupted = true;
   }
 
-  /** One optimizer step; throws (before any update) if the loss is not finite. */
+  /**
+   * One optimizer step over gradAccum micro-batches; throws (before any update) if the loss is not
+   * finite. Each micro-batch's gradient is weighted by its share of the step's target tokens (over
+   * all ranks; its aux loss by its share of the sequences), so the step's gradient is that of the
+   * mean loss over all of them, as one batch.
+   */
   trainStep(): StepMetrics {
     const { model, optimizer: opt } = this.o;
     const t0 = process.hrtime.bigint();
     const lr = this.o.lr(this.step);
     opt.lr = lr;
-    const b = this.o.batch(this.step);
-    const local = model.loss(b.ids, b.targets, [this.o.batchSize, this.o.seqLen]);
-    const W = this.o.comm?.size ?? 1;
-    const [lossSum, count, auxSum] = this.reduce([local * model.lastStats.tokens, model.lastStats.tokens, model.lastStats.auxLoss]);
-    const loss = count > 0 ? lossSum / count : 0;
-    const aux = auxSum / W;
+    const N = this.gradAccum, W = this.o.comm?.size ?? 1;
+    const batches = Array.from({ length: N }, (_, m) => this.o.batch(this.step, m));
+    const counts = batches.map((b) => countTargets(b.targets));
+    const [stepCount] = this.reduce([counts.reduce((a, c) => a + c, 0)]);
+    const layers = moeLayerIndices(model);
+    const loads = layers.map(([, m]) => new Float64Array(m.bias.value.shape[0]!));
+    let lossSum = 0, count = 0, auxSum = 0;
+    for (let m = 0; m < N; ++m) {
+      const b = batches[m]!;
+      // ZeRO averages the ranks' gradients: the weight carries W so that the mean is the token mean.
+      // The aux loss is a mean over sequences, and every micro-batch has as many: 1/N of the step's.
+      const gradScale = stepCount > 0 ? (W * counts[m]!) / stepCount : 0;
+      const local = model.loss(b.ids, b.targets, [this.o.batchSize, this.o.seqLen], { gradScale, auxGradScale: 1 / N });
+      lossSum += local * model.lastStats.tokens;
+      count += model.lastStats.tokens;
+      auxSum += model.lastStats.auxLoss / N;
+      layers.forEach(([, layer], i) => layer.stats.load.forEach((l, e) => (loads[i]![e] += l)));
+      model.backward();
+    }
+    const sums = this.reduce([lossSum, count, auxSum, this.o.peakFlops ?? NaN, ...loads.flatMap((l) => Array.from(l))]);
+    const loss = sums[1]! > 0 ? sums[0]! / sums[1]! : 0;
+    const aux = sums[2]! / W;
     if (!Number.isFinite(loss) || !Number.isFinite(aux)) {
       model.zeroGrad();
       model.clearActivations();
@@ -95,10 +126,9 @@ export class Trainer {
       e.code = 'ERR_MOONTRAIN_NONFINITE_LOSS';
       throw e;
     }
-    model.backward();
     let norm: number;
     if (opt.distributed) {
-      opt.step();  // reduce-scatter, clipping by the global norm, update, all-gather
+      opt.step();  // reduce-scatter (once per step, after the last micro-batch), clipping by the global norm, update, all-gather
       norm = opt.lastGradNorm ?? NaN;
     } else {
       const params = model.parameters();
@@ -106,14 +136,29 @@ export class Trainer {
       opt.step();
     }
     opt.zeroGrad();
-    for (const m of model.moeLayers()) m.updateBias(this.o.routerBiasRate ?? 1e-3, Float64Array.from(this.reduce(Array.from(m.stats.load))));
+    const moe: Record<string, number>[] = [];
+    let at = 4;
+    for (const [index, layer] of layers) {
+      const load = Float64Array.from(sums.slice(at, (at += layer.bias.value.shape[0]!)));
+      layer.updateBias(this.o.routerBiasRate ?? 1e-3, load);
+      moe.push(expertLoadMetrics(index, load, layer.bias.value.toFloat32Array()));
+    }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const tokens = this.o.batchSize * this.o.seqLen * (this.o.comm?.size ?? 1);
+    const tokens = N * this.o.batchSize * this.o.seqLen * W;
     this.tokens += tokens;
     const row: StepMetrics = { step: this.step, loss, lr, tokens: this.tokens, tokens_per_s: tokens / seconds, grad_norm: norm };
     if (aux) row.aux_loss = aux;
+    row.step_time_s = seconds;
+    // MFU: the model's FLOPs per token (config) x tokens/s over the measured peak of every rank.
+    if (sums[3]! > 0) row.mfu = (flopsPerToken(model.config, this.o.seqLen) * row.tokens_per_s) / sums[3]!;
+    row.peak_rss_mib = process.resourceUsage().maxRSS / 1024;
+    Object.assign(row, expertLoadSummary(moe), ...moe);
     this.step++;
     return row;
+  }
+
+  get gradAccum(): number {
+    return this.o.gradAccum ?? 1;
   }
 
   /** Mean cross-entropy per target token over the validation batches (split over the ranks). */
@@ -140,7 +185,7 @@ export class Trainer {
     if (!this.o.out || this.savedAt === this.step) return null;
     this.savedAt = this.step;
     const { model, optimizer: opt, comm } = this.o;
-    const state = { ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed };
+    const state = { ...this.o.state, step: this.step, tokens: this.tokens, seed: this.o.seed, grad_accum: this.gradAccum };
     const options = { keep: this.o.keepCheckpoints, files: this.o.checkpointFiles };
     // Test hook: the consolidated format (the whole state gathered, rank 0 writes optimizer.safetensors).
     const sharded = comm && opt.shard && process.env.MOONTRAIN_TEST_CONSOLIDATED_CHECKPOINT !== '1';
@@ -184,4 +229,15 @@ export class Trainer {
     this.save();
     return this.step < o.steps ? 'interrupted' : 'done';
   }
+}
+
+function countTargets(targets: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < targets.length; ++i) if (targets[i]! >= 0) n++;
+  return n;
+}
+
+/** The MoE layers with their decoder layer's index. */
+function moeLayerIndices(model: MoonlightModel): [number, MoE][] {
+  return model.moeLayers().map((m) => [model.layers.findIndex((l) => l.mlp === m), m]);
 }

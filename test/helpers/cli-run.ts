@@ -42,5 +42,5 @@ export function microSetup(prefix: string) {
 }
 
 export const metricRows = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
-/** Metric rows without the wall-clock field (tokens_per_s), for bit-identical comparisons. */
-export const stableRows = (dir: string) => metricRows(dir).map(({ tokens_per_s: _, ...r }) => r);
+/** Metric rows without the wall-clock and memory fields, for bit-identical comparisons. */
+export const stableRows = (dir: string) => metricRows(dir).map(({ tokens_per_s: _, step_time_s: _t, mfu: _m, peak_rss_mib: _r, ...r }) => r);

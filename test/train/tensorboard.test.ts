@@ -7,45 +7,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TensorBoardWriter, crc32c } from '../../lib/train/tensorboard';
+import { fields, masked, noTensorBoard } from '../helpers/tfevents';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-tb-'));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** The masked CRC as the TFRecord format defines it, written out independently of the writer. */
-const masked = (b: Uint8Array) => {
-  const c = crc32c(b);
-  return (((c >>> 15) | ((c << 17) >>> 0)) + 0xa282ead8) % 2 ** 32;
-};
-
-function readVarint(b: Buffer, at: number): [number, number] {
-  let v = 0, shift = 0, i = at;
-  for (;;) {
-    const byte = b[i++]!;
-    v += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (!(byte & 0x80)) return [v, i];
-  }
-}
-
-/** Fields of one protobuf message: field number -> list of raw values (numbers or sub-buffers). */
-function fields(b: Buffer): Map<number, (number | Buffer)[]> {
-  const out = new Map<number, (number | Buffer)[]>();
-  for (let i = 0; i < b.length; ) {
-    const [key, j] = readVarint(b, i);
-    const field = Math.floor(key / 8), wire = key % 8;
-    let value: number | Buffer;
-    if (wire === 0) [value, i] = readVarint(b, j);
-    else if (wire === 1) (value = b.readDoubleLE(j)), (i = j + 8);
-    else if (wire === 5) (value = b.readFloatLE(j)), (i = j + 4);
-    else if (wire === 2) {
-      const [n, k] = readVarint(b, j);
-      value = b.subarray(k, k + n);
-      i = k + n;
-    } else throw new Error(`wire type ${wire}`);
-    out.set(field, [...(out.get(field) ?? []), value]);
-  }
-  return out;
-}
 
 test('CRC-32C matches its check value', (t) => {
   t.is(crc32c(Buffer.from('123456789')), 0xe3069283);
@@ -85,12 +50,7 @@ test('event files: framing, CRCs, and every scalar read back at its step', (t) =
 });
 
 const python = process.env.MOONTRAIN_PYTHON ?? 'python3';
-let tensorboard: string | null = null;
-try {
-  execFileSync(python, ['-c', 'import tensorboard'], { stdio: 'ignore' });
-} catch {
-  tensorboard = `${python} has no tensorboard package`;
-}
+const tensorboard = noTensorBoard(python);
 (tensorboard ? test.skip : test)("TensorBoard's own reader takes the file", (t) => {
   const w = new TensorBoardWriter(path.join(dir, 'tb'));
   w.scalars(3, { loss: 4.5 });
