@@ -18,8 +18,7 @@ __global__ void __launch_bounds__(Elementwise::kThreads) cross_entropy_grad_kern
 
 template <class T>
 void launch_grad(const char* op, const kern::CrossEntropyArgs<T>& a) {
-  cross_entropy_grad_kernel<<<to_dim3(Elementwise::grid(a.rows * a.V)), to_dim3(Elementwise::block())>>>(a);
-  check_launch(op, "cross_entropy_grad_kernel");
+  launch(op, "cross_entropy_grad_kernel", cross_entropy_grad_kernel<T>, to_dim3(Elementwise::grid(a.rows * a.V)), to_dim3(Elementwise::block()), 0, a);
 }
 
 }  // namespace
@@ -37,8 +36,7 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const std::vector<int32_t
     kern::CrossEntropyArgs<E> a;
     a.logits = logits.ptr<E>(), a.grad = logits.ptr<E>(), a.targets = dtargets.as<int32_t>(), a.lse = r.lse.ptr<float>();
     a.row_loss = row_loss.as<double>(), a.rows = T, a.V = V, a.scale = r.count > 0 ? 1.0f / float(r.count) : 0.0f;
-    cross_entropy_kernel<<<unsigned(T), to_dim3(RowBlock::block()), RowBlock::kSmemBytes>>>(a);
-    check_launch("crossEntropy", "cross_entropy_kernel");
+    launch("crossEntropy", "cross_entropy_kernel", cross_entropy_kernel<E>, unsigned(T), to_dim3(RowBlock::block()), RowBlock::kSmemBytes, a);
     if (grad_in_place) launch_grad("crossEntropy", a);
   });
   std::vector<double> losses(static_cast<size_t>(T));

@@ -31,8 +31,7 @@ void map(const char* op, const Tensor& a, const Tensor* b, const Tensor& out, fl
       using TA = decltype(ta);
       using TO = decltype(to);
       kern::MapArgs<TA, TO> p{a.ptr<TA>(), b ? b->ptr<TA>() : nullptr, out.ptr<TO>(), n, k};
-      map_kernel<Op><<<to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block())>>>(p);
-      check_launch(op, "map_kernel");
+      launch(op, "map_kernel", map_kernel<Op, TA, TO>, to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block()), 0, p);
     });
   });
 }
@@ -40,14 +39,13 @@ void map(const char* op, const Tensor& a, const Tensor* b, const Tensor& out, fl
 // Copies columns [src_col0, src_col0 + width) of each row of src to columns [dst_col0, ...) of dst.
 void copy_rows(const char* op, const Tensor& src, const Tensor& dst, int64_t rows, int64_t width, int64_t src_ld, int64_t src_col0, int64_t dst_ld, int64_t dst_col0) {
   if (rows * width == 0) return;
-  const auto launch = [&](auto zero) {
+  const auto run = [&](auto zero) {
     using E = decltype(zero);
     kern::CopyRowsArgs<E> p{src.ptr<E>(), dst.ptr<E>(), rows, width, src_ld, src_col0, dst_ld, dst_col0};
-    copy_rows_kernel<<<to_dim3(Elementwise::grid(rows * width)), to_dim3(Elementwise::block())>>>(p);
-    check_launch(op, "copy_rows_kernel");
+    launch(op, "copy_rows_kernel", copy_rows_kernel<E>, to_dim3(Elementwise::grid(rows * width)), to_dim3(Elementwise::block()), 0, p);
   };
-  if (dtype_size(src.dtype) == 2) launch(uint16_t{});
-  else launch(uint32_t{});
+  if (dtype_size(src.dtype) == 2) run(uint16_t{});
+  else run(uint32_t{});
 }
 
 }  // namespace
@@ -111,11 +109,9 @@ double sum_squares(const Tensor& t) {
   const dim3 block(kern::SumSquares::kThreads);
   with_type(t.dtype, [&](auto zero) {
     using T = decltype(zero);
-    sum_squares_partial_kernel<<<blocks, block, kern::SumSquares::kSmemBytes>>>(t.ptr<T>(), n, partial.as<double>());
-    check_launch("sumSquares", "sum_squares_partial_kernel");
+    launch("sumSquares", "sum_squares_partial_kernel", sum_squares_partial_kernel<T>, blocks, block, kern::SumSquares::kSmemBytes, t.ptr<T>(), n, partial.as<double>());
   });
-  sum_partials_kernel<<<1, block, kern::SumSquares::kSmemBytes>>>(partial.as<double>(), blocks, total.as<double>());
-  check_launch("sumSquares", "sum_partials_kernel");
+  launch("sumSquares", "sum_partials_kernel", sum_partials_kernel, 1, block, kern::SumSquares::kSmemBytes, partial.as<double>(), blocks, total.as<double>());
   double r = 0;
   cuda_copy(&r, total.as<double>(), sizeof(double), false, true);
   return r;

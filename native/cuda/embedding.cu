@@ -23,8 +23,7 @@ Tensor embedding(const Tensor& weight, const std::vector<int32_t>& ids) {
     using E = decltype(zero);
     kern::EmbeddingArgs<E> a;
     a.weight = weight.ptr<E>(), a.out = out.ptr<E>(), a.ids = dids.as<int32_t>(), a.rows = T, a.D = D;
-    embedding_kernel<<<to_dim3(Elementwise::grid(T * D)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("embedding", "embedding_kernel");
+    launch("embedding", "embedding_kernel", embedding_kernel<E>, to_dim3(Elementwise::grid(T * D)), to_dim3(Elementwise::block()), 0, a);
   });
   return out;
 }
@@ -38,8 +37,7 @@ Tensor embedding_backward(const Tensor& dy, const std::vector<int32_t>& ids, int
     using E = decltype(zero);
     kern::EmbeddingArgs<E> a;
     a.dy = dy.ptr<E>(), a.out = dw.ptr<E>(), a.start = start.as<int32_t>(), a.tokens = tokens.as<int32_t>(), a.rows = vocab_size, a.D = D;
-    embedding_backward_kernel<<<to_dim3(Elementwise::grid(vocab_size * D)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("embeddingBackward", "embedding_backward_kernel");
+    launch("embeddingBackward", "embedding_backward_kernel", embedding_backward_kernel<E>, to_dim3(Elementwise::grid(vocab_size * D)), to_dim3(Elementwise::block()), 0, a);
   });
   return dw;
 }

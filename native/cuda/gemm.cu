@@ -22,7 +22,7 @@ __global__ void __launch_bounds__(kern::GemmF32Tile::kThreads) gemm_f32_kernel(k
 cudaError_t gemm_bf16(const kern::GemmArgs<uint16_t>& p, bool trans_a, bool trans_b, cudaStream_t stream) {
   if (p.M == 0 || p.N == 0) return cudaSuccess;
   kern::gemm_bf16_dispatch(p, trans_a, trans_b, [&](auto TA, auto TB, auto AL, dev::Dim3 grid, dev::Dim3 block, size_t smem) {
-    gemm_bf16_kernel<decltype(TA)::value, decltype(TB)::value, decltype(AL)::value><<<to_dim3(grid), to_dim3(block), smem, stream>>>(p);
+    launch_kernel("gemm_bf16_kernel", gemm_bf16_kernel<decltype(TA)::value, decltype(TB)::value, decltype(AL)::value>, to_dim3(grid), to_dim3(block), smem, stream, p);
   });
   return cudaGetLastError();
 }
@@ -30,7 +30,7 @@ cudaError_t gemm_bf16(const kern::GemmArgs<uint16_t>& p, bool trans_a, bool tran
 cudaError_t gemm_f32(const kern::GemmArgs<float>& p, bool trans_a, bool trans_b, cudaStream_t stream) {
   if (p.M == 0 || p.N == 0) return cudaSuccess;
   kern::gemm_f32_dispatch(p, trans_a, trans_b, [&](auto TA, auto TB, dev::Dim3 grid, dev::Dim3 block, size_t smem) {
-    gemm_f32_kernel<decltype(TA)::value, decltype(TB)::value><<<to_dim3(grid), to_dim3(block), smem, stream>>>(p);
+    launch_kernel("gemm_f32_kernel", gemm_f32_kernel<decltype(TA)::value, decltype(TB)::value>, to_dim3(grid), to_dim3(block), smem, stream, p);
   });
   return cudaGetLastError();
 }

@@ -13,6 +13,9 @@
 #include "../core/error.h"
 #include "../core/tensor.h"
 #include "device/device.cuh"
+#if !defined(__CUDACC__)
+#include "emu/runtime.h"
+#endif
 
 namespace mt::cuda {
 
@@ -25,6 +28,24 @@ inline void check(const char* op, cudaError_t err, const char* what) {
 }
 // After a kernel launch: the launch's own error (bad configuration, no device, an earlier fault).
 inline void check_launch(const char* op, const char* kernel) { check(op, cudaGetLastError(), (std::string("launch of ") + kernel).c_str()); }
+
+// Launches kernel k with grid x block threads and `smem` bytes of dynamic shared memory on
+// `stream`; the caller checks cudaGetLastError. The same host code runs under g++ in the emulated
+// build (docs/gpu.md), where the emulator runs the kernel before this returns.
+template <class... P, class... A>
+void launch_kernel(const char* kernel, void (*k)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, const A&... args) {
+#if defined(__CUDACC__)
+  k<<<grid, block, smem, stream>>>(args...);
+#else
+  emu::runtime_launch(kernel, grid, block, smem, [&] { k(args...); });
+#endif
+}
+// launch_kernel on the default stream, then check_launch.
+template <class... P, class... A>
+void launch(const char* op, const char* kernel, void (*k)(P...), dim3 grid, dim3 block, size_t smem, const A&... args) {
+  launch_kernel(kernel, k, grid, block, smem, nullptr, args...);
+  check_launch(op, kernel);
+}
 
 // Device memory for the duration of an op, from the stream-ordered cache (returned to it when
 // the op ends; work queued later on the stream runs after the op's kernels).

@@ -30,8 +30,7 @@ void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const 
     a.decay = float(1.0 - o.lr * o.weight_decay), a.b1 = float(o.beta1), a.b2 = float(o.beta2);
     a.c1 = float(1.0 - o.beta1), a.c2 = float(1.0 - o.beta2), a.inv_bc1 = float(1.0 / bc1), a.inv_bc2 = float(1.0 / bc2);
     a.lr = float(o.lr), a.eps = float(o.eps);
-    adamw_kernel<<<to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("adamwStep", "adamw_kernel");
+    launch("adamwStep", "adamw_kernel", adamw_kernel<TG>, to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block()), 0, a);
   });
 }
 
@@ -42,8 +41,7 @@ Tensor muon_momentum(const Tensor& m, const Tensor& grad, const MuonMomentumOpti
     using TG = decltype(zero);
     kern::MuonMomentumArgs<TG> a;
     a.m = m.ptr<float>(), a.u = u.ptr<float>(), a.g = grad.ptr<TG>(), a.n = n, a.mu = float(o.momentum), a.nesterov = o.nesterov;
-    muon_momentum_kernel<<<to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("muonMomentum", "muon_momentum_kernel");
+    launch("muonMomentum", "muon_momentum_kernel", muon_momentum_kernel<TG>, to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block()), 0, a);
   });
   return u;
 }
@@ -54,8 +52,7 @@ void muon_apply(const Tensor& param, const Tensor& update, const MuonApplyOption
     using TU = decltype(zero);
     kern::MuonApplyArgs<TU> a;
     a.p = param.ptr<float>(), a.u = update.ptr<TU>(), a.n = n, a.decay = float(1.0 - o.lr * o.weight_decay), a.step = float(o.lr * o.scale);
-    muon_apply_kernel<<<to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("muonApply", "muon_apply_kernel");
+    launch("muonApply", "muon_apply_kernel", muon_apply_kernel<TU>, to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block()), 0, a);
   });
 }
 

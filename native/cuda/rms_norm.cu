@@ -26,8 +26,7 @@ RmsNormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
     using E = decltype(zero);
     kern::RmsNormArgs<E> a;
     a.x = x.ptr<E>(), a.w = weight.ptr<E>(), a.y = r.y.ptr<E>(), a.rstd = r.rstd.ptr<float>(), a.rows = T, a.D = D, a.eps = eps;
-    rms_norm_kernel<<<unsigned(T), to_dim3(RowBlock::block()), RowBlock::kSmemBytes>>>(a);
-    check_launch("rmsNorm", "rms_norm_kernel");
+    launch("rmsNorm", "rms_norm_kernel", rms_norm_kernel<E>, unsigned(T), to_dim3(RowBlock::block()), RowBlock::kSmemBytes, a);
   });
   return r;
 }
@@ -41,11 +40,9 @@ RmsNormGrads rms_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& 
     a.x = x.ptr<E>(), a.w = weight.ptr<E>(), a.dy = dy.ptr<E>(), a.dx = g.dx.ptr<E>(), a.dw = g.dweight.ptr<E>();
     a.rstd = rstd.ptr<float>(), a.rows = T, a.D = D;
     if (T > 0) {
-      rms_norm_backward_dx_kernel<<<unsigned(T), to_dim3(RowBlock::block()), RowBlock::kSmemBytes>>>(a);
-      check_launch("rmsNormBackward", "rms_norm_backward_dx_kernel");
+      launch("rmsNormBackward", "rms_norm_backward_dx_kernel", rms_norm_backward_dx_kernel<E>, unsigned(T), to_dim3(RowBlock::block()), RowBlock::kSmemBytes, a);
     }
-    rms_norm_backward_dw_kernel<<<to_dim3(Elementwise::grid(D)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("rmsNormBackward", "rms_norm_backward_dw_kernel");
+    launch("rmsNormBackward", "rms_norm_backward_dw_kernel", rms_norm_backward_dw_kernel<E>, to_dim3(Elementwise::grid(D)), to_dim3(Elementwise::block()), 0, a);
   });
   return g;
 }

@@ -22,8 +22,7 @@ Tensor rope(const Tensor& x, const std::vector<int32_t>& positions, const RopeOp
     a.x = x.ptr<T>(), a.out = out.ptr<T>(), a.table = table.as<float>();
     a.tokens = x.shape[0], a.heads = x.shape[1], a.d = x.shape[2], a.r = r;
     a.interleave = options.interleave;
-    rope_kernel<<<to_dim3(kern::Elementwise::grid(n)), to_dim3(kern::Elementwise::block())>>>(a);
-    check_launch("rope", "rope_kernel");
+    launch("rope", "rope_kernel", rope_kernel<T>, to_dim3(kern::Elementwise::grid(n)), to_dim3(kern::Elementwise::block()), 0, a);
   });
   return out;
 }

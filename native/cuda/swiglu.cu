@@ -22,8 +22,7 @@ Tensor swiglu(const Tensor& gate, const Tensor& up) {
     using T = decltype(zero);
     kern::SwigluArgs<T> a;
     a.gate = gate.ptr<T>(), a.up = up.ptr<T>(), a.y = y.ptr<T>(), a.n = n;
-    swiglu_kernel<<<to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("swiglu", "swiglu_kernel");
+    launch("swiglu", "swiglu_kernel", swiglu_kernel<T>, to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block()), 0, a);
   });
   return y;
 }
@@ -35,8 +34,7 @@ SwigluGrads swiglu_backward(const Tensor& dy, const Tensor& gate, const Tensor& 
     using T = decltype(zero);
     kern::SwigluArgs<T> a;
     a.gate = gate.ptr<T>(), a.up = up.ptr<T>(), a.dy = dy.ptr<T>(), a.dgate = r.dgate.ptr<T>(), a.dup = r.dup.ptr<T>(), a.n = n;
-    swiglu_backward_kernel<<<to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("swigluBackward", "swiglu_backward_kernel");
+    launch("swigluBackward", "swiglu_backward_kernel", swiglu_backward_kernel<T>, to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block()), 0, a);
   });
   return r;
 }

@@ -2,6 +2,7 @@
 // moontrain's invalid-argument errors.
 import type { ExecutionContext } from 'ava';
 import { tensor, Tensor } from '../../lib';
+import type { TestDevice } from './devices';
 import { fmt, randn, relFrobError, Rng, numel, allFinite } from './ref';
 
 export type DType = 'f32' | 'bf16';
@@ -18,16 +19,16 @@ export interface Made {
   v: Float64Array;
 }
 
-/** A tensor of standard normal values (times scale), and the values it holds after rounding. */
-export function randTensor(rng: Rng, shape: number[], dtype: DType, scale = 1): Made {
+/** A tensor of standard normal values (times scale) on `device`, and the values it holds after rounding. */
+export function randTensor(rng: Rng, shape: number[], dtype: DType, scale = 1, device: TestDevice = 'cpu'): Made {
   const data = randn(rng, numel(shape), scale);
-  const t = tensor(data, shape, { dtype });
+  const t = tensor(data, shape, { dtype, device });
   return { t, v: Float64Array.from(t.toFloat32Array()) };
 }
 
-/** A tensor from fixed values, and the values it holds after rounding. */
-export function fromValues(values: ArrayLike<number>, shape: number[], dtype: DType): Made {
-  const t = tensor(Float32Array.from(values), shape, { dtype });
+/** A tensor from fixed values on `device`, and the values it holds after rounding. */
+export function fromValues(values: ArrayLike<number>, shape: number[], dtype: DType, device: TestDevice = 'cpu'): Made {
+  const t = tensor(Float32Array.from(values), shape, { dtype, device });
   return { t, v: Float64Array.from(t.toFloat32Array()) };
 }
 
@@ -100,10 +101,11 @@ export function assertInvalidArg(
   if (message) t.regex(e.message, message, `${where}message content`);
 }
 
-/** Assert a tensor's shape and dtype. */
-export function assertMeta(t: ExecutionContext, out: Tensor, shape: number[], dtype: DType, label: string): void {
+/** Assert a tensor's shape and dtype (and its device, when given). */
+export function assertMeta(t: ExecutionContext, out: Tensor, shape: number[], dtype: DType, label: string, device?: TestDevice): void {
   t.deepEqual(out.shape, shape, `${label}: output shape`);
   t.is(out.dtype, dtype, `${label}: output dtype`);
+  if (device) t.is(out.device, device, `${label}: output device`);
 }
 
 /** Assert relative Frobenius error <= tol, with the measured value in the message. */

@@ -3,6 +3,7 @@ import test from 'ava';
 import { ops, debug, tensor } from '../../lib';
 import { mulberry32, randn } from '../helpers/ref';
 import { assertClose, assertInvalidArg, assertMeta, DType, DTYPES, randTensor, read } from '../helpers/util';
+import { devicesFor, onDevice, TestDevice } from '../helpers/devices';
 import { attentionBackwardRef, attentionRef, AttnDims, FD_TOL, finiteDiffGrad, lossOf, NN_TOL } from '../helpers/nn-ref';
 
 debug.poisonAllocations(true);
@@ -16,36 +17,38 @@ const CASES: AttnDims[] = [
   { B: 1, S: 300, H: 2, dk: 8, dv: 4 },  // past 256: heads in rounds, each phase parallel inside
   { B: 1, S: 1024, H: 6, dk: 4, dv: 3 },  // rounds of 5 (b, h) pairs: the last round has only 1
 ];
+// On the GPU: the cases up to S = 40 (the last two are about the CPU kernel's scheduling).
+const casesOn = (device: TestDevice) => (device === 'cpu' ? CASES : CASES.filter((d) => d.S <= 40));
 
-function make(seed: number, d: AttnDims, dtype: DType) {
+function make(seed: number, d: AttnDims, dtype: DType, device: TestDevice = 'cpu') {
   const rng = mulberry32(seed);
-  const q = randTensor(rng, [d.B, d.S, d.H, d.dk], dtype);
-  const k = randTensor(rng, [d.B, d.S, d.H, d.dk], dtype);
-  const v = randTensor(rng, [d.B, d.S, d.H, d.dv], dtype);
-  const dout = randTensor(rng, [d.B, d.S, d.H, d.dv], dtype);
+  const q = randTensor(rng, [d.B, d.S, d.H, d.dk], dtype, 1, device);
+  const k = randTensor(rng, [d.B, d.S, d.H, d.dk], dtype, 1, device);
+  const v = randTensor(rng, [d.B, d.S, d.H, d.dv], dtype, 1, device);
+  const dout = randTensor(rng, [d.B, d.S, d.H, d.dv], dtype, 1, device);
   return { q, k, v, dout };
 }
 
-for (const dtype of DTYPES) {
-  test(`attention ${dtype}: forward and backward, causal and not`, (t) => {
+for (const device of devicesFor(['attention', 'attentionBackward'])) for (const dtype of DTYPES) {
+  test(`attention ${dtype}: forward and backward, causal and not${onDevice(device)}`, (t) => {
     let seed = dtype === 'f32' ? 90 : 95;
-    for (const d of CASES) {
+    for (const d of casesOn(device)) {
       for (const causal of [true, false]) {
-        const { q, k, v, dout } = make(seed++, d, dtype);
+        const { q, k, v, dout } = make(seed++, d, dtype, device);
         const scale = 1 / Math.sqrt(d.dk);
         const label = `attention ${dtype} ${JSON.stringify(d)} causal=${causal}`;
         const { out, lse } = ops.attention(q.t, k.t, v.t, { scale, causal });
-        assertMeta(t, out, [d.B, d.S, d.H, d.dv], dtype, label);
-        assertMeta(t, lse, [d.B, d.H, d.S], 'f32', label);
+        assertMeta(t, out, [d.B, d.S, d.H, d.dv], dtype, label, device);
+        assertMeta(t, lse, [d.B, d.H, d.S], 'f32', label, device);
         const ref = attentionRef(q.v, k.v, v.v, d, scale, causal);
         assertClose(t, read(out), ref.out, NN_TOL[dtype], `${label} out`);
         assertClose(t, read(lse), ref.lse, 1e-6, `${label} lse`);
         const g = ops.attentionBackward(dout.t, q.t, k.t, v.t, out, lse, { scale, causal });
         // the reference backward takes the same (rounded) out the native one was given
         const gr = attentionBackwardRef(dout.v, q.v, k.v, v.v, d, scale, causal, read(out));
-        assertMeta(t, g.dq, [d.B, d.S, d.H, d.dk], dtype, label);
-        assertMeta(t, g.dk, [d.B, d.S, d.H, d.dk], dtype, label);
-        assertMeta(t, g.dv, [d.B, d.S, d.H, d.dv], dtype, label);
+        assertMeta(t, g.dq, [d.B, d.S, d.H, d.dk], dtype, label, device);
+        assertMeta(t, g.dk, [d.B, d.S, d.H, d.dk], dtype, label, device);
+        assertMeta(t, g.dv, [d.B, d.S, d.H, d.dv], dtype, label, device);
         assertClose(t, read(g.dq), gr.dq, NN_TOL[dtype], `${label} dq`);
         assertClose(t, read(g.dk), gr.dk, NN_TOL[dtype], `${label} dk`);
         assertClose(t, read(g.dv), gr.dv, NN_TOL[dtype], `${label} dv`);
@@ -70,18 +73,18 @@ function probsRef(q: ArrayLike<number>, k: ArrayLike<number>, lse: Float64Array,
   return p;
 }
 
-for (const dtype of DTYPES) {
-  test(`attention ${dtype}: keepProbs returns the probabilities, and the backward that reuses them matches`, (t) => {
+for (const device of devicesFor(['attention', 'attentionBackward'])) for (const dtype of DTYPES) {
+  test(`attention ${dtype}: keepProbs returns the probabilities, and the backward that reuses them matches${onDevice(device)}`, (t) => {
     let seed = dtype === 'f32' ? 190 : 195;
-    for (const d of CASES) {
+    for (const d of casesOn(device)) {
       for (const causal of [true, false]) {
-        const { q, k, v, dout } = make(seed++, d, dtype);
+        const { q, k, v, dout } = make(seed++, d, dtype, device);
         const scale = 1 / Math.sqrt(d.dk);
         const label = `attention keepProbs ${dtype} ${JSON.stringify(d)} causal=${causal}`;
         const plain = ops.attention(q.t, k.t, v.t, { scale, causal });
         const kept = ops.attention(q.t, k.t, v.t, { scale, causal, keepProbs: true });
         t.is(plain.probs, undefined, `${label}: no probs unless asked`);
-        assertMeta(t, kept.probs!, [d.B, d.H, d.S, d.S], dtype, label);
+        assertMeta(t, kept.probs!, [d.B, d.H, d.S, d.S], dtype, label, device);
         t.deepEqual(read(kept.out), read(plain.out), `${label}: out does not depend on keepProbs`);
         const ref = attentionRef(q.v, k.v, v.v, d, scale, causal);
         assertClose(t, read(kept.probs!), probsRef(q.v, k.v, ref.lse, d, scale, causal), NN_TOL[dtype], `${label} probs`);
@@ -160,9 +163,9 @@ test('attention: with causal masking, changing a later key or value leaves earli
   t.not(full1[0], full2[0], 'non-causal: the first query sees the changed key');
 });
 
-test('attention: scale defaults to 1/sqrt(dk) and causal to true', (t) => {
+for (const device of devicesFor(['attention'])) test(`attention: scale defaults to 1/sqrt(dk) and causal to true${onDevice(device)}`, (t) => {
   const d: AttnDims = { B: 1, S: 6, H: 2, dk: 9, dv: 4 };
-  const { q, k, v } = make(13, d, 'f32');
+  const { q, k, v } = make(13, d, 'f32', device);
   const a = read(ops.attention(q.t, k.t, v.t).out);
   const b = read(ops.attention(q.t, k.t, v.t, { scale: 1 / 3, causal: true }).out);
   t.deepEqual(Array.from(a), Array.from(b));

@@ -3,6 +3,7 @@ import test from 'ava';
 import { ops, debug } from '../../lib';
 import { fmt, mulberry32, randInt, randn } from '../helpers/ref';
 import { assertClose, assertMeta, DTYPES, randTensor, read } from '../helpers/util';
+import { devicesFor, onDevice } from '../helpers/devices';
 import { crossEntropyBackwardRef, crossEntropyRef, FD_TOL, finiteDiffGrad, NN_TOL } from '../helpers/nn-ref';
 
 debug.poisonAllocations(true);
@@ -12,13 +13,13 @@ function targetsFor(rng: () => number, T: number, V: number): Int32Array {
   return Int32Array.from({ length: T }, (_, i) => (i > 0 && rng() < 0.2 ? (rng() < 0.5 ? -100 : -1) : randInt(rng, 0, V - 1)));
 }
 
-for (const dtype of DTYPES) {
-  test(`crossEntropy ${dtype}: loss, count, lse and dlogits for T in {1,7,33}, V in {1,7,129}`, (t) => {
+for (const device of devicesFor(['crossEntropy', 'crossEntropyBackward'])) for (const dtype of DTYPES) {
+  test(`crossEntropy ${dtype}: loss, count, lse and dlogits for T in {1,7,33}, V in {1,7,129}${onDevice(device)}`, (t) => {
     let seed = dtype === 'f32' ? 110 : 120;
     for (const T of [1, 7, 33]) {
       for (const V of [1, 7, 129]) {
         const rng = mulberry32(seed++);
-        const logits = randTensor(rng, [T, V], dtype, 3);
+        const logits = randTensor(rng, [T, V], dtype, 3, device);
         const targets = targetsFor(rng, T, V);
         const label = `crossEntropy ${dtype} T=${T} V=${V}`;
         const ce = ops.crossEntropy(logits.t, targets);
@@ -30,7 +31,7 @@ for (const dtype of DTYPES) {
         assertClose(t, read(ce.lse), ref.lse, 1e-6, `${label} lse`);
         const scale = ref.count > 0 ? 1 / ref.count : 0;
         const d = ops.crossEntropyBackward(logits.t, targets, ce.lse, { scale });
-        assertMeta(t, d, [T, V], dtype, label);
+        assertMeta(t, d, [T, V], dtype, label, device);
         const dref = crossEntropyBackwardRef(logits.v, T, V, targets, scale);
         assertClose(t, read(d), dref, NN_TOL[dtype], `${label} dlogits`);
         const got = read(d);
@@ -62,9 +63,9 @@ test('crossEntropyBackward: the analytic reference matches finite differences of
   assertClose(t, analytic, fd, FD_TOL, 'dlogits vs finite differences');
 });
 
-test('crossEntropy: all targets ignored gives loss 0, count 0 and zero gradients; scale defaults to 1', (t) => {
+for (const device of devicesFor(['crossEntropy', 'crossEntropyBackward'])) test(`crossEntropy: all targets ignored gives loss 0, count 0 and zero gradients; scale defaults to 1${onDevice(device)}`, (t) => {
   const rng = mulberry32(15);
-  const logits = randTensor(rng, [3, 4], 'f32');
+  const logits = randTensor(rng, [3, 4], 'f32', 1, device);
   const none = Int32Array.from([-100, -100, -5]);
   const ce = ops.crossEntropy(logits.t, none);
   t.is(ce.loss, 0);

@@ -4,6 +4,7 @@ import test from 'ava';
 import { ops, debug, tensor } from '../../lib';
 import { mulberry32, randInt, randn, Rng } from '../helpers/ref';
 import { assertClose, assertMeta, DTYPES, fromValues, randTensor, read } from '../helpers/util';
+import { devicesFor, onDevice } from '../helpers/devices';
 import {
   FD_TOL,
   finiteDiffGrad,
@@ -52,7 +53,7 @@ function routeInputs(seed: number, c: RouteCase, normTopk: boolean, scalingFacto
   }
 }
 
-test('moeRoute: chosen experts, weights and scores match the reference (groups, normTopk, scaling)', (t) => {
+for (const device of devicesFor(['moeRoute'])) test(`moeRoute: chosen experts, weights and scores match the reference (groups, normTopk, scaling)${onDevice(device)}`, (t) => {
   let seed = 1;
   for (const c of ROUTE_CASES) {
     for (const [normTopk, scalingFactor] of [
@@ -63,11 +64,11 @@ test('moeRoute: chosen experts, weights and scores match the reference (groups, 
     ] as [boolean, number][]) {
       const { logits, bias, ref } = routeInputs(seed++, c, normTopk, scalingFactor);
       const label = `moeRoute ${JSON.stringify(c)} normTopk=${normTopk} sf=${scalingFactor}`;
-      const r = ops.moeRoute(tensor(logits, [c.T, c.E]), tensor(bias, [c.E]), { ...c, normTopk, scalingFactor });
+      const r = ops.moeRoute(tensor(logits, [c.T, c.E], { device }), tensor(bias, [c.E], { device }), { ...c, normTopk, scalingFactor });
       t.is(r.experts.dtype, 'i32', `${label}: experts is an i32 tensor`);
       t.deepEqual(Array.from(r.experts.toInt32Array()), Array.from(ref.experts), `${label}: experts`);
-      assertMeta(t, r.weights, [c.T, c.topK], 'f32', label);
-      assertMeta(t, r.scores, [c.T, c.E], 'f32', label);
+      assertMeta(t, r.weights, [c.T, c.topK], 'f32', label, device);
+      assertMeta(t, r.scores, [c.T, c.E], 'f32', label, device);
       assertClose(t, read(r.weights), ref.weights, NN_TOL.f32, `${label} weights`);
       assertClose(t, read(r.scores), ref.scores, NN_TOL.f32, `${label} scores`);
       if (c.nGroup > 1) {
@@ -108,7 +109,7 @@ test('moeRoute: group-limited selection changes the choice; ties go to the lower
   assertClose(t, read(d.weights), s.map((x) => x / (s[0] + s[1])), 1e-6, 'default normTopk and scaling');
 });
 
-test('moeRouteBackward: against the analytic reference and finite differences of the weights', (t) => {
+for (const device of devicesFor(['moeRoute', 'moeRouteBackward'])) test(`moeRouteBackward: against the analytic reference and finite differences of the weights${onDevice(device)}`, (t) => {
   let seed = 500;
   for (const c of ROUTE_CASES.filter((x) => x.T <= 7)) {
     for (const [normTopk, sf] of [
@@ -116,12 +117,12 @@ test('moeRouteBackward: against the analytic reference and finite differences of
       [false, 1.5],
     ] as [boolean, number][]) {
       const { logits, bias } = routeInputs(seed++, c, normTopk, sf);
-      const r = ops.moeRoute(tensor(logits, [c.T, c.E]), tensor(bias, [c.E]), { ...c, normTopk, scalingFactor: sf });
+      const r = ops.moeRoute(tensor(logits, [c.T, c.E], { device }), tensor(bias, [c.E], { device }), { ...c, normTopk, scalingFactor: sf });
       const rng = mulberry32(seed);
-      const dw = randTensor(rng, [c.T, c.topK], 'f32');
+      const dw = randTensor(rng, [c.T, c.topK], 'f32', 1, device);
       const label = `moeRouteBackward ${JSON.stringify(c)} normTopk=${normTopk}`;
       const d = ops.moeRouteBackward(dw.t, r.scores, r.experts, { normTopk, scalingFactor: sf });
-      assertMeta(t, d, [c.T, c.E], 'f32', label);
+      assertMeta(t, d, [c.T, c.E], 'f32', label, device);
       const analytic = moeRouteBackwardRef(dw.v, read(r.scores), r.experts.toInt32Array(), c.T, c.E, c.topK, normTopk, sf);
       assertClose(t, read(d), analytic, NN_TOL.f32, label);
       const exact = moeRouteBackwardRef(
@@ -142,7 +143,7 @@ test('moeRouteBackward: against the analytic reference and finite differences of
         for (let e = 0; e < c.E; e++) if (!chosen.has(e)) t.is(got[tk * c.E + e], 0, `${label}: unchosen expert ${e} of token ${tk}`);
       }
       // A gradient of the scores from another path adds ds·s·(1 − s) on every expert.
-      const ds = randTensor(rng, [c.T, c.E], 'f32');
+      const ds = randTensor(rng, [c.T, c.E], 'f32', 1, device);
       const withScores = ops.moeRouteBackward(dw.t, r.scores, r.experts, { normTopk, scalingFactor: sf, dscores: ds.t });
       const s = read(r.scores);
       assertClose(t, read(withScores), analytic.map((x, i) => x + ds.v[i] * s[i] * (1 - s[i])), NN_TOL.f32, `${label} with dscores`);
@@ -168,8 +169,8 @@ function expertsFor(rng: Rng, T: number, E: number, K: number, distinct: boolean
   return out;
 }
 
-for (const dtype of DTYPES) {
-  test(`moePermute / moeUnpermute and their backwards ${dtype}`, (t) => {
+for (const device of devicesFor(['moePermute', 'moeUnpermute', 'moeUnpermuteBackward', 'moePermuteBackward'])) for (const dtype of DTYPES) {
+  test(`moePermute / moeUnpermute and their backwards ${dtype}${onDevice(device)}`, (t) => {
     let seed = dtype === 'f32' ? 600 : 700;
     for (const T of [1, 7, 33]) {
       for (const D of [1, 7, 65]) {
@@ -181,31 +182,31 @@ for (const dtype of DTYPES) {
         ]) {
           const rng = mulberry32(seed++);
           const experts = expertsFor(rng, T, E, K, seed % 2 === 0);
-          const x = randTensor(rng, [T, D], dtype);
+          const x = randTensor(rng, [T, D], dtype, 1, device);
           const label = `moePermute ${dtype} T=${T} D=${D} E=${E} K=${K}`;
           const p = ops.moePermute(x.t, experts, E);
           const ref = moePermuteRef(x.v, T, D, experts, E);
-          assertMeta(t, p.xs, [T * K, D], dtype, label);
+          assertMeta(t, p.xs, [T * K, D], dtype, label, device);
           t.deepEqual(Array.from(read(p.xs)), Array.from(ref.xs), `${label}: xs`);
           t.deepEqual(Array.from(p.groupSizes.toInt32Array()), ref.groupSizes, `${label}: groupSizes`);
           t.deepEqual(Array.from(p.order.toInt32Array()), ref.order, `${label}: order`);
           // unpermute
-          const ys = randTensor(rng, [T * K, D], dtype);
-          const w = randTensor(rng, [T, K], 'f32');
+          const ys = randTensor(rng, [T * K, D], dtype, 1, device);
+          const w = randTensor(rng, [T, K], 'f32', 1, device);
           const y = ops.moeUnpermute(ys.t, p.order, w.t);
-          assertMeta(t, y, [T, D], dtype, label);
+          assertMeta(t, y, [T, D], dtype, label, device);
           assertClose(t, read(y), moeUnpermuteRef(ys.v, p.order.toInt32Array(), w.v, T, K, D), NN_TOL[dtype], `${label}: unpermute`);
-          const dy = randTensor(rng, [T, D], dtype);
+          const dy = randTensor(rng, [T, D], dtype, 1, device);
           const ub = ops.moeUnpermuteBackward(dy.t, ys.t, p.order, w.t);
           const ubr = moeUnpermuteBackwardRef(dy.v, ys.v, p.order.toInt32Array(), w.v, T, K, D);
-          assertMeta(t, ub.dys, [T * K, D], dtype, label);
-          assertMeta(t, ub.dweights, [T, K], 'f32', label);
+          assertMeta(t, ub.dys, [T * K, D], dtype, label, device);
+          assertMeta(t, ub.dweights, [T, K], 'f32', label, device);
           assertClose(t, read(ub.dys), ubr.dys, NN_TOL[dtype], `${label}: dys`);
           assertClose(t, read(ub.dweights), ubr.dweights, NN_TOL.f32, `${label}: dweights (f32 from the rounded inputs)`);
           // permute backward
-          const dxs = randTensor(rng, [T * K, D], dtype);
+          const dxs = randTensor(rng, [T * K, D], dtype, 1, device);
           const dx = ops.moePermuteBackward(dxs.t, p.order, K);
-          assertMeta(t, dx, [T, D], dtype, label);
+          assertMeta(t, dx, [T, D], dtype, label, device);
           assertClose(t, read(dx), moePermuteBackwardRef(dxs.v, p.order.toInt32Array(), K, D), NN_TOL[dtype], `${label}: permute backward`);
           for (const o of [x.t, p.xs, ys.t, w.t, y, dy.t, ub.dys, ub.dweights, dxs.t, dx]) o.dispose();
         }
@@ -258,7 +259,7 @@ test('moe permutation backwards: analytic references match finite differences', 
   assertClose(t, ref.dweights, finiteDiffGrad(lossOf(dy, (ww) => moeUnpermuteRef(ys, order, ww, T, K, D)), w), FD_TOL, 'unpermute dweights');
 });
 
-test('moeSeqAuxLoss: loss and dscores against the reference; the gradient against finite differences', (t) => {
+for (const device of devicesFor(['moeSeqAuxLoss'])) test(`moeSeqAuxLoss: loss and dscores against the reference; the gradient against finite differences${onDevice(device)}`, (t) => {
   let seed = 800;
   for (const [B, S, E, K] of [
     [1, 1, 1, 1],
@@ -272,12 +273,12 @@ test('moeSeqAuxLoss: loss and dscores against the reference; the gradient agains
     const experts = expertsFor(rng, B * S, E, K, true);
     const alpha = 0.001 * (1 + seed % 3);
     const label = `moeSeqAuxLoss B=${B} S=${S} E=${E} K=${K}`;
-    const st = tensor(scores, [B * S, E]);
+    const st = tensor(scores, [B * S, E], { device });
     const r = ops.moeSeqAuxLoss(st, experts, { batch: B, seqLen: S, topK: K, alpha });
     const sv = Float64Array.from(scores);
     const loss = seqAuxLossRef(sv, experts, B, S, E, K, alpha);
     t.true(Math.abs(r.loss - loss) <= 1e-9 * Math.abs(loss), `${label}: loss ${r.loss} vs ${loss}`);
-    assertMeta(t, r.dscores, [B * S, E], 'f32', label);
+    assertMeta(t, r.dscores, [B * S, E], 'f32', label, device);
     const g = seqAuxLossGradRef(sv, experts, B, S, E, K, alpha);
     assertClose(t, read(r.dscores), g, NN_TOL.f32, `${label}: dscores`);
     if (B * S * E <= 64) {
@@ -289,7 +290,7 @@ test('moeSeqAuxLoss: loss and dscores against the reference; the gradient agains
   // and its gradient vanishes
   {
     const rng = mulberry32(899);
-    const st = tensor(Float32Array.from(randn(rng, 3 * 8), (x) => 1 / (1 + Math.exp(-x))), [3, 8]);
+    const st = tensor(Float32Array.from(randn(rng, 3 * 8), (x) => 1 / (1 + Math.exp(-x))), [3, 8], { device });
     const all = Int32Array.from({ length: 24 }, (_, i) => (i * 5) % 8);
     const r = ops.moeSeqAuxLoss(st, all, { batch: 1, seqLen: 3, topK: 8, alpha: 0.2 });
     t.true(Math.abs(r.loss - 0.2) < 1e-9, `topK = E: loss ${r.loss}`);
@@ -297,7 +298,7 @@ test('moeSeqAuxLoss: loss and dscores against the reference; the gradient agains
   }
   // a perfectly balanced router with uniform scores has loss alpha * 1
   const E = 4;
-  const uniform = tensor(new Float32Array(4 * E).fill(0.5), [4, E]);
+  const uniform = tensor(new Float32Array(4 * E).fill(0.5), [4, E], { device });
   const r = ops.moeSeqAuxLoss(uniform, Int32Array.from([0, 1, 2, 3, 0, 1, 2, 3]), { batch: 1, seqLen: 4, topK: 2, alpha: 0.3 });
   t.true(Math.abs(r.loss - 0.3) < 1e-12, `balanced loss ${r.loss}`);
 });

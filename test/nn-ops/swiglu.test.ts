@@ -3,27 +3,28 @@ import test from 'ava';
 import { ops, debug, tensor } from '../../lib';
 import { mulberry32, randn } from '../helpers/ref';
 import { assertClose, assertMeta, DTYPES, randTensor, read } from '../helpers/util';
+import { devicesFor, onDevice } from '../helpers/devices';
 import { FD_TOL, finiteDiffGrad, lossOf, NN_TOL, swigluBackwardRef, swigluRef } from '../helpers/nn-ref';
 
 debug.poisonAllocations(true);
 
 const SHAPES = [[1], [7], [7, 65], [33, 7], [3, 5, 7], [2, 3, 4, 5], [129, 130]];
 
-for (const dtype of DTYPES) {
-  test(`swiglu ${dtype}: forward and backward, ranks 1 to 4`, (t) => {
+for (const device of devicesFor(['swiglu', 'swigluBackward'])) for (const dtype of DTYPES) {
+  test(`swiglu ${dtype}: forward and backward, ranks 1 to 4${onDevice(device)}`, (t) => {
     let seed = dtype === 'f32' ? 50 : 60;
     for (const shape of SHAPES) {
       const rng = mulberry32(seed++);
-      const g = randTensor(rng, shape, dtype, 3);
-      const u = randTensor(rng, shape, dtype);
-      const dy = randTensor(rng, shape, dtype);
+      const g = randTensor(rng, shape, dtype, 3, device);
+      const u = randTensor(rng, shape, dtype, 1, device);
+      const dy = randTensor(rng, shape, dtype, 1, device);
       const label = `swiglu ${dtype} ${JSON.stringify(shape)}`;
       const y = ops.swiglu(g.t, u.t);
-      assertMeta(t, y, shape, dtype, label);
+      assertMeta(t, y, shape, dtype, label, device);
       assertClose(t, read(y), swigluRef(g.v, u.v), NN_TOL[dtype], label);
       const { dgate, dup } = ops.swigluBackward(dy.t, g.t, u.t);
-      assertMeta(t, dgate, shape, dtype, label);
-      assertMeta(t, dup, shape, dtype, label);
+      assertMeta(t, dgate, shape, dtype, label, device);
+      assertMeta(t, dup, shape, dtype, label, device);
       const ref = swigluBackwardRef(dy.v, g.v, u.v);
       assertClose(t, read(dgate), ref.dgate, NN_TOL[dtype], `${label} dgate`);
       assertClose(t, read(dup), ref.dup, NN_TOL[dtype], `${label} dup`);
@@ -32,12 +33,12 @@ for (const dtype of DTYPES) {
   });
 }
 
-for (const dtype of DTYPES) {
-  test(`swiglu ${dtype}: large and non-finite gates (exp overflow and underflow, NaN)`, (t) => {
+for (const device of devicesFor(['swiglu', 'swigluBackward'])) for (const dtype of DTYPES) {
+  test(`swiglu ${dtype}: large and non-finite gates (exp overflow and underflow, NaN)${onDevice(device)}`, (t) => {
     const gates = [30, -30, 80, -80, 90, -90, 100, -100, 1e4, -1e4, Infinity, NaN];
-    const g = tensor(Float32Array.from(gates), [gates.length], { dtype });
-    const u = tensor(new Float32Array(gates.length).fill(1.5), [gates.length], { dtype });
-    const dy = tensor(new Float32Array(gates.length).fill(0.5), [gates.length], { dtype });
+    const g = tensor(Float32Array.from(gates), [gates.length], { dtype, device });
+    const u = tensor(new Float32Array(gates.length).fill(1.5), [gates.length], { dtype, device });
+    const dy = tensor(new Float32Array(gates.length).fill(0.5), [gates.length], { dtype, device });
     const y = read(ops.swiglu(g, u));
     const { dgate, dup } = ops.swigluBackward(dy, g, u);
     const dg = read(dgate), du = read(dup);

@@ -3,6 +3,7 @@ import test, { ExecutionContext } from 'ava';
 import { ops, info, setNumThreads, debug } from '../../lib';
 import { firstBitwiseDifference, groupedMatmulRef, matmulRef, mulberry32, zipfGroupSizes } from '../helpers/ref';
 import { assertClose, assertInvalidArg, assertMeta, DType, DTYPES, GEMM_TOL, randTensor, read } from '../helpers/util';
+import { devicesFor, onDevice, TestDevice } from '../helpers/devices';
 
 debug.poisonAllocations(true);
 
@@ -15,27 +16,28 @@ function checkGrouped(
   dtype: DType,
   transB: boolean,
   asInt32 = false,
+  device: TestDevice = 'cpu',
 ): void {
   const rng = mulberry32(seed);
   const T = sizes.reduce((p, q) => p + q, 0);
   const E = sizes.length;
-  const x = randTensor(rng, [T, K], dtype);
-  const w = randTensor(rng, transB ? [E, N, K] : [E, K, N], dtype);
+  const x = randTensor(rng, [T, K], dtype, 1, device);
+  const w = randTensor(rng, transB ? [E, N, K] : [E, K, N], dtype, 1, device);
   const label = `groupedMatmul ${dtype} T=${T} K=${K} N=${N} groups=[${sizes.join(',')}] transB=${transB}${asInt32 ? ' (Int32Array)' : ''}`;
   const gs = asInt32 ? Int32Array.from(sizes) : sizes.slice();
   const out = ops.groupedMatmul(x.t, w.t, gs, { transB });
-  assertMeta(t, out, [T, N], dtype, label);
+  assertMeta(t, out, [T, N], dtype, label, device);
   assertClose(t, read(out), groupedMatmulRef(x.v, w.v, sizes, K, N, transB), GEMM_TOL[dtype], label);
   out.dispose();
   x.t.dispose();
   w.t.dispose();
 }
 
-for (const dtype of DTYPES) {
+for (const device of devicesFor(['groupedMatmul'])) for (const dtype of DTYPES) {
   for (const transB of [false, true]) {
     const tag = `${dtype} transB=${transB}`;
 
-    test(`groupedMatmul ${tag}: Zipf-skewed groups over odd sizes`, (t) => {
+    test(`groupedMatmul ${tag}: Zipf-skewed groups over odd sizes${onDevice(device)}`, (t) => {
       const base = (dtype === 'f32' ? 100 : 200) + (transB ? 50 : 0);
       const rng = mulberry32(base);
       const configs: [number, number, number, number][] = [
@@ -51,11 +53,11 @@ for (const dtype of DTYPES) {
       let seed = base;
       for (const [T, K, N, E] of configs) {
         const sizes = zipfGroupSizes(rng, T, E, 1.3);
-        checkGrouped(t, seed++, K, N, sizes, dtype, transB);
+        checkGrouped(t, seed++, K, N, sizes, dtype, transB, false, device);
       }
     });
 
-    test(`groupedMatmul ${tag}: empty groups (first, last, middle), single group, T=0`, (t) => {
+    test(`groupedMatmul ${tag}: empty groups (first, last, middle), single group, T=0${onDevice(device)}`, (t) => {
       let seed = (dtype === 'f32' ? 300 : 400) + (transB ? 50 : 0);
       const groupings: number[][] = [
         [0, 5, 0, 3, 0],
@@ -75,28 +77,28 @@ for (const dtype of DTYPES) {
           [33, 1],
           [1, 7],
         ]) {
-          checkGrouped(t, seed++, K, N, sizes, dtype, transB);
+          checkGrouped(t, seed++, K, N, sizes, dtype, transB, false, device);
         }
       }
     });
 
-    test(`groupedMatmul ${tag}: groupSizes as Int32Array`, (t) => {
+    test(`groupedMatmul ${tag}: groupSizes as Int32Array${onDevice(device)}`, (t) => {
       const seed = (dtype === 'f32' ? 500 : 600) + (transB ? 50 : 0);
-      checkGrouped(t, seed, 33, 7, [4, 0, 17, 12, 0], dtype, transB, true);
-      checkGrouped(t, seed + 1, 7, 33, [0, 0, 0], dtype, transB, true);
+      checkGrouped(t, seed, 33, 7, [4, 0, 17, 12, 0], dtype, transB, true, device);
+      checkGrouped(t, seed + 1, 7, 33, [0, 0, 0], dtype, transB, true, device);
     });
   }
 
-  test(`groupedMatmul ${dtype}: a single group equals matmul`, (t) => {
+  test(`groupedMatmul ${dtype}: a single group equals matmul${onDevice(device)}`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 700 : 800);
-    const x = randTensor(rng, [65, 33], dtype);
-    const w = randTensor(rng, [1, 33, 17], dtype);
+    const x = randTensor(rng, [65, 33], dtype, 1, device);
+    const w = randTensor(rng, [1, 33, 17], dtype, 1, device);
     const out = ops.groupedMatmul(x.t, w.t, [65]);
-    assertMeta(t, out, [65, 17], dtype, 'single group');
+    assertMeta(t, out, [65, 17], dtype, 'single group', device);
     assertClose(t, read(out), matmulRef(x.v, w.v, 65, 33, 17), GEMM_TOL[dtype], `${dtype} single group vs matmulRef`);
   });
 
-  test(`groupedMatmul ${dtype}: the same call twice is bitwise identical, and 1 vs 2 threads too`, (t) => {
+  if (device === 'cpu') test(`groupedMatmul ${dtype}: the same call twice is bitwise identical, and 1 vs 2 threads too`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 900 : 1000);
     const sizes = [60, 0, 90, 50];
     const before = info().threads;

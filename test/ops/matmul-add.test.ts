@@ -5,6 +5,7 @@ import test from 'ava';
 import { ops, info, setNumThreads, debug } from '../../lib';
 import { firstBitwiseDifference, groupedMatmulRef, matmulRef, mulberry32, zipfGroupSizes } from '../helpers/ref';
 import { assertClose, assertInvalidArg, assertMeta, DTYPES, GEMM_TOL, randTensor, read } from '../helpers/util';
+import { devicesFor, onDevice } from '../helpers/devices';
 
 debug.poisonAllocations(true);
 
@@ -21,27 +22,27 @@ function plus(p: Float64Array | number[], add: ArrayLike<number>): number[] {
   return Array.from(p, (v, i) => v + add[i]);
 }
 
-for (const dtype of DTYPES) {
-  test(`matmul ${dtype} with add: odd shapes, all transposes, inputs unchanged`, (t) => {
+for (const device of devicesFor(['matmul'])) for (const dtype of DTYPES) {
+  test(`matmul ${dtype} with add: odd shapes, all transposes, inputs unchanged${onDevice(device)}`, (t) => {
     let seed = dtype === 'f32' ? 7100 : 7200;
     for (const [m, k, n] of SHAPES)
       for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
         const rng = mulberry32(seed++);
-        const a = randTensor(rng, ta ? [k, m] : [m, k], dtype);
-        const b = randTensor(rng, tb ? [n, k] : [k, n], dtype);
-        const add = randTensor(rng, [m, n], dtype);
+        const a = randTensor(rng, ta ? [k, m] : [m, k], dtype, 1, device);
+        const b = randTensor(rng, tb ? [n, k] : [k, n], dtype, 1, device);
+        const add = randTensor(rng, [m, n], dtype, 1, device);
         const label = `matmul ${dtype} m=${m} k=${k} n=${n} transA=${ta} transB=${tb} add`;
         const out = ops.matmul(a.t, b.t, { transA: ta, transB: tb, add: add.t });
-        assertMeta(t, out, [m, n], dtype, label);
+        assertMeta(t, out, [m, n], dtype, label, device);
         assertClose(t, read(out), plus(matmulRef(a.v, b.v, m, k, n, ta, tb), add.v), GEMM_TOL[dtype], label);
         t.deepEqual(read(add.t), add.v, `${label}: add unchanged`);
         for (const x of [a.t, b.t, add.t, out]) x.dispose();
       }
   });
 
-  test(`matmul ${dtype} with add: equals the f32 sum of the product and add, rounded once, for any thread count`, (t) => {
+  if (device === 'cpu') test(`matmul ${dtype} with add: equals the f32 sum of the product and add, rounded once, for any thread count`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 7300 : 7400);
-    const a = randTensor(rng, [70, 96], dtype), b = randTensor(rng, [96, 100], dtype), add = randTensor(rng, [70, 100], dtype);
+    const a = randTensor(rng, [70, 96], dtype, 1, device), b = randTensor(rng, [96, 100], dtype, 1, device), add = randTensor(rng, [70, 100], dtype, 1, device);
     const a32 = ops.copy(a.t, { dtype: 'f32' }), b32 = ops.copy(b.t, { dtype: 'f32' });
     const p32 = ops.matmul(a32, b32, { add: undefined }).toFloat32Array();
     const before = info().threads;
@@ -60,17 +61,19 @@ for (const dtype of DTYPES) {
       setNumThreads(before);
     }
   });
+}
 
-  test(`groupedMatmul ${dtype} with add: skewed groups, both layouts of w`, (t) => {
+for (const device of devicesFor(['groupedMatmul'])) for (const dtype of DTYPES) {
+  test(`groupedMatmul ${dtype} with add: skewed groups, both layouts of w${onDevice(device)}`, (t) => {
     let seed = dtype === 'f32' ? 7500 : 7600;
     for (const transB of [false, true])
       for (const [T, K, N, E] of [[100, 33, 7, 8], [257, 64, 64, 6], [129, 130, 96, 3]]) {
         const rng = mulberry32(seed++);
         const sizes = zipfGroupSizes(rng, T, E, 1.3);
-        const x = randTensor(rng, [T, K], dtype), w = randTensor(rng, transB ? [E, N, K] : [E, K, N], dtype), add = randTensor(rng, [T, N], dtype);
+        const x = randTensor(rng, [T, K], dtype, 1, device), w = randTensor(rng, transB ? [E, N, K] : [E, K, N], dtype, 1, device), add = randTensor(rng, [T, N], dtype, 1, device);
         const label = `groupedMatmul ${dtype} T=${T} K=${K} N=${N} transB=${transB} add`;
         const out = ops.groupedMatmul(x.t, w.t, sizes, { transB, add: add.t });
-        assertMeta(t, out, [T, N], dtype, label);
+        assertMeta(t, out, [T, N], dtype, label, device);
         assertClose(t, read(out), plus(groupedMatmulRef(x.v, w.v, sizes, K, N, transB), add.v), GEMM_TOL[dtype], label);
         for (const y of [x.t, w.t, add.t, out]) y.dispose();
       }

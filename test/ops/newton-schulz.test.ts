@@ -23,6 +23,7 @@ import {
   YOU_COEFFS,
 } from '../helpers/ref';
 import { assertClose, assertMeta, DType, DTYPES, fromValues, NS_TOL, randTensor, read } from '../helpers/util';
+import { devicesFor, onDevice, TestDevice } from '../helpers/devices';
 import { numel } from '../../lib/shape';
 
 debug.poisonAllocations(true);
@@ -43,7 +44,7 @@ function assertSvInRange(t: ExecutionContext, sv: number[], lo: number, hi: numb
 /** NS of one [m,n] (or batched) tensor, checking shape/dtype are preserved; returns values. */
 function ns(t: ExecutionContext, x: Tensor, opts: NsOptions | undefined, label: string): Float64Array {
   const out = opts === undefined ? ops.newtonSchulz(x) : ops.newtonSchulz(x, opts);
-  assertMeta(t, out, x.shape, x.dtype as DType, label);
+  assertMeta(t, out, x.shape, x.dtype as DType, label, x.device as TestDevice);
   const v = read(out);
   out.dispose();
   return v;
@@ -71,11 +72,11 @@ const SHAPES: [number, number][] = [
   [5, 2],
 ];
 
-for (const dtype of DTYPES) {
-  test(`newtonSchulz ${dtype}: random normal inputs of odd shapes vs fp64 reference`, (t) => {
+for (const device of devicesFor(['newtonSchulz'])) for (const dtype of DTYPES) {
+  test(`newtonSchulz ${dtype}: random normal inputs of odd shapes vs fp64 reference${onDevice(device)}`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 31 : 32);
     for (const [m, n] of SHAPES) {
-      const x = randTensor(rng, [m, n], dtype, 0.5 + 3 * rng());
+      const x = randTensor(rng, [m, n], dtype, 0.5 + 3 * rng(), device);
       const label = `NS ${dtype} ${m}x${n}`;
       const got = ns(t, x.t, undefined, label);
       assertClose(t, got, newtonSchulzRef(x.v, m, n), NS_TOL[dtype], `${label} vs fp64`);
@@ -83,20 +84,20 @@ for (const dtype of DTYPES) {
     }
   });
 
-  test(`newtonSchulz ${dtype}: inputs are not modified`, (t) => {
+  test(`newtonSchulz ${dtype}: inputs are not modified${onDevice(device)}`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 33 : 34);
     for (const shape of [
       [7, 33],
       [33, 7],
       [3, 7, 33],
     ]) {
-      const x = randTensor(rng, shape, dtype);
+      const x = randTensor(rng, shape, dtype, 1, device);
       ops.newtonSchulz(x.t).dispose();
       t.deepEqual(read(x.t), x.v, `${dtype} [${shape}] input unchanged`);
     }
   });
 
-  test(`newtonSchulz ${dtype}: batched [B,m,n] equals per-matrix NS (bitwise)`, (t) => {
+  test(`newtonSchulz ${dtype}: batched [B,m,n] equals per-matrix NS (bitwise)${onDevice(device)}`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 35 : 36);
     for (const [B, m, n] of [
       [1, 7, 33],
@@ -106,12 +107,12 @@ for (const dtype of DTYPES) {
       [2, 1, 9],
       [5, 9, 1],
     ]) {
-      const x = randTensor(rng, [B, m, n], dtype);
+      const x = randTensor(rng, [B, m, n], dtype, 1, device);
       const label = `NS ${dtype} batch [${B},${m},${n}]`;
       const got = ns(t, x.t, undefined, label);
       for (let b = 0; b < B; b++) {
         const slice = x.v.subarray(b * m * n, (b + 1) * m * n);
-        const single = tensor(Float32Array.from(slice), [m, n], { dtype });
+        const single = tensor(Float32Array.from(slice), [m, n], { dtype, device });
         const want = ns(t, single, undefined, `${label} matrix ${b}`);
         const gotB = got.subarray(b * m * n, (b + 1) * m * n);
         t.is(
@@ -125,14 +126,14 @@ for (const dtype of DTYPES) {
     }
   });
 
-  test(`newtonSchulz ${dtype}: a zero matrix inside a batch stays zero, the others are unaffected`, (t) => {
+  test(`newtonSchulz ${dtype}: a zero matrix inside a batch stays zero, the others are unaffected${onDevice(device)}`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 37 : 38);
     const m = 6;
     const n = 13;
     const data = new Float32Array(3 * m * n);
     data.set(Float32Array.from(Array.from({ length: m * n }, () => rng() - 0.5)), 0);
     data.set(Float32Array.from(Array.from({ length: m * n }, () => rng() - 0.5)), 2 * m * n);
-    const x = fromValues(data, [3, m, n], dtype);
+    const x = fromValues(data, [3, m, n], dtype, device);
     const got = ns(t, x.t, undefined, `NS ${dtype} batch with a zero matrix`);
     t.true(allFinite(got), 'no NaN/Inf');
     t.true(
@@ -145,7 +146,7 @@ for (const dtype of DTYPES) {
     }
   });
 
-  test(`newtonSchulz ${dtype}: the same call twice is bitwise identical, and 1 vs 2 threads too`, (t) => {
+  if (device === 'cpu') test(`newtonSchulz ${dtype}: the same call twice is bitwise identical, and 1 vs 2 threads too`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 39 : 40);
     const before = info().threads;
     try {
@@ -173,14 +174,14 @@ for (const dtype of DTYPES) {
     t.true(info().threads >= 1, 'thread count is positive');
   });
 
-  test(`newtonSchulz ${dtype}: zero input gives zeros, no NaN (T7)`, (t) => {
+  test(`newtonSchulz ${dtype}: zero input gives zeros, no NaN (T7)${onDevice(device)}`, (t) => {
     for (const shape of [
       [4, 8],
       [8, 4],
       [1, 1],
       [2, 4, 8],
     ]) {
-      const x = tensor(new Float32Array(numel(shape)), shape, { dtype });
+      const x = tensor(new Float32Array(numel(shape)), shape, { dtype, device });
       const got = ns(t, x, undefined, `NS ${dtype} zeros [${shape}]`);
       t.true(
         got.every((v) => v === 0),
@@ -204,8 +205,8 @@ for (const dtype of DTYPES) {
 // The reference cases (docs/testing.md)
 // --------------------------------------------------------------------------------------------
 
-test('T3: NS5(G1) in f32 matches the published fp64 values', (t) => {
-  const x = fromValues(g1(), [4, 8], 'f32');
+for (const device of devicesFor(['newtonSchulz'])) test(`T3: NS5(G1) in f32 matches the published fp64 values${onDevice(device)}`, (t) => {
+  const x = fromValues(g1(), [4, 8], 'f32', device);
   const got = ns(t, x.t, undefined, 'T3 f32');
   assertSvClose(t, singularValues(got, 4, 8), T3_SV, 1e-5, 'T3 f32 sv(NS5(G1))');
   const nrm = frob(got);

@@ -5,22 +5,7 @@ import * as path from 'node:path';
 import test from 'ava';
 import { info, ops } from '../../lib';
 import { native } from '../../lib/native';
-
-const root = path.join(__dirname, '..', '..');
-
-/** The JS names and backend flags of native/op_list.h, read from its text. */
-function listFromHeader(): { name: string; cpu: boolean; cuda: boolean }[] {
-  const text = fs.readFileSync(path.join(root, 'native', 'op_list.h'), 'utf8');
-  const start = text.indexOf('#define MT_OP_LIST(X)');
-  const body = text.slice(start, text.indexOf('\n\n', start));
-  const entries = body.split(/\bX\(/).slice(1);
-  return entries.map((e) => {
-    const name = /^\s*\w+,\s*"(\w+)"/.exec(e)?.[1];
-    const flags = /,\s*([01]),\s*([01])\)[\s\\]*$/.exec(e);
-    if (!name || !flags) throw new Error(`op_list.h: cannot read entry ${e.slice(0, 60)}`);
-    return { name, cpu: flags[1] === '1', cuda: flags[2] === '1' };
-  });
-}
+import { listFromHeader, repoRoot as root } from '../helpers/op-list-header';
 
 /** The member names of `export interface Ops` in types/core.d.ts. */
 function opsInterfaceMembers(): string[] {

@@ -3,6 +3,7 @@ import test, { ExecutionContext } from 'ava';
 import { ops, info, setNumThreads, debug } from '../../lib';
 import { firstBitwiseDifference, groupedWeightGradRef, matmulRef, mulberry32, zipfGroupSizes } from '../helpers/ref';
 import { assertClose, assertInvalidArg, assertMeta, DType, DTYPES, GEMM_TOL, randTensor, read } from '../helpers/util';
+import { devicesFor, onDevice, TestDevice } from '../helpers/devices';
 
 debug.poisonAllocations(true);
 
@@ -14,15 +15,16 @@ function checkWeightGrad(
   sizes: number[],
   dtype: DType,
   asInt32 = false,
+  device: TestDevice = 'cpu',
 ): void {
   const rng = mulberry32(seed);
   const T = sizes.reduce((p, q) => p + q, 0);
   const E = sizes.length;
-  const x = randTensor(rng, [T, K], dtype);
-  const dy = randTensor(rng, [T, N], dtype);
+  const x = randTensor(rng, [T, K], dtype, 1, device);
+  const dy = randTensor(rng, [T, N], dtype, 1, device);
   const label = `groupedWeightGrad ${dtype} T=${T} K=${K} N=${N} groups=[${sizes.join(',')}]${asInt32 ? ' (Int32Array)' : ''}`;
   const out = ops.groupedWeightGrad(x.t, dy.t, asInt32 ? Int32Array.from(sizes) : sizes.slice());
-  assertMeta(t, out, [E, K, N], dtype, label);
+  assertMeta(t, out, [E, K, N], dtype, label, device);
   const got = read(out);
   assertClose(t, got, groupedWeightGradRef(x.v, dy.v, sizes, K, N), GEMM_TOL[dtype], label);
   // empty groups must give exact zeros (poisoned buffers would show NaN here)
@@ -39,8 +41,8 @@ function checkWeightGrad(
   dy.t.dispose();
 }
 
-for (const dtype of DTYPES) {
-  test(`groupedWeightGrad ${dtype}: Zipf-skewed groups over odd sizes`, (t) => {
+for (const device of devicesFor(['groupedWeightGrad'])) for (const dtype of DTYPES) {
+  test(`groupedWeightGrad ${dtype}: Zipf-skewed groups over odd sizes${onDevice(device)}`, (t) => {
     const base = dtype === 'f32' ? 100 : 200;
     const rng = mulberry32(base);
     const configs: [number, number, number, number][] = [
@@ -55,10 +57,10 @@ for (const dtype of DTYPES) {
       [300, 17, 19, 3],
     ];
     let seed = base;
-    for (const [T, K, N, E] of configs) checkWeightGrad(t, seed++, K, N, zipfGroupSizes(rng, T, E, 1.3), dtype);
+    for (const [T, K, N, E] of configs) checkWeightGrad(t, seed++, K, N, zipfGroupSizes(rng, T, E, 1.3), dtype, false, device);
   });
 
-  test(`groupedWeightGrad ${dtype}: empty groups (first, last, middle), single group, T=0`, (t) => {
+  test(`groupedWeightGrad ${dtype}: empty groups (first, last, middle), single group, T=0${onDevice(device)}`, (t) => {
     let seed = dtype === 'f32' ? 300 : 400;
     const groupings: number[][] = [
       [0, 5, 0, 3, 0],
@@ -78,27 +80,27 @@ for (const dtype of DTYPES) {
         [33, 1],
         [1, 7],
       ]) {
-        checkWeightGrad(t, seed++, K, N, sizes, dtype);
+        checkWeightGrad(t, seed++, K, N, sizes, dtype, false, device);
       }
     }
   });
 
-  test(`groupedWeightGrad ${dtype}: groupSizes as Int32Array`, (t) => {
+  test(`groupedWeightGrad ${dtype}: groupSizes as Int32Array${onDevice(device)}`, (t) => {
     const seed = dtype === 'f32' ? 500 : 600;
-    checkWeightGrad(t, seed, 33, 7, [4, 0, 17, 12, 0], dtype, true);
-    checkWeightGrad(t, seed + 1, 7, 33, [0, 0, 0], dtype, true);
+    checkWeightGrad(t, seed, 33, 7, [4, 0, 17, 12, 0], dtype, true, device);
+    checkWeightGrad(t, seed + 1, 7, 33, [0, 0, 0], dtype, true, device);
   });
 
-  test(`groupedWeightGrad ${dtype}: a single group equals x^T dy`, (t) => {
+  test(`groupedWeightGrad ${dtype}: a single group equals x^T dy${onDevice(device)}`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 700 : 800);
-    const x = randTensor(rng, [65, 33], dtype);
-    const dy = randTensor(rng, [65, 17], dtype);
+    const x = randTensor(rng, [65, 33], dtype, 1, device);
+    const dy = randTensor(rng, [65, 17], dtype, 1, device);
     const out = ops.groupedWeightGrad(x.t, dy.t, [65]);
-    assertMeta(t, out, [1, 33, 17], dtype, 'single group');
+    assertMeta(t, out, [1, 33, 17], dtype, 'single group', device);
     assertClose(t, read(out), matmulRef(x.v, dy.v, 33, 65, 17, true, false), GEMM_TOL[dtype], `${dtype} single group vs x^T dy`);
   });
 
-  test(`groupedWeightGrad ${dtype}: the same call twice is bitwise identical, and 1 vs 2 threads too`, (t) => {
+  if (device === 'cpu') test(`groupedWeightGrad ${dtype}: the same call twice is bitwise identical, and 1 vs 2 threads too`, (t) => {
     const rng = mulberry32(dtype === 'f32' ? 900 : 1000);
     const sizes = [60, 0, 90, 50];
     const x = randTensor(rng, [200, 300], dtype);

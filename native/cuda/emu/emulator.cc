@@ -101,7 +101,8 @@ struct Block {
   LaunchStats stats;
 };
 
-Block* g = nullptr;  // the block being run (one at a time)
+// The block being run (one at a time per OS thread: each thread that launches emulates on its own).
+thread_local Block* g = nullptr;
 
 // Fiber stacks and shared memory are kept between launches.
 struct Pool {
@@ -121,7 +122,8 @@ struct Pool {
     }
     return stacks + size_t(i) * kStackBytes;
   }
-} g_pool;
+};
+thread_local Pool g_pool;
 
 bool has(const std::vector<uint64_t>& m, unsigned t) { return (m[t >> 6] >> (t & 63)) & 1; }
 
