@@ -13,6 +13,7 @@ import { cacheDir } from './train';
 import { detectDataFormat } from '../data/token-files';
 import type { TrainerState } from '../train/checkpoint';
 import { isPlainHfFolder, openHfFolder, tokenizerNeeded } from './hf-folder';
+import { UsageError } from './args';
 
 export interface PlainFolderOptions {
   /** 'brown' or a text or token file. */
@@ -47,6 +48,8 @@ function openPlainFolder(dir: string, cache: string | undefined, command: 'eval'
   if (!tokenizer && command === 'sample') throw tokenizerNeeded(what, dir, 'to read the prompt and write the text');
   const needsTokenizer = o.data === 'brown' || (checkDataFile(o.data, command), detectDataFormat(o.data) === 'text');
   if (!tokenizer && needsTokenizer) throw tokenizerNeeded(what, dir, `to tokenize ${o.data}`);
+  if (tokenizer && tokenizer.vocabSize > folder.config.vocab_size)
+    throw new UsageError(`${what} ${dir}: its tokenizer.json has ${tokenizer.vocabSize} ids, more than config.json's vocab_size ${folder.config.vocab_size}`);
   const model = loadCheckpointModel(dir, folder.precision);
   const seqLen = o.seqLen ?? folder.config.max_position_embeddings ?? 4096;
   const args: Parsed = { 'seq-len': seqLen, 'batch-size': o.batchSize, precision: folder.precision, data: o.data, tokenizer: 'bpe' };

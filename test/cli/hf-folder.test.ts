@@ -11,14 +11,10 @@ import { fromHfTokenizerJson, toHfTokenizerJson } from '../../lib/data/hf-tokeni
 import { loadSafetensors, saveSafetensors } from '../../lib/io/safetensors';
 import { tensor } from '../../lib/tensor';
 import { cli, metricRows, microSetup } from '../helpers/cli-run';
-import { microConfig } from '../helpers/micro-run';
+import { writeStoryRun } from '../helpers/micro-run';
 
 const { tmp } = microSetup('mt-hf-folder-');
-const story = path.join(tmp, 'story.txt');
-const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far', 'away', 'while', 'birds', 'sang', 'softly'];
-fs.writeFileSync(story, Array.from({ length: 3000 }, (_, i) => words[(i * 7 + (i >> 3)) % words.length]).join(' ') + '.\n');
-const bigVocab = path.join(tmp, 'big-vocab.json');
-fs.writeFileSync(bigVocab, JSON.stringify({ ...microConfig, vocab_size: 2048 }));
+const { story, bigVocab } = writeStoryRun(tmp);
 const shape = ['--batch-size', '4', '--seq-len', '16'];
 const args = [...shape, '--eval-every', '4', '--eval-batches', '2', '--warmup', '2', '--cache-dir', path.join(tmp, 'cache')];
 const run = path.join(tmp, 'run');
