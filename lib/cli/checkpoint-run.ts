@@ -7,13 +7,12 @@
 // length and batch size the command gives (PlainFolderOptions).
 import { prepareDataset } from '../data';
 import { checkDataFile, checkFingerprint, type DataFingerprint } from '../data/fingerprint';
-import type { Parsed } from './args';
+import { type Parsed, UsageError } from './args';
 import { loadCheckpointModel, loadCheckpointTokenizer, openCheckpoint } from './resume';
 import { cacheDir } from './train';
 import { detectDataFormat } from '../data/token-files';
 import type { TrainerState } from '../train/checkpoint';
 import { isPlainHfFolder, openHfFolder, tokenizerNeeded } from './hf-folder';
-import { UsageError } from './args';
 
 export interface PlainFolderOptions {
   /** 'brown' or a text or token file. */
