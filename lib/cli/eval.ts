@@ -6,7 +6,9 @@ import { Flags, parseFlags, UsageError } from './args';
 import { openRun } from './checkpoint-run';
 
 export const evalFlags: Flags = {
-  checkpoint: { type: 'string', help: 'run directory (or its checkpoint/)' },
+  checkpoint: { type: 'string', help: 'run directory (or its checkpoint/), or a Hugging Face folder (config.json, model.safetensors, tokenizer.json)' },
+  data: { type: 'string', help: "a Hugging Face folder's data: 'brown' (default) or a text or token file (a run uses its own)" },
+  'seq-len': { type: 'int', min: 2, help: "a Hugging Face folder's tokens per sequence (default 128; a run uses its own)" },
   'cache-dir': { type: 'string', help: 'token cache (default: none; the tokenizer comes from the checkpoint)' },
   split: { type: 'string', choices: ['val', 'test'], default: 'val', help: 'which held-out split' },
   'batch-size': { type: 'int', min: 1, help: 'sequences per forward (default: the run\'s)' },
@@ -17,7 +19,12 @@ export const evalFlags: Flags = {
 export function evalCommand(argv: string[]): number {
   const a = parseFlags(argv, evalFlags, 'eval');
   if (!a.checkpoint) throw new UsageError('moontrain eval: --checkpoint DIR is required');
-  const run = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined, 'eval');
+  const plain = { data: (a.data as string | undefined) ?? 'brown', seqLen: (a['seq-len'] as number | undefined) ?? 128, batchSize: (a['batch-size'] as number | undefined) ?? 8 };
+  const run = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined, 'eval', plain);
+  if (!run.plain && (a.data !== undefined || a['seq-len'] !== undefined)) {
+    run.model.dispose();
+    throw new UsageError("moontrain eval: --data and --seq-len are for a Hugging Face folder; a run is evaluated on its own data and sequence length");
+  }
   const { args, model } = run;
   let data;
   try {

@@ -4,7 +4,7 @@ import { Flags, parseFlags, UsageError } from './args';
 import { openRun } from './checkpoint-run';
 
 export const sampleFlags: Flags = {
-  checkpoint: { type: 'string', help: 'run directory (or its checkpoint/)' },
+  checkpoint: { type: 'string', help: 'run directory (or its checkpoint/), or a Hugging Face folder (config.json, model.safetensors, tokenizer.json)' },
   'cache-dir': { type: 'string', help: 'tokenizer cache, for runs whose checkpoint has no tokenizer.json (default: the run\'s)' },
   prompt: { type: 'string', default: 'The', help: 'text to continue' },
   tokens: { type: 'int', min: 1, default: 100, help: 'tokens to generate' },
@@ -34,7 +34,7 @@ export function maskBeyond(logits: Float32Array, vocabSize: number): Float32Arra
 export function sampleCommand(argv: string[]): number {
   const a = parseFlags(argv, sampleFlags, 'sample');
   if (!a.checkpoint) throw new UsageError('moontrain sample: --checkpoint DIR is required');
-  const run = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined, 'sample');
+  const run = openRun(a.checkpoint as string, a['cache-dir'] as string | undefined, 'sample', { data: 'brown', batchSize: 1 });
   const { args, model } = run;
   // A BPE run carries its tokenizer; a word run's vocabulary is rebuilt from its (fingerprinted) data.
   let tokenizer: { vocabSize: number; encode(text: string): Int32Array; decode(ids: ArrayLike<number>): string } | undefined = run.tokenizer;

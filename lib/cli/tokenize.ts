@@ -52,7 +52,7 @@ export async function tokenizeCommand(argv: string[]): Promise<number> {
   const tokenizer = a.tokenizer ? loadTokenizer(a.tokenizer as string) : cachedBrownTokenizer(cacheDir(a), a['vocab-size'] as number);
   let last = 0;
   const r = await tokenizeCorpus(inputs, {
-    out, tokenizer, jsonField: a['json-field'] as string, shardTokens: a['shard-tokens'] as number, valTokens: a['val-tokens'] as number,
+    out, tokenizer, endOfText: tokenizer instanceof BpeTokenizer ? tokenizer.endOfTextId : undefined, jsonField: a['json-field'] as string, shardTokens: a['shard-tokens'] as number, valTokens: a['val-tokens'] as number,
     progress: (n) => {
       if (n - last >= 10_000_000) process.stderr.write(`tokenize: ${(n / 1e6).toFixed(0)}M tokens\n`), (last = n);
     },

@@ -12,7 +12,9 @@ import { info } from '../runtime';
 import { loadOptimizerState, readTrainerState } from '../train/checkpoint';
 import { latestCheckpoint } from '../train/checkpoint-layout';
 import { checkDataFile, checkFingerprint, dataFingerprint, resolveDataPath, type DataFingerprint } from '../data/fingerprint';
-import { toHfTokenizerJson } from '../data/hf-tokenizer-json';
+import { hfTokenizerConfigJson, toHfTokenizerJson } from '../data/hf-tokenizer-json';
+import { detectDataFormat } from '../data/token-files';
+import { openHfFolder, tokenizerNeeded } from './hf-folder';
 import { prepareOut } from './run-folder';
 import { loadCheckpointModel, loadCheckpointTokenizer, resumeSettings } from './resume';
 import { Progress } from '../train/progress';
@@ -56,6 +58,7 @@ export const trainFlags: Flags = {
   clip: { type: 'number', min: 0, default: 1, help: 'clip the global gradient norm (0: off)' },
   out: { type: 'string', default: 'runs/latest', help: 'run directory' },
   resume: { type: 'string', help: 'continue the run in this directory' },
+  'init-from': { type: 'string', help: 'start from a Hugging Face folder\'s weights (config.json, model.safetensors or a sharded index) with a fresh optimizer; its tokenizer.json tokenizes the data' },
   'stop-after': { type: 'int', min: 1, help: 'stop (with a checkpoint) after N steps of this invocation; the schedule still follows --steps' },
   'cache-dir': { type: 'string', help: 'tokenizer and token cache (default ~/.cache/moontrain)' },
   overwrite: { type: 'bool', help: 'replace the run already in --out (its checkpoints and metrics are deleted)' },
@@ -87,6 +90,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw new UsageError(`moontrain train: --nproc ${nproc} under ${mpi.launcher === 'slurm' ? 'srun' : 'mpirun'}: the launcher starts the ranks (-n / --ntasks); drop --nproc`);
   const isRank = process.env.WORLD_SIZE !== undefined || mpi !== null;
   const resume = a.resume as string | undefined;
+  if (resume && a['init-from'] !== undefined) throw new UsageError('moontrain train: --resume and --init-from cannot be combined (a resumed run continues from its own checkpoint)');
+  if (a['init-from'] !== undefined && argv.some((x) => x === '--config' || x.startsWith('--config=')))
+    throw new UsageError("moontrain train: --init-from takes the model's config.json from its folder; drop --config");
+  // A Hugging Face folder to start from: its config, weights and tokenizer.
+  const initFolder = a['init-from'] !== undefined ? openHfFolder(a['init-from'] as string, 'moontrain train: --init-from') : undefined;
+  if (initFolder) a = { ...a, config: initFolder.configFile };
   let startStep = 0, startTokens = 0;
   let resumed: ReturnType<typeof resumeSettings> | undefined;
   if (resume) {
@@ -98,6 +107,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     startTokens = resumed.state.tokens;
   } else {
     checkDataFile(a.data as string, 'train');
+    if (initFolder && !initFolder.tokenizer && (a.data === 'brown' || detectDataFormat(a.data as string) === 'text'))
+      throw tokenizerNeeded('moontrain train: --init-from', initFolder.dir, `to tokenize ${a.data}`);
+    if (initFolder && a.tokenizer === 'word') throw new UsageError("moontrain train: --init-from uses the folder's tokenizer; drop --tokenizer word");
   }
   const out = a.out as string;
   // Settings checked before anything is written.
@@ -122,14 +134,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if ((a['batch-size'] as number) % nproc !== 0)
       throw new UsageError(`moontrain train: --batch-size ${a['batch-size']}${resume ? ' (the run\'s)' : ''} must divide evenly over --nproc ${nproc}`);
     if (nproc > 64) throw new UsageError(`moontrain train: --nproc: expected an integer in [1, 64], got ${nproc}`);
-    checkFits(a, resumed ? resumed.config : resolveConfig(a.config as string), nproc);
+    checkFits(a, resumed ? resumed.config : initFolder ? initFolder.config : resolveConfig(a.config as string), nproc);
     prepareOut(out, { resumeInPlace: resumed?.inPlace ?? false, overwrite: !!a.overwrite, notice: (l) => process.stderr.write(l + '\n') });
     return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv] });
   }
   const comm = isRank ? init() : undefined;
   const W = comm?.size ?? 1, rank = comm?.rank ?? 0;
   const progress = new Progress(startStep, rank === 0 ? process.stderr : devNull());
-  let config = resumed ? resumed.config : resolveConfig(a.config as string);
+  let config = resumed ? resumed.config : initFolder ? initFolder.config : resolveConfig(a.config as string);
   // Everything checkable is checked before the run folder is touched.
   if (!isRank || (mpi && rank === 0)) {
     checkFits(a, config, 1);
@@ -148,19 +160,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
     savedTokenizer = loadCheckpointTokenizer(resumed.checkpoint);
   } else {
     fingerprint = dataFingerprint(a.data as string);
+    savedTokenizer = initFolder?.tokenizer;
   }
   const tokenizerKind = (a.tokenizer as 'bpe' | 'word' | undefined) ?? 'bpe';
   const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a), tokenizer: savedTokenizer, tokenizerKind });
   if (tokenizerKind === 'word' && !resumed) config = { ...config, vocab_size: data.vocabSize };
   if (data.vocabSize > config.vocab_size)
     throw new UsageError(`moontrain train: the data uses token ids up to ${data.vocabSize - 1}, beyond the model's vocab_size ${config.vocab_size}`);
-  if (!resumed && data.tokenizer && data.vocabSize < config.vocab_size) {
+  if (!resumed && !initFolder && data.tokenizer && data.vocabSize < config.vocab_size) {
     progress.message(`notice: the tokenizer of this data has ${data.vocabSize} tokens; the model's vocab_size is ${data.vocabSize} (the config asks for ${config.vocab_size})`);
     config = { ...config, vocab_size: data.vocabSize };
   }
+  // The end-of-text token is the model's bos and eos (config.json, generation_config.json).
+  const eot = data.tokenizer instanceof BpeTokenizer ? data.tokenizer.endOfTextId : undefined;
+  if (!resumed && !initFolder && eot !== undefined) config = { ...config, bos_token_id: eot, eos_token_id: eot } as MoonlightConfig;
   progress.message(`data: ${data.description}`);
-  const model = resumed
-    ? loadCheckpointModel(resumed.checkpoint, a.precision as 'bf16' | 'f32', device)
+  const model = resumed || initFolder
+    ? loadCheckpointModel(resumed ? resumed.checkpoint : initFolder!.dir, a.precision as 'bf16' | 'f32', device)
     : new MoonlightModel(config, { precision: a.precision as 'bf16' | 'f32', seed: a.seed as number, device });
   const lr = a.lr as number, wd = a['weight-decay'] as number;
   // With ranks, the inner optimizer only lends its settings: ZeRO keeps 1/N of the state.
@@ -181,10 +197,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalLimit = evalPlan.batches * N;
   const sched = { lr, warmup, total: steps, decayFraction: a['decay-fraction'] as number | undefined };
   // The tokenizer travels with the checkpoint in the Hugging Face format (BPE runs; a word run's
-  // vocabulary is rebuilt from its data, whose fingerprint is checked).
-  const checkpointFiles = data.tokenizer instanceof BpeTokenizer
-    ? { 'tokenizer.json': toHfTokenizerJson(data.tokenizer), 'tokenizer_config.json': JSON.stringify({ tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: S }) }
-    : undefined;
+  // vocabulary is rebuilt from its data, whose fingerprint is checked); a run started from a
+  // Hugging Face folder carries that folder's tokenizer files as they are.
+  const checkpointFiles = initFolder && Object.keys(initFolder.tokenizerFiles).length
+    ? initFolder.tokenizerFiles
+    : data.tokenizer instanceof BpeTokenizer
+      ? { 'tokenizer.json': toHfTokenizerJson(data.tokenizer), 'tokenizer_config.json': hfTokenizerConfigJson(data.tokenizer, S) }
+      : undefined;
   // 512^3 products: about 0.1 s at the start of a run (bench step times 1024^3 ones).
   const peakFlops = gemmFlopsPerSecond(a.precision as 'bf16' | 'f32', device === 'cuda' ? 4096 : 512, device);
   progress.message(`MFU against a ${a.precision} GEMM rate of ${(peakFlops / 1e9).toFixed(0)} GFLOP/s measured now${W > 1 ? ' per rank' : ''}`);
@@ -203,7 +222,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     keepCheckpoints: a['keep-checkpoints'] as number,
     checkpointFiles,
     state: {
-      args: { ...a, resume: undefined, 'stop-after': undefined, overwrite: undefined, data: resolveDataPath(a.data as string) },
+      args: { ...a, resume: undefined, 'stop-after': undefined, overwrite: undefined, data: resolveDataPath(a.data as string), ...(initFolder ? { 'init-from': path.resolve(initFolder.dir), config: path.resolve(initFolder.configFile) } : {}) },
       data: data.description, words: data.words, data_fingerprint: fingerprint,
       ...(data.bytes ? { bytes: data.bytes, valTokensPerByte: data.val.length / data.bytes.val } : {}),
     },

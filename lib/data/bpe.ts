@@ -1,9 +1,16 @@
 // A byte-level BPE tokenizer (GPT-2 style), trained and run with no dependency.
 //
-// Vocabulary: ids 0..255 are the bytes of UTF-8; id 256 + i is merges[i] = [a, b], the
-// concatenation of tokens a and b (a, b < 256 + i). Any text encodes (every byte is a token) and
-// decode(encode(s)) === s for every well-formed string (one without lone surrogates, i.e. every
-// string that has a UTF-8 form; ill-formed ones are refused, never silently changed).
+// Vocabulary (moontrain's order): ids 0..255 are the bytes of UTF-8; id 256 + i is merges[i] =
+// [a, b], the concatenation of tokens a and b (a, b < 256 + i); special tokens (e.g. the
+// end-of-text token `<|endoftext|>`) take the last ids, after the merges. Any text encodes (every
+// byte is a token) and decode(encode(s)) === s for every well-formed string (one without lone
+// surrogates, i.e. every string that has a UTF-8 form; ill-formed ones are refused, never silently
+// changed). A tokenizer read from a foreign tokenizer.json (hf-tokenizer-json.ts) keeps that file's
+// ids: each byte, each merge's result and each added token has the id the file gives it.
+//
+// Special tokens: encode() matches their text anywhere in its input (longest first), as Hugging
+// Face tokenizers does with added tokens, and gives their id; merges never touch their text.
+// decode() writes their text.
 //
 // Pre-splitting: the text is first cut into chunks with GPT-2's pattern: contractions ('s 't 're
 // 've 'm 'll 'd), then ` ?letters`, ` ?digits`, ` ?other` (a single leading space joins the next
@@ -21,8 +28,10 @@
 // leftmost first among equals), which gives exactly what training's sequential merges give;
 // results are cached per distinct chunk.
 //
-// JSON form: { type: 'byte-bpe', version: 1, vocabSize, merges: [[a, b], ...] } with
-// vocabSize === 256 + merges.length.
+// JSON form: { type: 'byte-bpe', version: 1, vocabSize, merges: [[a, b], ...], specialTokens?:
+// [text, ...] } with vocabSize === 256 + merges.length + specialTokens.length (files written
+// before special tokens have none). Only moontrain's order has this form; a foreign tokenizer is
+// kept as its tokenizer.json.
 import * as fs from 'fs';
 import { writeFileAtomic } from '../io/atomic';
 import { badFile, checkInt, checkPath, describe, invalid } from './errors';
@@ -31,6 +40,9 @@ import { readFileNamed } from './read-file';
 /** GPT-2's pre-tokenization pattern. */
 const CHUNK_PATTERN = /'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
+/** The end-of-text token of moontrain's tokenizers (GPT-2's): documents are separated by it. */
+export const END_OF_TEXT = '<|endoftext|>';
+
 /** The largest vocabulary (pair keys a * MAX_VOCAB + b stay exact in a double). */
 export const MAX_VOCAB = 1 << 24;
 const K = MAX_VOCAB;
@@ -38,10 +50,12 @@ const K = MAX_VOCAB;
 const CACHE_LIMIT = 1 << 18;
 
 export interface BpeTrainOptions {
-  /** Target vocabulary size, 256 (bytes only) to 2^24. */
+  /** Target vocabulary size, special tokens included: 256 + specialTokens.length (bytes only) to 2^24. */
   vocabSize: number;
   /** Stop early when the most frequent pair occurs fewer times than this (default 2). */
   minFrequency?: number;
+  /** Special tokens, given the last ids in this order (default none; moontrain's data uses [END_OF_TEXT]). */
+  specialTokens?: string[];
 }
 
 export interface BpeJson {
@@ -49,6 +63,28 @@ export interface BpeJson {
   version: 1;
   vocabSize: number;
   merges: [number, number][];
+  specialTokens?: string[];
+}
+
+/** A token matched in the text before pre-tokenization (Hugging Face's added tokens). */
+export interface AddedToken {
+  id: number;
+  content: string;
+  /** Special (end-of-text, padding, ...) rather than an added word. */
+  special: boolean;
+}
+
+/** A byte-level BPE with any ids (as a tokenizer.json gives them). */
+export interface BpeParts {
+  /** The id of each byte 0..255. */
+  byteIds: ArrayLike<number>;
+  /** Merges in rank order: [left id, right id, id of the result]. */
+  merges: [number, number, number][];
+  /** Tokens outside the merges' reach that still decode (id -> bytes), e.g. unused vocabulary. */
+  extra?: Map<number, Uint8Array>;
+  added?: AddedToken[];
+  /** A chunk that is a whole token is that token, merges or not (Hugging Face's ignore_merges). */
+  ignoreMerges?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -141,13 +177,16 @@ class PairHeap {
 // training
 // ---------------------------------------------------------------------------------------------
 
-function trainMerges(text: string, vocabSize: number, minFrequency: number): [number, number][] {
+/** Merges learnt from the texts between special tokens (a merge never crosses one). */
+function trainMerges(pieces: string[], vocabSize: number, minFrequency: number): [number, number][] {
   // Distinct chunks and their frequencies.
   const chunkFreq = new Map<string, number>();
-  CHUNK_PATTERN.lastIndex = 0;
-  for (let m = CHUNK_PATTERN.exec(text); m !== null; m = CHUNK_PATTERN.exec(text)) {
-    const c = m[0];
-    chunkFreq.set(c, (chunkFreq.get(c) ?? 0) + 1);
+  for (const text of pieces) {
+    CHUNK_PATTERN.lastIndex = 0;
+    for (let m = CHUNK_PATTERN.exec(text); m !== null; m = CHUNK_PATTERN.exec(text)) {
+      const c = m[0];
+      chunkFreq.set(c, (chunkFreq.get(c) ?? 0) + 1);
+    }
   }
   const words: Int32Array[] = [];
   const lens: number[] = [];
@@ -245,46 +284,144 @@ function trainMerges(text: string, vocabSize: number, minFrequency: number): [nu
   return merges;
 }
 
+/** Special token texts: distinct, non-empty strings. */
+function checkSpecials(op: string, argument: string, v: unknown): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '') || new Set(v).size !== v.length) {
+    throw invalid(op, argument, 'an array of distinct non-empty strings', Array.isArray(v) ? JSON.stringify(v) : describe(v));
+  }
+  return v as string[];
+}
+
+/** The texts between occurrences of any of `tokens`. */
+function splitOn(text: string, tokens: string[]): string[] {
+  let pieces = [text];
+  for (const t of [...tokens].sort((x, y) => y.length - x.length)) pieces = pieces.flatMap((p) => p.split(t));
+  return pieces;
+}
+
+function push(out: { ids: Int32Array; n: number }, ids: Int32Array): void {
+  if (out.n + ids.length > out.ids.length) {
+    const bigger = new Int32Array(Math.max(out.ids.length * 2, out.n + ids.length));
+    bigger.set(out.ids.subarray(0, out.n));
+    out.ids = bigger;
+  }
+  out.ids.set(ids, out.n);
+  out.n += ids.length;
+}
+
 // ---------------------------------------------------------------------------------------------
 // the tokenizer
 // ---------------------------------------------------------------------------------------------
 
 export class BpeTokenizer {
-  /** Number of tokens: 256 + the number of merges. */
+  /** Number of ids: one more than the largest (256 + merges + special tokens in moontrain's order). */
   readonly vocabSize: number;
-  private readonly mergeList: readonly (readonly [number, number])[];
+  /** The id of END_OF_TEXT when the tokenizer has it as a special token. */
+  readonly endOfTextId: number | undefined;
+  /** Merges in rank order: left id, right id, id of the result. */
+  private readonly mergeList: readonly (readonly [number, number, number])[];
+  private readonly byteIds: Int32Array;
   /** Pair key -> merge rank. */
   private readonly ranks: Map<number, number>;
-  /** The bytes of each token. */
-  private readonly bytesOf: Uint8Array[];
+  /** The bytes of each id (undefined: an id no token has). */
+  private readonly bytesOf: (Uint8Array | undefined)[];
+  private readonly added: readonly AddedToken[];
+  /** Matches any added token's text, longest first; null without added tokens. */
+  private readonly addedPattern: RegExp | null;
+  private readonly addedIds: Map<string, number>;
+  /** ignore_merges: a chunk's bytes (latin1 string) -> the token that spells it whole. */
+  private readonly whole: Map<string, number> | null;
   private readonly cache = new Map<string, Int32Array>();
   private readonly heap = new PairHeap(false);
 
-  private constructor(merges: [number, number][]) {
-    this.mergeList = merges.map(([a, b]) => [a, b] as const);
-    this.vocabSize = 256 + merges.length;
+  private constructor(parts: BpeParts) {
+    const op = 'BpeTokenizer';
+    this.byteIds = Int32Array.from(parts.byteIds);
+    this.mergeList = parts.merges.map(([a, b, x]) => [a, b, x] as const);
+    this.added = (parts.added ?? []).map((t) => ({ ...t }));
     this.ranks = new Map();
     this.bytesOf = [];
-    for (let i = 0; i < 256; i++) this.bytesOf.push(Uint8Array.of(i));
-    merges.forEach(([a, b], i) => {
+    for (let b = 0; b < 256; b++) this.bytesOf[this.byteIds[b]!] = Uint8Array.of(b);
+    for (const [id, bytes] of parts.extra ?? []) this.bytesOf[id] ??= bytes;
+    this.mergeList.forEach(([a, b, x], i) => {
       this.ranks.set(a * K + b, i);
-      const ba = this.bytesOf[a]!;
-      const bb = this.bytesOf[b]!;
+      const ba = this.bytesOf[a], bb = this.bytesOf[b];
+      if (!ba || !bb) throw invalid(op, `merges[${i}]`, 'a merge of two tokens made by bytes or earlier merges', `[${a}, ${b}]`);
       const t = new Uint8Array(ba.length + bb.length);
       t.set(ba);
       t.set(bb, ba.length);
-      this.bytesOf.push(t);
+      this.bytesOf[x] = t;
     });
+    this.addedIds = new Map();
+    for (const t of this.added) {
+      if (t.content === '') throw invalid(op, 'added', 'added tokens with text', `an empty one (id ${t.id})`);
+      this.bytesOf[t.id] = encoder.encode(t.content);
+      this.addedIds.set(t.content, t.id);
+    }
+    this.addedPattern = this.added.length
+      ? new RegExp([...this.addedIds.keys()].sort((x, y) => y.length - x.length).map((c) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'g')
+      : null;
+    this.endOfTextId = this.added.find((t) => t.special && t.content === END_OF_TEXT)?.id;
+    this.vocabSize = this.bytesOf.length;
+    this.whole = null;
+    if (parts.ignoreMerges) {
+      this.whole = new Map();
+      this.bytesOf.forEach((b, id) => {
+        if (b && !this.addedIds.has(decoder.decode(b))) this.whole!.set(Buffer.from(b).toString('latin1'), id);
+      });
+    }
+  }
+
+  /** moontrain's order: byte b is id b, merge i makes id 256 + i, the special tokens follow. */
+  private static ordered(merges: [number, number][], specials: string[]): BpeTokenizer {
+    const n = 256 + merges.length;
+    return new BpeTokenizer({
+      byteIds: Array.from({ length: 256 }, (_, b) => b),
+      merges: merges.map(([a, b], i) => [a, b, 256 + i]),
+      added: specials.map((content, i) => ({ id: n + i, content, special: true })),
+    });
+  }
+
+  /**
+   * A tokenizer with any ids: each byte's id, the merges in rank order with the ids they make,
+   * and added tokens (see BpeParts); hf-tokenizer-json.ts reads tokenizer.json files into this.
+   */
+  static fromParts(parts: BpeParts): BpeTokenizer {
+    return new BpeTokenizer(parts);
+  }
+
+  /** True when the ids are moontrain's order (the JSON form then holds the tokenizer). */
+  get isMoontrainOrder(): boolean {
+    const n = 256 + this.mergeList.length;
+    return this.byteIds.every((id, b) => id === b) && this.mergeList.every(([, , x], i) => x === 256 + i) &&
+      this.added.every((t, i) => t.special && t.id === n + i) && this.vocabSize === n + this.added.length && this.whole === null;
+  }
+
+  /** The added (special) tokens, by id. */
+  get addedTokens(): AddedToken[] {
+    return this.added.map((t) => ({ ...t })).sort((a, b) => a.id - b.id);
+  }
+
+  /** The id of each byte 0..255 (a copy). */
+  get byteTokenIds(): number[] {
+    return Array.from(this.byteIds);
+  }
+
+  /** Whether a chunk that is a whole token is that token (Hugging Face's ignore_merges). */
+  get ignoresMerges(): boolean {
+    return this.whole !== null;
   }
 
   /** Learns merges from `text` (see the top of this file). Deterministic. */
   static train(text: string, options: BpeTrainOptions): BpeTokenizer {
     const op = 'BpeTokenizer.train';
     checkText(op, 'text', text);
-    if (typeof options !== 'object' || options === null) throw invalid(op, 'options', 'an object { vocabSize, minFrequency? }', describe(options));
-    const vocabSize = checkInt(op, 'options.vocabSize', options.vocabSize, 256, MAX_VOCAB);
+    if (typeof options !== 'object' || options === null) throw invalid(op, 'options', 'an object { vocabSize, minFrequency?, specialTokens? }', describe(options));
+    const specials = checkSpecials(op, 'options.specialTokens', options.specialTokens ?? []);
+    const vocabSize = checkInt(op, 'options.vocabSize', options.vocabSize, 256 + specials.length, MAX_VOCAB);
     const minFrequency = options.minFrequency === undefined ? 2 : checkInt(op, 'options.minFrequency', options.minFrequency, 1);
-    return new BpeTokenizer(trainMerges(text, vocabSize, minFrequency));
+    const pieces = specials.length ? splitOn(text, specials) : [text];
+    return BpeTokenizer.ordered(trainMerges(pieces, vocabSize - specials.length, minFrequency), specials);
   }
 
   /** The merges, in rank order (a copy). */
@@ -292,17 +429,26 @@ export class BpeTokenizer {
     return this.mergeList.map(([a, b]) => [a, b]);
   }
 
+  /** The merges with the id each makes, in rank order (a copy). */
+  get mergeIds(): [number, number, number][] {
+    return this.mergeList.map(([a, b, x]) => [a, b, x]);
+  }
+
   /** The bytes of token `id` (a copy). */
   tokenBytes(id: number): Uint8Array {
     checkInt('BpeTokenizer.tokenBytes', 'id', id, 0, this.vocabSize - 1);
-    return this.bytesOf[id]!.slice();
+    const b = this.bytesOf[id];
+    if (!b) throw invalid('BpeTokenizer.tokenBytes', 'id', 'the id of a token', `${id}, which no token has`);
+    return b.slice();
   }
 
   /** Token ids of one chunk's bytes: merges applied lowest rank first, leftmost first. */
   private encodeChunk(bytes: Uint8Array): Int32Array {
     const n = bytes.length;
-    if (n < 2) return Int32Array.from(bytes);
-    const ids = Int32Array.from(bytes);
+    const whole = this.whole?.get(Buffer.from(bytes.buffer, bytes.byteOffset, n).toString('latin1'));
+    if (whole !== undefined) return Int32Array.of(whole);
+    const ids = Int32Array.from(bytes, (b) => this.byteIds[b]!);
+    if (n < 2) return ids;
     const next = new Int32Array(n);
     const prev = new Int32Array(n);
     for (let i = 0; i < n; i++) {
@@ -324,7 +470,7 @@ export class BpeTokenizer {
       if (ids[p]! < 0) continue;
       const q = next[p]!;
       if (q < 0 || ranks.get(ids[p]! * K + ids[q]!) !== r) continue; // stale
-      ids[p] = 256 + r;
+      ids[p] = this.mergeList[r]![2];
       ids[q] = -1;
       live--;
       const nq = next[q]!;
@@ -348,8 +494,24 @@ export class BpeTokenizer {
   /** Token ids of `text` (a well-formed string). */
   encode(text: string): Int32Array {
     checkText('BpeTokenizer.encode', 'text', text);
-    let out = new Int32Array(Math.max(16, text.length >> 1));
-    let n = 0;
+    const out = { ids: new Int32Array(Math.max(16, text.length >> 1)), n: 0 };
+    if (this.addedPattern === null) {
+      this.encodePlain(text, out);
+    } else {
+      let from = 0;
+      this.addedPattern.lastIndex = 0;
+      for (let m = this.addedPattern.exec(text); m !== null; m = this.addedPattern.exec(text)) {
+        this.encodePlain(text.slice(from, m.index), out);
+        push(out, Int32Array.of(this.addedIds.get(m[0])!));
+        from = m.index + m[0].length;
+      }
+      this.encodePlain(text.slice(from), out);
+    }
+    return out.ids.slice(0, out.n);
+  }
+
+  /** Appends the ids of a text with no added token in it. */
+  private encodePlain(text: string, out: { ids: Int32Array; n: number }): void {
     CHUNK_PATTERN.lastIndex = 0;
     for (let m = CHUNK_PATTERN.exec(text); m !== null; m = CHUNK_PATTERN.exec(text)) {
       const chunk = m[0];
@@ -359,15 +521,8 @@ export class BpeTokenizer {
         if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
         this.cache.set(chunk, ids);
       }
-      if (n + ids.length > out.length) {
-        const bigger = new Int32Array(Math.max(out.length * 2, n + ids.length));
-        bigger.set(out.subarray(0, n));
-        out = bigger;
-      }
-      out.set(ids, n);
-      n += ids.length;
+      push(out, ids);
     }
-    return out.slice(0, n);
   }
 
   /**
@@ -382,8 +537,8 @@ export class BpeTokenizer {
     let total = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw invalid(op, `ids[${i}]`, `a token id in [0, ${this.vocabSize - 1}]`, describe(id));
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || !this.bytesOf[id]) {
+        throw invalid(op, `ids[${i}]`, `a token id in [0, ${this.vocabSize - 1}]${this.bytesOf.includes(undefined) ? ' that a token has' : ''}`, describe(id));
       }
       total += this.bytesOf[id]!.length;
     }
@@ -396,8 +551,11 @@ export class BpeTokenizer {
     return decoder.decode(bytes);
   }
 
+  /** The JSON form (moontrain's order only: a foreign tokenizer is kept as its tokenizer.json). */
   toJSON(): BpeJson {
-    return { type: 'byte-bpe', version: 1, vocabSize: this.vocabSize, merges: this.merges };
+    if (!this.isMoontrainOrder) throw new Error("BpeTokenizer.toJSON: this tokenizer's ids are not moontrain's order; save it as tokenizer.json (toHfTokenizerJson)");
+    const specials = this.added.map((t) => t.content);
+    return { type: 'byte-bpe', version: 1, vocabSize: this.vocabSize, merges: this.merges, ...(specials.length ? { specialTokens: specials } : {}) };
   }
 
   /** A tokenizer from its JSON form; every field is checked. */
@@ -411,8 +569,9 @@ export class BpeTokenizer {
     if (o.version !== 1) throw invalid(op, 'obj.version', '1', describe(o.version));
     const merges = o.merges;
     if (!Array.isArray(merges)) throw invalid(op, 'obj.merges', 'an array of [a, b] pairs', describe(merges));
-    if (o.vocabSize !== 256 + merges.length) {
-      throw invalid(op, 'obj.vocabSize', `256 + merges.length = ${256 + merges.length}`, describe(o.vocabSize));
+    const specials = checkSpecials(op, 'obj.specialTokens', o.specialTokens ?? []);
+    if (o.vocabSize !== 256 + merges.length + specials.length) {
+      throw invalid(op, 'obj.vocabSize', `256 + merges.length + specialTokens.length = ${256 + merges.length + specials.length}`, describe(o.vocabSize));
     }
     if (256 + merges.length > MAX_VOCAB) throw invalid(op, 'obj.merges', `at most ${MAX_VOCAB - 256} merges`, `${merges.length}`);
     const seen = new Set<number>();
@@ -431,7 +590,7 @@ export class BpeTokenizer {
       seen.add(key);
       list.push([m[0], m[1]]);
     });
-    return new BpeTokenizer(list);
+    return BpeTokenizer.ordered(list, specials);
   }
 
   /** Writes the JSON form to `file` atomically (temp file + rename). */

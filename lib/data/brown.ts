@@ -41,6 +41,9 @@ export const BROWN_VAL_WORDS = 200_000;
 
 const OP = 'brownSplits';
 
+/** What separates two documents in the text (and appears nowhere else). */
+export const BROWN_DOCUMENT_SEPARATOR = '\n\n';
+
 let cachedText: { text: string; words: number } | undefined;
 let cachedSplits: BrownSplits | undefined;
 
@@ -99,7 +102,7 @@ export function brownText(): { text: string; words: number } {
   if (cachedText) return cachedText;
   const dir = brownCorpusDir();
   const docs = brownDocumentIds().map((id) => stripDocument(path.join(dir, id)));
-  cachedText = { text: `${docs.map((d) => d.text).join('\n\n')}\n`, words: docs.reduce((s, d) => s + d.words, 0) };
+  cachedText = { text: `${docs.map((d) => d.text).join(BROWN_DOCUMENT_SEPARATOR)}\n`, words: docs.reduce((s, d) => s + d.words, 0) };
   return cachedText;
 }
 

@@ -13,6 +13,10 @@
 //                       counts (per-word perplexity is then per-token); vocabSize = the given one (every id is checked
 //                       against it) or the largest id + 1.
 // A file literally named 'brown' is given as './brown'.
+// The BPE of Brown and text files has the end-of-text token `<|endoftext|>` as its last id (its
+// vocabSize counts it): Brown's documents are separated by it (brown-cache.ts); in a text file,
+// the text `<|endoftext|>` is that token. A given tokenizer (a checkpoint's, or a Hugging Face
+// folder's) is used as it is.
 // tokenizerKind: 'word' (Brown and text files) replaces the BPE by word-tokenizer.ts: whitespace-
 // separated words, those seen fewer than 4 times in the train split become <unk> (Bengio et al.
 // 2003's rule); vocabSize is then the tokenizer's (the options' vocabSize is not used).
@@ -21,7 +25,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BpeTokenizer, MAX_VOCAB } from './bpe';
 import { BROWN_TRAIN_WORDS, BROWN_VAL_WORDS, brownSplits, countWords, type SplitWords, wordOffset } from './brown';
-import { brownTokens, loadOrTrainTokenizer } from './brown-cache';
+import { brownTokens, loadOrTrainTokenizer, trainDataTokenizer } from './brown-cache';
 import { checkInt, checkPath, describe, invalid } from './errors';
 import { detectDataFormat, readTextFile, readTokenFile } from './token-files';
 import { WordTokenizer } from './word-tokenizer';
@@ -106,9 +110,9 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
       tokenizer = options.tokenizer;
     } else if (cacheDir !== undefined) {
       const hash = createHash('sha256').update(fs.readFileSync(data)).digest('hex').slice(0, 16);
-      tokenizer = loadOrTrainTokenizer(path.join(cacheDir, `text-${hash}-bpe-${vocabSize}.json`), () => trainText, vocabSize);
+      tokenizer = loadOrTrainTokenizer(path.join(cacheDir, `text-${hash}-bpe-${vocabSize}-eot.json`), () => trainText, vocabSize);
     } else {
-      tokenizer = BpeTokenizer.train(trainText, { vocabSize });
+      tokenizer = trainDataTokenizer(trainText, vocabSize);
     }
     const train = tokenizer.encode(trainText);
     const val = tokenizer.encode(valText);

@@ -1,7 +1,8 @@
 // The data pipeline: the Brown corpus, a byte-level BPE tokenizer, token and text files, and
 // deterministic batches.
 export { brownSplits, brownText, countWords, BROWN_TRAIN_WORDS, BROWN_VAL_WORDS, type BrownSplits, type SplitWords } from './brown';
-export { BpeTokenizer, preTokenize, MAX_VOCAB, type BpeJson, type BpeTrainOptions } from './bpe';
+export { BpeTokenizer, preTokenize, MAX_VOCAB, END_OF_TEXT, type AddedToken, type BpeJson, type BpeParts, type BpeTrainOptions } from './bpe';
+export { fromHfTokenizerJson, toHfTokenizerJson, hfTokenizerConfigJson } from './hf-tokenizer-json';
 export { cachedBrownTokenizer, brownTokens, type BrownTokens } from './brown-cache';
 export {
   readTokenFile,

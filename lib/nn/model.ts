@@ -64,7 +64,7 @@ export interface ModelOptions {
 export interface SaveOptions {
   /** Expert weights one matrix per expert (default) or transformers v5's fused tensors. */
   format?: ExpertFormat;
-  /** The tokenizer's special token ids, written into config.json and generation_config.json. */
+  /** The tokenizer's special token ids, written into config.json and generation_config.json (default: the config's bos_token_id, eos_token_id, pad_token_id). */
   tokens?: { bosTokenId?: number | null; eosTokenId?: number | null; padTokenId?: number | null };
 }
 
@@ -160,7 +160,10 @@ export class MoonlightModel {
       for (const t of temporary) t.dispose();
     }
     if (!target.endsWith('.safetensors')) {
-      const hf = { precision: this.precision, initializerRange: this.initStd, ...options.tokens };
+      // Token ids: the options', else the config's (a model loaded from a Hugging Face folder keeps its own).
+      const c = this.config as unknown as Record<string, number | null | undefined>;
+      const fromConfig = { bosTokenId: c.bos_token_id, eosTokenId: c.eos_token_id, padTokenId: c.pad_token_id };
+      const hf = { precision: this.precision, initializerRange: this.initStd, ...fromConfig, ...options.tokens };
       writeFileAtomic(path.join(target, 'config.json'), `${JSON.stringify(hfConfigJson(this.config, hf), null, 2)}\n`);
       writeFileAtomic(path.join(target, 'generation_config.json'), `${JSON.stringify(hfGenerationConfigJson(hf), null, 2)}\n`);
     }

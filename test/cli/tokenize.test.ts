@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BpeTokenizer, brownSplits, readTokenFile } from '../../lib/data';
 import { cli } from '../helpers/cli-run';
+import { toHfTokenizerJson } from '../../lib/data/hf-tokenizer-json';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-tokenize-cli-'));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -42,4 +43,18 @@ test('tokenize: no input, no --out, a missing input: one line each', (t) => {
     t.regex(r.stderr, message);
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
+});
+
+test('JSON lines through a tokenizer.json with the end-of-text token: that token before each document', (t) => {
+  const tok = BpeTokenizer.train(brownSplits().test.slice(0, 50_000), { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
+  const tokFile = path.join(dir, 'eot-tokenizer.json');
+  fs.writeFileSync(tokFile, toHfTokenizerJson(tok));
+  const docs = ['The first document.', 'A second one, longer than the first.', 'Third.'];
+  const input = path.join(dir, 'docs.jsonl');
+  fs.writeFileSync(input, docs.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+  const out = path.join(dir, 'eot-shards');
+  const r = cli(['tokenize', input, '--out', out, '--tokenizer', tokFile]);
+  t.is(r.status, 0, r.stderr);
+  const ids = [...readTokenFile(path.join(out, 'train_000000.bin')).tokens];
+  t.deepEqual(ids, docs.flatMap((d) => [399, ...tok.encode(d)]));
 });

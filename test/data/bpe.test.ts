@@ -263,9 +263,11 @@ test('bad arguments: options, lone surrogates, ids out of range', (t) => {
 test('cachedBrownTokenizer trains once, then loads the cached file', (t) => {
   const dir = path.join(root, 'cache');
   const a = cachedBrownTokenizer(dir, 512);
-  const file = path.join(dir, 'brown-bpe-512.json');
+  const file = path.join(dir, 'brown-bpe-512-eot.json');
   t.true(fs.existsSync(file));
-  t.deepEqual(a.toJSON(), BpeTokenizer.train(brownSplits().train, { vocabSize: 512 }).toJSON(), 'trained on the train split');
+  const docs = brownSplits().train.split('\n\n').join('<|endoftext|>');
+  t.deepEqual(a.toJSON(), BpeTokenizer.train(docs, { vocabSize: 512, specialTokens: ['<|endoftext|>'] }).toJSON(), 'trained on the train split');
+  t.is(a.endOfTextId, 511);
   const mtime = fs.statSync(file).mtimeMs;
   const b = cachedBrownTokenizer(dir, 512);
   t.deepEqual(b.toJSON(), a.toJSON());
@@ -273,4 +275,31 @@ test('cachedBrownTokenizer trains once, then loads the cached file', (t) => {
   fs.writeFileSync(file, '{');
   const e = t.throws(() => cachedBrownTokenizer(dir, 512)) as Error & { code: string };
   t.is(e.code, BAD_DATA_FILE);
+});
+
+test('special tokens: the last ids, counted in vocabSize, matched in text, never inside a merge; JSON round trip', (t) => {
+  const E = '<|endoftext|>', P = '<|pad|>';
+  const text = `aaa bbb${E}aaa bbb${E}${E}ab|>ab<|endoftext${P}aaa`.repeat(20);
+  const tok = BpeTokenizer.train(text, { vocabSize: 300, specialTokens: [E, P], minFrequency: 1 });
+  const n = 256 + tok.merges.length;
+  t.is(tok.vocabSize, n + 2);
+  t.is(tok.endOfTextId, n);
+  t.deepEqual(tok.addedTokens, [{ id: n, content: E, special: true }, { id: n + 1, content: P, special: true }]);
+  for (let id = 256; id < n; id++) {
+    const s = tok.decode([id]);
+    t.false(s.includes('<|') && s.includes('|>'), `merge ${id} spells ${JSON.stringify(s)}`);
+  }
+  const ids = Array.from(tok.encode(`x${E}${P}y<|endoftext|`));
+  t.deepEqual(ids.slice(1, 3), [n, n + 1]);
+  t.is(tok.decode(ids), `x${E}${P}y<|endoftext|`);
+  const json = tok.toJSON();
+  t.deepEqual(json.specialTokens, [E, P]);
+  t.deepEqual(BpeTokenizer.fromJSON(JSON.parse(JSON.stringify(json))).encode(text), tok.encode(text));
+  const bad = [
+    [() => BpeTokenizer.fromJSON({ ...json, vocabSize: json.vocabSize - 2 }), 'obj.vocabSize'],
+    [() => BpeTokenizer.fromJSON({ ...json, specialTokens: [E, E], vocabSize: json.vocabSize }), 'obj.specialTokens'],
+    [() => BpeTokenizer.train('x', { vocabSize: 256, specialTokens: [E] }), 'options.vocabSize'],
+    [() => BpeTokenizer.train('x', { vocabSize: 300, specialTokens: [''] }), 'options.specialTokens'],
+  ] as const;
+  for (const [fn, argument] of bad) t.is((t.throws(fn) as Error & { argument: string }).argument, argument);
 });

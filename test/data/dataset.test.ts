@@ -4,7 +4,8 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { brownSplits, countWords, INVALID_ARGUMENT, BAD_DATA_FILE, prepareDataset, readTokenFile, writeLlmcTokenFile } from '../../lib/data';
+import { BpeTokenizer, brownSplits, countWords, INVALID_ARGUMENT, BAD_DATA_FILE, prepareDataset, readTokenFile, writeLlmcTokenFile } from '../../lib/data';
+import { END_OF_TEXT } from '../../lib/data/bpe';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'moontrain-dataset-'));
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -15,12 +16,18 @@ test('brown: tokenizer on the train split, token ids of each split, cached on di
   const s = brownSplits();
   t.is(a.vocabSize, 1024);
   t.deepEqual(a.words, { train: 800_000, val: 200_000, test: 161_192 });
-  t.is(a.tokenizer!.decode(a.train), s.train);
-  t.is(a.tokenizer!.decode(a.val), s.val);
-  t.is(a.tokenizer!.decode(a.test), s.test);
+  // documents are separated by the end-of-text token (the last id) where the text has a blank line
+  const eot = (a.tokenizer as BpeTokenizer).endOfTextId;
+  t.is(eot, 1023);
+  const docs = (text: string) => text.split('\n\n').join(END_OF_TEXT);
+  t.is(a.tokenizer!.decode(a.train), docs(s.train));
+  t.is(a.tokenizer!.decode(a.val), docs(s.val));
+  t.is(a.tokenizer!.decode(a.test), docs(s.test));
+  const count = (ids: Int32Array) => ids.reduce((n, id) => n + (id === eot ? 1 : 0), 0);
+  t.is(count(a.train) + count(a.val) + count(a.test), 499, 'one between each two of the 500 documents');
   const files = fs.readdirSync(cacheDir).sort();
   t.is(files.length, 4, files.join(', '));
-  t.true(files.includes('brown-bpe-1024.json'));
+  t.true(files.includes('brown-bpe-1024-eot.json'));
   const trainBin = files.find((f) => f.endsWith('-train.bin'))!;
   t.regex(trainBin, /^brown-bpe-1024-[0-9a-f]{12}-train\.bin$/);
   t.deepEqual(readTokenFile(path.join(cacheDir, trainBin)), { tokens: a.train, format: 'llmc-v1' });
@@ -37,6 +44,17 @@ test('brown: tokenizer on the train split, token ids of each split, cached on di
   // without a cache directory: the same tokens, computed in memory
   const c = prepareDataset({ data: 'brown', vocabSize: 1024 });
   t.deepEqual(c.test, a.test);
+});
+
+test('brown with a tokenizer from before special tokens (an old checkpoint\'s): the text as it is, no end-of-text', (t) => {
+  const s = brownSplits();
+  const old = BpeTokenizer.train(s.train.slice(0, 200_000), { vocabSize: 400 });
+  for (const cacheDir of [path.join(root, 'old-cache'), undefined]) {
+    const d = prepareDataset({ data: 'brown', vocabSize: 400, tokenizer: old, cacheDir });
+    t.is(d.tokenizer, old);
+    t.is(d.tokenizer!.decode(d.val), s.val);
+    t.is(d.val.length, old.encode(s.val).length);
+  }
 });
 
 test('a text file: 90% / 10% of the words, test = val, tokenizer trained on the train part', (t) => {
@@ -56,7 +74,8 @@ test('a text file: 90% / 10% of the words, test = val, tokenizer trained on the 
   t.true(val.endsWith('Ünïcödé 🌍 end.\n'));
   const cached = fs.readdirSync(cacheDir);
   t.is(cached.length, 1);
-  t.regex(cached[0]!, /^text-[0-9a-f]{16}-bpe-600\.json$/);
+  t.regex(cached[0]!, /^text-[0-9a-f]{16}-bpe-600-eot\.json$/);
+  t.is((d.tokenizer as BpeTokenizer).endOfTextId, 599);
   const again = prepareDataset({ data: file, vocabSize: 600, cacheDir });
   t.deepEqual(again.train, d.train);
   t.regex(d.description, /text file .*story\.txt/);

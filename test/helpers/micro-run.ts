@@ -19,3 +19,13 @@ export function writeMicroRun(dir: string): { config: string; data: string } {
   fs.writeFileSync(config, JSON.stringify(microConfig));
   return { config, data };
 }
+
+/** Writes story.txt (3,000 words of a 15-word vocabulary) and big-vocab.json (microConfig, vocab_size 2048), for text runs. */
+export function writeStoryRun(dir: string): { story: string; bigVocab: string } {
+  const story = path.join(dir, 'story.txt');
+  const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far', 'away', 'while', 'birds', 'sang', 'softly'];
+  fs.writeFileSync(story, Array.from({ length: 3000 }, (_, i) => words[(i * 7 + (i >> 3)) % words.length]).join(' ') + '.\n');
+  const bigVocab = path.join(dir, 'big-vocab.json');
+  fs.writeFileSync(bigVocab, JSON.stringify({ ...microConfig, vocab_size: 2048 }));
+  return { story, bigVocab };
+}

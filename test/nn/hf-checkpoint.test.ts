@@ -44,6 +44,12 @@ test('config.json carries every field transformers reads, with values that mean 
     // The written config is read back as the same model config.
     const again = nn.parseConfig(path.join(out, 'config.json'));
     for (const [k, v] of Object.entries(microConfig)) t.deepEqual((again as unknown as Record<string, unknown>)[k], v, k);
+    // A loaded model saved again keeps the folder's token ids.
+    const loaded = nn.MoonlightModel.load(out, { precision });
+    loaded.save(`${out}-again`);
+    t.deepEqual(readJson(path.join(`${out}-again`, 'generation_config.json')), readJson(path.join(out, 'generation_config.json')));
+    t.deepEqual([readJson(path.join(`${out}-again`, 'config.json')).bos_token_id, readJson(path.join(`${out}-again`, 'config.json')).eos_token_id], [298, 299]);
+    loaded.dispose();
     model.dispose();
   }
 });
