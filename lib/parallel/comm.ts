@@ -2,6 +2,7 @@
 // one OS process per rank. Validation and the data movement are native (comm_binding.cc,
 // native/comm); this file reads the torchrun-style environment and keeps track of
 // open communicators so a rank that exits is reported to its peers at once.
+import { ops } from '../ops';
 import type {
   CommBytes,
   CommTransport,
@@ -57,22 +58,22 @@ export class Communicator implements CommunicatorApi {
   }
 
   allGather(input: Tensor, output?: Tensor): Tensor {
-    return this.#native.allGather(input, output);
+    return hostStaged(input, output, (i, o) => this.#native.allGather(i, o));
   }
   reduceScatter(input: Tensor, output?: Tensor): Tensor {
-    return this.#native.reduceScatter(input, output);
+    return hostStaged(input, output, (i, o) => this.#native.reduceScatter(i, o));
   }
   allGatherV(input: Tensor, counts: readonly number[] | Int32Array, output?: Tensor): Tensor {
-    return this.#native.allGatherV(input, counts, output);
+    return hostStaged(input, output, (i, o) => this.#native.allGatherV(i, counts, o));
   }
   reduceScatterV(input: Tensor, counts: readonly number[] | Int32Array, output?: Tensor): Tensor {
-    return this.#native.reduceScatterV(input, counts, output);
+    return hostStaged(input, output, (i, o) => this.#native.reduceScatterV(i, counts, o));
   }
   allReduce(t: Tensor): Tensor {
-    return this.#native.allReduce(t);
+    return hostStaged(t, undefined, (i) => this.#native.allReduce(i));
   }
   broadcast(t: Tensor, root: number): Tensor {
-    return this.#native.broadcast(t, root);
+    return hostStaged(t, undefined, (i) => this.#native.broadcast(i, root));
   }
   barrier(): void {
     this.#native.barrier();
@@ -171,4 +172,21 @@ export function cleanupStale(jobName: string): boolean {
 /** The name of a job's segment under /dev/shm. */
 export function segmentPath(jobName: string): string {
   return `/dev/shm/moontrain-${jobName}`;
+}
+
+/**
+ * The transports (shared-memory rings, MPI) move host memory: a GPU tensor goes through a host
+ * copy and the result back to its device (host-staged collectives).
+ */
+function hostStaged(input: Tensor, output: Tensor | undefined, run: (input: Tensor, output?: Tensor) => Tensor): Tensor {
+  if (input.device === 'cpu' && (output === undefined || output.device === 'cpu')) return run(input, output);
+  const hostIn = input.to('cpu');
+  const result = run(hostIn);
+  hostIn.dispose();
+  const back = result.to(output?.device ?? input.device);
+  if (back !== result) result.dispose();
+  if (!output) return back;
+  ops.assign(output, back);
+  back.dispose();
+  return output;
 }

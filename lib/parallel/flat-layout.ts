@@ -61,8 +61,9 @@ export class FlatLayout {
       const muon = this.isMuon(p);
       const names = muon ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
       const buffers: Record<string, Tensor> = {};
-      for (const k of names) buffers[k] = tensor(new Float32Array(b - a), [b - a]);
-      this.pieces.push({ param: p, index, offset: o, start: a - o, length: b - a, muon, master: tensor(all.slice(a - o, b - o), [b - a]), buffers, segments: [] });
+      const device = p.value.device;
+      for (const k of names) buffers[k] = tensor(new Float32Array(b - a), [b - a], { device });
+      this.pieces.push({ param: p, index, offset: o, start: a - o, length: b - a, muon, master: tensor(all.slice(a - o, b - o), [b - a], { device }), buffers, segments: [] });
     });
     const isCut = (b: number, e: number) => this.bounds.some((x) => x > b && x < e);
     this.params.forEach((p, i) => {
@@ -127,16 +128,11 @@ export class FlatLayout {
       const n = reader.numel(p.name);
       if (n !== numel(p.value.shape)) throw new Error(`parameter ${p.name}: ${n === undefined ? 'not in the checkpoint' : `${n} values in the checkpoint, ${numel(p.value.shape)} in the model`}`);
     }
-    const assign = (dst: Tensor, src: Float32Array) => {
-      const t = tensor(src, [src.length]);
-      ops.assign(dst, t);
-      t.dispose();
-    };
     for (const p of this.pieces) {
       const name = p.param.name, end = p.start + p.length;
       const master = reader.fields(name)!.includes('master') ? reader.read(name, 'master', p.start, end) : p.param.value.toFloat32Array().subarray(p.start, end);
-      assign(p.master, master);
-      for (const k of Object.keys(p.buffers)) assign(p.buffers[k], reader.read(name, k, p.start, end));
+      assignValues(p.master, master);
+      for (const k of Object.keys(p.buffers)) assignValues(p.buffers[k], reader.read(name, k, p.start, end));
     }
   }
 
@@ -152,4 +148,11 @@ export class FlatLayout {
 function matrixSize(p: Parameter): number {
   const [rows, cols] = p.value.shape.slice(-2);
   return rows * cols;
+}
+
+/** Writes host values into a flat f32 tensor on its device. */
+export function assignValues(dst: Tensor, src: Float32Array): void {
+  const t = tensor(src, [src.length], { device: dst.device });
+  ops.assign(dst, t);
+  t.dispose();
 }

@@ -10,7 +10,7 @@
 //      matrix has it whole; Newton–Schulz on whole matrices (same-shape ones batched); each rank
 //      keeps its slice of the result and applies the update;
 //   4. all-gather the parameters (in the model's precision) into every rank's model.
-import type { DType, Tensor } from '../../types/core';
+import type { DType, Device, Tensor } from '../../types/core';
 import type { Parameter } from '../nn/parameter';
 import { AdamW } from '../optim/adamw';
 import { concatFlat, splitFlat } from '../optim/flat';
@@ -20,7 +20,7 @@ import type { ParamStateDict } from '../optim/state';
 import { ops } from '../ops';
 import { tensor } from '../tensor';
 import type { Communicator } from './comm';
-import { FlatLayout, Piece } from './flat-layout';
+import { FlatLayout, Piece, assignValues } from './flat-layout';
 import type { OptimizerShard, OptimizerShardReader } from '../train/optimizer-shards';
 import { reshaped } from '../nn/saved-tensors';
 import { untrackedMemory } from '../runtime';
@@ -36,11 +36,14 @@ export class ZeroOptimizer {
   lastGradNorm = 0;
   private readonly layout: FlatLayout;
   private readonly params: Parameter[];
+  /** Where the parameters, gradients and this rank's optimizer state live. */
+  private readonly device: Device;
   private readonly pieces: Piece[];
 
   constructor(private readonly inner: Muon | AdamW, private readonly comm: Communicator, params: Parameter[], private readonly options: ZeroOptions = {}) {
     this.layout = new FlatLayout(params, inner instanceof Muon ? 'muon' : 'adamw', comm.rank, comm.size);
     this.params = this.layout.params;
+    this.device = this.params[0]?.value.device ?? 'cpu';
     this.pieces = this.layout.pieces;
   }
 
@@ -80,7 +83,7 @@ export class ZeroOptimizer {
   private reduceScatterGradients(): Tensor {
     const parts = this.params.map((p) => {
       const n = numel(p.value.shape);
-      if (!p.grad) return tensor(new Float32Array(n), [1, n]);
+      if (!p.grad) return tensor(new Float32Array(n), [1, n], { device: p.value.device });
       const flat = p.grad.reshape([1, n]);
       if (flat.dtype === 'f32') return flat;
       const wide = ops.copy(flat, { dtype: 'f32' });
@@ -117,7 +120,7 @@ export class ZeroOptimizer {
     if (cut.length) {
       const mine: Tensor[] = [];
       for (const [p, list] of segments) p.segments.forEach((s, j) => s.cut !== undefined && mine.push(list[j]));
-      const send = mine.length ? concatFlat(mine, false) : tensor(new Float32Array(0), [0], { dtype: precision });
+      const send = mine.length ? concatFlat(mine, false) : tensor(new Float32Array(0), [0], { dtype: precision, device: this.device });
       const all = this.comm.allGatherV(send, cutCounts);
       send.dispose();
       cutWhole = splitFlat(all, cut.map((c) => c.end - c.begin));
@@ -183,8 +186,8 @@ export class ZeroOptimizer {
    */
   private gatherPieces(get: (p: Piece) => Tensor | undefined, dtype: DType): Tensor {
     const made: Tensor[] = [];
-    const parts = this.pieces.map((p) => get(p) ?? made[made.push(tensor(new Float32Array(p.length), [p.length])) - 1]);
-    const mine = parts.length ? concatFlat(parts, false) : tensor(new Float32Array(0), [0]);
+    const parts = this.pieces.map((p) => get(p) ?? made[made.push(tensor(new Float32Array(p.length), [p.length], { device: this.device })) - 1]);
+    const mine = parts.length ? concatFlat(parts, false) : tensor(new Float32Array(0), [0], { device: this.device });
     for (const t of made) t.dispose();
     const send = mine.dtype === dtype ? mine : consume(mine, ops.copy(mine, { dtype }));
     const all = this.comm.allGatherV(send, this.counts());
@@ -262,13 +265,8 @@ export class ZeroOptimizer {
         if (!(a instanceof Float32Array) || a.length !== n) throw new Error(`ZeroOptimizer.loadStateDict: state '${what}' of ${p.param.name}: expected ${n} values`);
         return a.subarray(p.start, p.start + p.length);
       };
-      const assign = (dst: Tensor, src: Float32Array) => {
-        const t = tensor(src, [src.length]);
-        ops.assign(dst, t);
-        t.dispose();
-      };
-      assign(p.master, entry.master ? take(entry.master, 'master') : p.param.value.toFloat32Array().subarray(p.start, p.start + p.length));
-      for (const k of Object.keys(p.buffers)) assign(p.buffers[k], take(entry.buffers?.[k], k));
+      assignValues(p.master, entry.master ? take(entry.master, 'master') : p.param.value.toFloat32Array().subarray(p.start, p.start + p.length));
+      for (const k of Object.keys(p.buffers)) assignValues(p.buffers[k], take(entry.buffers?.[k], k));
     }
     this.stepCount = d.step;
     this.inner.stepCount = d.step;
