@@ -38,20 +38,20 @@
     (const Tensor& logits, const std::vector<int32_t>& targets, bool grad_in_place), 1, 1)                         \
   X(cross_entropy_backward, "crossEntropyBackward", custom, Tensor,                                                \
     (const Tensor& logits, const std::vector<int32_t>& targets, const Tensor& lse, float scale), 1, 1)             \
-  X(moe_route, "moeRoute", custom, MoeRouteResult, (const Tensor& logits, const Tensor& bias, const MoeRouteOptions& options), 1, 0) \
+  X(moe_route, "moeRoute", custom, MoeRouteResult, (const Tensor& logits, const Tensor& bias, const MoeRouteOptions& options), 1, 1) \
   X(moe_route_backward, "moeRouteBackward", custom, Tensor,                                                        \
     (const Tensor& dweights, const Tensor& scores, const Tensor& experts, bool norm_topk,            \
-     float scaling_factor, const Tensor* dscores), 1, 0)                                                           \
+     float scaling_factor, const Tensor* dscores), 1, 1)                                                           \
   X(moe_permute, "moePermute", custom, MoePermuteResult,                                                           \
-    (const Tensor& x, const Tensor& experts, int64_t num_experts), 1, 0)                             \
+    (const Tensor& x, const Tensor& experts, int64_t num_experts), 1, 1)                             \
   X(moe_unpermute, "moeUnpermute", custom, Tensor,                                                                 \
-    (const Tensor& ys, const Tensor& order, const Tensor& weights), 1, 0)                            \
+    (const Tensor& ys, const Tensor& order, const Tensor& weights), 1, 1)                            \
   X(moe_unpermute_backward, "moeUnpermuteBackward", custom, MoeUnpermuteGrads,                                     \
-    (const Tensor& dy, const Tensor& ys, const Tensor& order, const Tensor& weights), 1, 0)           \
+    (const Tensor& dy, const Tensor& ys, const Tensor& order, const Tensor& weights), 1, 1)           \
   X(moe_permute_backward, "moePermuteBackward", custom, Tensor,                                                    \
-    (const Tensor& dxs, const Tensor& order, int64_t top_k), 1, 0)                                   \
+    (const Tensor& dxs, const Tensor& order, int64_t top_k), 1, 1)                                   \
   X(moe_seq_aux_loss, "moeSeqAuxLoss", custom, SeqAuxLossResult,                                                   \
-    (const Tensor& scores, const Tensor& experts, const SeqAuxLossOptions& options), 1, 0)           \
+    (const Tensor& scores, const Tensor& experts, const SeqAuxLossOptions& options), 1, 1)           \
   X(add, "add", custom, Tensor, (const Tensor& a, const Tensor& b, float alpha), 1, 1)                             \
   X(scale, "scale", custom, Tensor, (const Tensor& a, float s), 1, 1)                                              \
   X(scale_in_place, "scaleInPlace", custom, void, (const Tensor& t, float s), 1, 1)                                \

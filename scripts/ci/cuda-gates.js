@@ -109,11 +109,11 @@ const pad = (s, n) => String(s).padEnd(n);
 const lines = [
   `# moontrain CUDA build report: nvcc ${version}, ${ARCHS.filter((a) => a !== '-gencode').join(' ')}, ptxas -warn-spills -warn-lmem-usage -Werror`,
   `# registers and static shared memory from ptxas; dynamic shared memory and threads from the kernels' tile constants`,
-  `${pad('kernel', 46)}${pad('arch', 7)}${pad('regs', 6)}${pad('threads', 9)}${pad('static smem', 13)}${pad('dynamic smem', 14)}${pad('barriers', 10)}stack/spills`,
+  `${pad('kernel', 54)}${pad('arch', 7)}${pad('regs', 6)}${pad('threads', 9)}${pad('static smem', 13)}${pad('dynamic smem', 14)}${pad('barriers', 10)}stack/spills`,
 ];
 for (const r of rows.sort((a, b) => a.name.localeCompare(b.name) || a.arch.localeCompare(b.arch))) {
   const shape = shapes.get(r.name.replace(/<.*$/, '')) || { threads: '?', dyn: '?' };
-  lines.push(`${pad(r.name, 46)}${pad(r.arch, 7)}${pad(r.regs, 6)}${pad(shape.threads, 9)}${pad(r.smem, 13)}${pad(shape.dyn, 14)}${pad(r.barriers, 10)}${r.stack}/${r.spills}`);
+  lines.push(`${pad(r.name, 54)}${pad(r.arch, 7)}${pad(r.regs, 6)}${pad(shape.threads, 9)}${pad(r.smem, 13)}${pad(shape.dyn, 14)}${pad(r.barriers, 10)}${r.stack}/${r.spills}`);
 }
 lines.push(`# PTX (compute_90) of ${GEMM_PTX}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}; every bf16 entry has mma.sync and ldmatrix, every aligned one cp.async`);
 fs.writeFileSync(path.join(buildDir, 'cuda-report.txt'), lines.join('\n') + '\n');

@@ -5,6 +5,8 @@
 #include "../../native/cuda/kernels/elementwise.cuh"
 #include "../../native/cuda/kernels/gemm_bf16.cuh"
 #include "../../native/cuda/kernels/gemm_f32.cuh"
+#include "../../native/cuda/kernels/moe_permute.cuh"
+#include "../../native/cuda/kernels/moe_route.cuh"
 #include "../../native/cuda/probes/probes.cuh"
 
 int main() {
@@ -16,10 +18,16 @@ int main() {
   // The SIMT kernels: elementwise (grid-stride) and row kernels (one block per row).
   for (const char* k : {"map_kernel", "copy_rows_kernel", "adamw_kernel", "muon_momentum_kernel", "muon_apply_kernel", "swiglu_kernel",
                         "swiglu_backward_kernel", "rms_norm_backward_dw_kernel", "rope_kernel", "embedding_kernel", "embedding_backward_kernel",
-                        "cross_entropy_grad_kernel"})
+                        "cross_entropy_grad_kernel", "moe_route_backward_kernel", "seq_aux_f_kernel", "permute_gather_kernel", "inverse_order_kernel",
+                        "unpermute_kernel", "unpermute_backward_dys_kernel"})
     std::printf("%s %d 0\n", k, mt::kern::Elementwise::kThreads);
-  for (const char* k : {"rms_norm_kernel", "rms_norm_backward_dx_kernel", "cross_entropy_kernel"})
+  for (const char* k : {"rms_norm_kernel", "rms_norm_backward_dx_kernel", "cross_entropy_kernel", "seq_aux_rows_kernel", "unpermute_backward_dweights_kernel"})
     std::printf("%s %d %zu\n", k, mt::kern::RowBlock::kThreads, mt::kern::RowBlock::kSmemBytes);
+  // The MoE kernels: a warp per token (route); blocks of one chunk of slots; the one-block scan.
+  std::printf("moe_route_kernel %d 0\n", mt::kern::RouteBlock::kThreads);
+  for (const char* k : {"permute_counts_kernel", "permute_scatter_kernel", "seq_aux_counts_kernel"})
+    std::printf("%s %d %zu\n", k, mt::kern::ChunkCounts::kThreads, mt::kern::ChunkCounts::kSmemBytes);
+  std::printf("permute_scan_kernel %d %zu\n", mt::kern::CountScan::kThreads, mt::kern::CountScan::kSmemBytes);
   for (const char* k : {"sum_squares_partial_kernel", "sum_partials_kernel"})
     std::printf("%s %d %zu\n", k, mt::kern::SumSquares::kThreads, mt::kern::SumSquares::kSmemBytes);  // compiled, never launched
 }

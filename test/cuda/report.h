@@ -5,3 +5,4 @@
 
 void report(bool ok, const std::string& what);
 void simt_tests();  // test/cuda/simt_tests.cc
+void moe_tests();   // test/cuda/moe_tests.cc

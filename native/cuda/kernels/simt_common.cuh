@@ -31,6 +31,8 @@ struct Elementwise {
   static dev::Dim3 block() { return {kThreads, 1, 1}; }
 };
 
+MT_DEVICE float sigmoid(float g) { return 1.0f / (1.0f + expf(-g)); }
+
 MT_DEVICE int64_t global_index() { return int64_t(dev::block_idx().x) * dev::block_dim().x + dev::thread_idx().x; }
 MT_DEVICE int64_t grid_stride() { return int64_t(dev::grid_dim().x) * dev::block_dim().x; }
 

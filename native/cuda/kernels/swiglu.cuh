@@ -13,8 +13,6 @@ struct SwigluArgs {
   int64_t n = 0;
 };
 
-MT_DEVICE float sigmoid(float g) { return 1.0f / (1.0f + expf(-g)); }
-
 template <class T>
 MT_DEVICE void swiglu_body(const SwigluArgs<T>& a) {
   for (int64_t i = global_index(); i < a.n; i += grid_stride()) {
