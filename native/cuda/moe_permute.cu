@@ -33,8 +33,7 @@ __global__ void __launch_bounds__(RowBlock::kThreads) unpermute_backward_dweight
 // rows[f]: the sorted row of each slot (rows holds order.numel() entries).
 void inverse_order(const char* op, const Tensor& order, const DeviceBuffer& rows) {
   const int64_t n = order.numel();
-  inverse_order_kernel<<<to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block())>>>(order.ptr<int32_t>(), rows.as<int32_t>(), n);
-  check_launch(op, "inverse_order_kernel");
+  launch(op, "inverse_order_kernel", inverse_order_kernel, to_dim3(Elementwise::grid(n)), to_dim3(Elementwise::block()), 0, order.ptr<int32_t>(), rows.as<int32_t>(), n);
 }
 
 // y[t] (weights) or dx[t] (no weights): the token's slots summed in slot order.
@@ -49,8 +48,7 @@ Tensor unpermute(const char* op, const Tensor& src, const Tensor& order_any, con
     kern::UnpermuteArgs<E> a;
     (weights ? a.ys : a.dxs) = src.ptr<E>();
     a.weights = weights, a.rows = rows.as<int32_t>(), a.out = out.ptr<E>(), a.tokens = T, a.K = K, a.D = D;
-    unpermute_kernel<<<to_dim3(Elementwise::grid(T * D)), to_dim3(Elementwise::block())>>>(a);
-    check_launch(op, "unpermute_kernel");
+    launch(op, "unpermute_kernel", unpermute_kernel, to_dim3(Elementwise::grid(T * D)), to_dim3(Elementwise::block()), 0, a);
   });
   return out;
 }
@@ -75,21 +73,17 @@ MoePermuteResult moe_permute(const Tensor& x, const Tensor& experts_any, int64_t
   DeviceBuffer offsets(size_t(E * chunks) * sizeof(int32_t));
   kern::ChunkCountArgs c;
   c.experts = experts.ptr<int32_t>(), c.counts = offsets.as<int32_t>(), c.seg_len = N, c.chunks = chunks, c.E = E;
-  permute_counts_kernel<<<unsigned(chunks), to_dim3(ChunkCounts::block()), ChunkCounts::kSmemBytes>>>(c);
-  check_launch("moePermute", "permute_counts_kernel");
+  launch("moePermute", "permute_counts_kernel", permute_counts_kernel, unsigned(chunks), to_dim3(ChunkCounts::block()), ChunkCounts::kSmemBytes, c);
   kern::PermuteArgs p;
   p.experts = experts.ptr<int32_t>(), p.offsets = offsets.as<int32_t>(), p.group_sizes = r.group_sizes.ptr<int32_t>();
   p.order = r.order.ptr<int32_t>(), p.N = N, p.E = E, p.chunks = chunks;
-  permute_scan_kernel<<<1, to_dim3(CountScan::block()), CountScan::kSmemBytes>>>(p);
-  check_launch("moePermute", "permute_scan_kernel");
-  permute_scatter_kernel<<<unsigned(chunks), to_dim3(ChunkCounts::block()), ChunkCounts::kSmemBytes>>>(p);
-  check_launch("moePermute", "permute_scatter_kernel");
+  launch("moePermute", "permute_scan_kernel", permute_scan_kernel, 1, to_dim3(CountScan::block()), CountScan::kSmemBytes, p);
+  launch("moePermute", "permute_scatter_kernel", permute_scatter_kernel, unsigned(chunks), to_dim3(ChunkCounts::block()), ChunkCounts::kSmemBytes, p);
   const auto gather = [&](auto zero) {
     using W = decltype(zero);
     kern::PermuteGatherArgs<W> g;
     g.x = static_cast<const W*>(x.data()), g.xs = static_cast<W*>(r.xs.data()), g.order = r.order.ptr<int32_t>(), g.N = N, g.D = D, g.K = K;
-    permute_gather_kernel<<<to_dim3(Elementwise::grid(N * D)), to_dim3(Elementwise::block())>>>(g);
-    check_launch("moePermute", "permute_gather_kernel");
+    launch("moePermute", "permute_gather_kernel", permute_gather_kernel, to_dim3(Elementwise::grid(N * D)), to_dim3(Elementwise::block()), 0, g);
   };
   if (dtype_size(x.dtype) == 2) gather(uint16_t{});
   else gather(uint32_t{});
@@ -114,10 +108,8 @@ MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, con
     kern::UnpermuteArgs<E> a;
     a.ys = ys.ptr<E>(), a.dy = dy.ptr<E>(), a.weights = weights.ptr<float>(), a.order = order.ptr<int32_t>(), a.out = g.dys.ptr<E>();
     a.dweights = g.dweights.ptr<float>(), a.tokens = T, a.K = K, a.D = D;
-    unpermute_backward_dys_kernel<<<to_dim3(Elementwise::grid(T * K * D)), to_dim3(Elementwise::block())>>>(a);
-    check_launch("moeUnpermuteBackward", "unpermute_backward_dys_kernel");
-    unpermute_backward_dweights_kernel<<<unsigned(T * K), to_dim3(RowBlock::block()), RowBlock::kSmemBytes>>>(a);
-    check_launch("moeUnpermuteBackward", "unpermute_backward_dweights_kernel");
+    launch("moeUnpermuteBackward", "unpermute_backward_dys_kernel", unpermute_backward_dys_kernel, to_dim3(Elementwise::grid(T * K * D)), to_dim3(Elementwise::block()), 0, a);
+    launch("moeUnpermuteBackward", "unpermute_backward_dweights_kernel", unpermute_backward_dweights_kernel, unsigned(T * K), to_dim3(RowBlock::block()), RowBlock::kSmemBytes, a);
   });
   return g;
 }

@@ -36,8 +36,7 @@ MoeRouteResult moe_route(const Tensor& logits, const Tensor& bias, const MoeRout
   a.logits = logits.ptr<float>(), a.bias = bias.ptr<float>(), a.scores = r.scores.ptr<float>(), a.weights = r.weights.ptr<float>();
   a.experts = r.experts.ptr<int32_t>(), a.group_scores = group_scores.as<float>();
   a.tokens = T, a.E = E, a.K = K, a.G = o.n_group, a.topk_group = o.topk_group, a.norm_topk = o.norm_topk, a.scaling = o.scaling_factor;
-  moe_route_kernel<<<to_dim3(RouteBlock::grid(T)), to_dim3(RouteBlock::block())>>>(a);
-  check_launch("moeRoute", "moe_route_kernel");
+  launch("moeRoute", "moe_route_kernel", moe_route_kernel, to_dim3(RouteBlock::grid(T)), to_dim3(RouteBlock::block()), 0, a);
   return r;
 }
 
@@ -49,8 +48,7 @@ Tensor moe_route_backward(const Tensor& dweights, const Tensor& scores, const Te
   kern::MoeRouteBackwardArgs a;
   a.dweights = dweights.ptr<float>(), a.scores = scores.ptr<float>(), a.dscores = dscores ? dscores->ptr<float>() : nullptr;
   a.experts = ex.ptr<int32_t>(), a.out = d.ptr<float>(), a.tokens = T, a.E = E, a.K = K, a.norm_topk = norm_topk, a.scaling = scaling_factor;
-  moe_route_backward_kernel<<<to_dim3(Elementwise::grid(T * E)), to_dim3(Elementwise::block())>>>(a);
-  check_launch("moeRouteBackward", "moe_route_backward_kernel");
+  launch("moeRouteBackward", "moe_route_backward_kernel", moe_route_backward_kernel, to_dim3(Elementwise::grid(T * E)), to_dim3(Elementwise::block()), 0, a);
   return d;
 }
 
@@ -63,16 +61,13 @@ SeqAuxLossResult moe_seq_aux_loss(const Tensor& scores, const Tensor& experts, c
   DeviceBuffer counts(size_t(B * E * chunks) * sizeof(int32_t)), f(size_t(B * E) * sizeof(double)), terms(size_t(B * S) * sizeof(double));
   kern::ChunkCountArgs c;
   c.experts = ex.ptr<int32_t>(), c.counts = counts.as<int32_t>(), c.seg_len = slots, c.chunks = chunks, c.E = E;
-  seq_aux_counts_kernel<<<unsigned(B * chunks), to_dim3(ChunkCounts::block()), ChunkCounts::kSmemBytes>>>(c);
-  check_launch("moeSeqAuxLoss", "seq_aux_counts_kernel");
+  launch("moeSeqAuxLoss", "seq_aux_counts_kernel", seq_aux_counts_kernel, unsigned(B * chunks), to_dim3(ChunkCounts::block()), ChunkCounts::kSmemBytes, c);
   kern::SeqAuxLossArgs a;
   a.scores = scores.ptr<float>(), a.counts = counts.as<int32_t>(), a.f = f.as<double>(), a.dscores = r.dscores.ptr<float>();
   a.token_term = terms.as<double>(), a.B = B, a.S = S, a.E = E, a.chunks = chunks;
   a.fscale = double(E) / (double(o.top_k) * double(S)), a.gscale = o.alpha / double(B);
-  seq_aux_f_kernel<<<to_dim3(Elementwise::grid(B * E)), to_dim3(Elementwise::block())>>>(a);
-  check_launch("moeSeqAuxLoss", "seq_aux_f_kernel");
-  seq_aux_rows_kernel<<<unsigned(B * S), to_dim3(RowBlock::block()), RowBlock::kSmemBytes>>>(a);
-  check_launch("moeSeqAuxLoss", "seq_aux_rows_kernel");
+  launch("moeSeqAuxLoss", "seq_aux_f_kernel", seq_aux_f_kernel, to_dim3(Elementwise::grid(B * E)), to_dim3(Elementwise::block()), 0, a);
+  launch("moeSeqAuxLoss", "seq_aux_rows_kernel", seq_aux_rows_kernel, unsigned(B * S), to_dim3(RowBlock::block()), RowBlock::kSmemBytes, a);
   std::vector<double> host_terms(size_t(B * S));
   cuda_copy(host_terms.data(), terms.as<double>(), host_terms.size() * sizeof(double), false, true);
   r.loss = kern::seq_aux_loss_total(host_terms, B, S, a.gscale);
