@@ -28,10 +28,10 @@
     (const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd), 1, 1)                           \
   X(rope, "rope", custom, Tensor, (const Tensor& x, const std::vector<int32_t>& positions, const RopeOptions& options), 1, 1) \
   X(attention, "attention", custom, AttentionResult,                                                               \
-    (const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options), 1, 0)                    \
+    (const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options), 1, 1)                    \
   X(attention_backward, "attentionBackward", custom, AttentionGrads,                                               \
     (const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,  \
-     const AttentionOptions& options, const Tensor* probs), 1, 0)                                                  \
+     const AttentionOptions& options, const Tensor* probs), 1, 1)                                                  \
   X(swiglu, "swiglu", custom, Tensor, (const Tensor& gate, const Tensor& up), 1, 1)                                \
   X(swiglu_backward, "swigluBackward", custom, SwigluGrads, (const Tensor& dy, const Tensor& gate, const Tensor& up), 1, 1) \
   X(cross_entropy, "crossEntropy", custom, CrossEntropyResult,                                                     \

@@ -48,7 +48,7 @@ Tensor unpermute(const char* op, const Tensor& src, const Tensor& order_any, con
     kern::UnpermuteArgs<E> a;
     (weights ? a.ys : a.dxs) = src.ptr<E>();
     a.weights = weights, a.rows = rows.as<int32_t>(), a.out = out.ptr<E>(), a.tokens = T, a.K = K, a.D = D;
-    launch(op, "unpermute_kernel", unpermute_kernel, to_dim3(Elementwise::grid(T * D)), to_dim3(Elementwise::block()), 0, a);
+    launch(op, "unpermute_kernel", unpermute_kernel<E>, to_dim3(Elementwise::grid(T * D)), to_dim3(Elementwise::block()), 0, a);
   });
   return out;
 }
@@ -83,7 +83,7 @@ MoePermuteResult moe_permute(const Tensor& x, const Tensor& experts_any, int64_t
     using W = decltype(zero);
     kern::PermuteGatherArgs<W> g;
     g.x = static_cast<const W*>(x.data()), g.xs = static_cast<W*>(r.xs.data()), g.order = r.order.ptr<int32_t>(), g.N = N, g.D = D, g.K = K;
-    launch("moePermute", "permute_gather_kernel", permute_gather_kernel, to_dim3(Elementwise::grid(N * D)), to_dim3(Elementwise::block()), 0, g);
+    launch("moePermute", "permute_gather_kernel", permute_gather_kernel<W>, to_dim3(Elementwise::grid(N * D)), to_dim3(Elementwise::block()), 0, g);
   };
   if (dtype_size(x.dtype) == 2) gather(uint16_t{});
   else gather(uint32_t{});
@@ -108,8 +108,8 @@ MoeUnpermuteGrads moe_unpermute_backward(const Tensor& dy, const Tensor& ys, con
     kern::UnpermuteArgs<E> a;
     a.ys = ys.ptr<E>(), a.dy = dy.ptr<E>(), a.weights = weights.ptr<float>(), a.order = order.ptr<int32_t>(), a.out = g.dys.ptr<E>();
     a.dweights = g.dweights.ptr<float>(), a.tokens = T, a.K = K, a.D = D;
-    launch("moeUnpermuteBackward", "unpermute_backward_dys_kernel", unpermute_backward_dys_kernel, to_dim3(Elementwise::grid(T * K * D)), to_dim3(Elementwise::block()), 0, a);
-    launch("moeUnpermuteBackward", "unpermute_backward_dweights_kernel", unpermute_backward_dweights_kernel, unsigned(T * K), to_dim3(RowBlock::block()), RowBlock::kSmemBytes, a);
+    launch("moeUnpermuteBackward", "unpermute_backward_dys_kernel", unpermute_backward_dys_kernel<E>, to_dim3(Elementwise::grid(T * K * D)), to_dim3(Elementwise::block()), 0, a);
+    launch("moeUnpermuteBackward", "unpermute_backward_dweights_kernel", unpermute_backward_dweights_kernel<E>, unsigned(T * K), to_dim3(RowBlock::block()), RowBlock::kSmemBytes, a);
   });
   return g;
 }

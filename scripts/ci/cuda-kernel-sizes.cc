@@ -2,6 +2,7 @@
 // report written by scripts/ci/cuda-gates.js; compiled with the host C++ compiler.
 #include <cstdio>
 
+#include "../../native/cuda/kernels/attention.cuh"
 #include "../../native/cuda/kernels/elementwise.cuh"
 #include "../../native/cuda/kernels/gemm_bf16.cuh"
 #include "../../native/cuda/kernels/gemm_f32.cuh"
@@ -30,4 +31,8 @@ int main() {
   std::printf("permute_scan_kernel %d %zu\n", mt::kern::CountScan::kThreads, mt::kern::CountScan::kSmemBytes);
   for (const char* k : {"sum_squares_partial_kernel", "sum_partials_kernel"})
     std::printf("%s %d %zu\n", k, mt::kern::SumSquares::kThreads, mt::kern::SumSquares::kSmemBytes);  // compiled, never launched
+  // Attention: one block per query or key row; the shared memory grows with the head dims.
+  const size_t base = mt::kern::AttentionBlock::layout(0, 0).bytes;
+  for (const char* k : {"attention_kernel", "attention_backward_dq_kernel", "attention_backward_dkv_kernel"})
+    std::printf("%s %d %zu+8(dk+dv)\n", k, mt::kern::AttentionBlock::kThreads, base);
 }

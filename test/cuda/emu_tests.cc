@@ -5,6 +5,7 @@
 //   planted    bugs planted in the bf16 GEMM (fragment index, missing barrier, tile edge) must be caught
 //   simt       the SIMT kernels (elementwise, reductions, optimizers, nn ops) against float64
 //   moe        the MoE kernels (route, permute, unpermute, balance loss, backwards) against float64
+//   attention  the attention kernels against float64, and the float64 backward against finite differences
 //   probes     the probe kernels on the emulator against test/fixtures/cuda-probes.json (when present)
 //   write-probes FILE   writes the emulator's probe results as JSON (the device run's dry run)
 // Prints one line per check ("ok - ..." / "not ok - ..."); exits 1 if any failed.
@@ -436,12 +437,13 @@ int main(int argc, char** argv) {
   else if (group == "planted") planted_tests();
   else if (group == "simt") simt_tests();
   else if (group == "moe") moe_tests();
+  else if (group == "attention") attention_tests();
   else if (group == "probes") probe_tests(argc > 2 ? argv[2] : "test/fixtures/cuda-probes.json");
   else if (group == "write-probes" && argc > 2) {
     std::ofstream(argv[2]) << probe::to_json(emulated_probes());
     std::printf("wrote %s\n", argv[2]);
   } else {
-    std::fprintf(stderr, "usage: %s emulator|gemm|planted|simt|moe|probes [fixture]|write-probes FILE\n", argv[0]);
+    std::fprintf(stderr, "usage: %s emulator|gemm|planted|simt|moe|attention|probes [fixture]|write-probes FILE\n", argv[0]);
     return 2;
   }
   return failures ? 1 : 0;

@@ -4,5 +4,6 @@
 #include <string>
 
 void report(bool ok, const std::string& what);
-void simt_tests();  // test/cuda/simt_tests.cc
-void moe_tests();   // test/cuda/moe_tests.cc
+void simt_tests();       // test/cuda/simt_tests.cc
+void moe_tests();        // test/cuda/moe_tests.cc
+void attention_tests();  // test/cuda/attention_tests.cc
