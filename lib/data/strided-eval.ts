@@ -8,9 +8,9 @@
 // meet exactly. If targets remain after the last whole window, one more window ends at x[N - 1]
 // and scores only those. So every target x[j], first + 1 <= j <= N - 1, is scored exactly once;
 // x[1..first] (fewer than minContext tokens of context) are not.
-import { batchSequence, checkTokens, copyRows, type Batch, type EvalBatches } from './batcher';
+import { batchSequence, copyRows, type Batch, type EvalBatches } from './batcher';
 import { checkInt, describe, invalid } from './errors';
-import type { Tokens } from './token-source';
+import { tokenSource, type Tokens } from './token-source';
 
 export interface StridedEvalOptions {
   batchSize: number;
@@ -43,7 +43,8 @@ export function stridedEvalBatches(tokens: Tokens, options: StridedEvalOptions):
   const batchSize = checkInt(op, 'options.batchSize', options.batchSize, 1);
   const seqLen = checkInt(op, 'options.seqLen', options.seqLen, 1);
   const minContext = checkInt(op, 'options.minContext', options.minContext, 0, seqLen);
-  const source = checkTokens(op, tokens, seqLen + 1, `seqLen + 1 = ${seqLen + 1}`);
+  const source = tokenSource(op, tokens);
+  if (source.length < seqLen + 1) throw invalid(op, 'tokens', `at least seqLen + 1 = ${seqLen + 1} tokens`, `${source.length}`);
   const first = Math.max(0, minContext - 1);
   const { starts, firstScored } = windowPlan(tokens.length, seqLen, first);
   const windows = starts.length;
