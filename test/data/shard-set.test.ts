@@ -47,6 +47,12 @@ test('expandGlob: the matching files in sorted order; *, ? and [...] within one 
   t.deepEqual(expandGlob(path.join(d, '.a_*')).map((f) => path.basename(f)), ['.a_0.bin']);
   t.deepEqual(expandGlob(path.join(d, 'sub*', 'a_*.bin')), [path.join(d, 'sub1', 'a_5.bin'), path.join(d, 'sub2', 'a_0.bin')]);
   t.deepEqual(expandGlob(path.join(d, 'none_*.bin')), []);
+  // many names created in a shuffled order: the directory's own order is not the sorted one
+  const many = dir();
+  const names = Array.from({ length: 40 }, (_, i) => `s_${String(i).padStart(3, '0')}.bin`);
+  const rng = mulberry32(11);
+  for (const name of [...names].sort(() => rng() - 0.5)) fs.writeFileSync(path.join(many, name), 'x');
+  t.deepEqual(expandGlob(path.join(many, 's_*.bin')), names.map((f) => path.join(many, f)));
   t.deepEqual(expandGlob(path.join(d, 'missing-dir', '*.bin')), []);
 });
 
