@@ -1,11 +1,13 @@
 // A run's settings in one file: `--config-file run.json` (a JSON object whose keys are the
-// command's flag names, e.g. { "steps": 2000, "batch-size": 16, "data": "shards/train_*.bin" };
-// or the same keys in a .toml file, read with the optional `smol-toml` package). The file's
+// command's flag names, e.g. { "steps": 2000, "batch-size": 16, "data": "shards/train_*.bin" },
+// or the same keys in a .toml file: `steps = 2000`, `batch-size = 16`). The file's
 // values come first and flags on the command line override them. An unknown key, or a value of
 // the wrong kind, is one line naming the key and the file. A bool flag is set by `true`; `false`
 // leaves it off. The run.json a training run writes into its folder is such a file.
 import * as fs from 'fs';
 import * as path from 'path';
+// smol-toml's CommonJS build (its type declarations are the ES module's).
+const { parse: parseToml } = require('smol-toml') as { parse(text: string): Record<string, unknown> };
 import { Flags, UsageError, parseFlags } from './args';
 
 export const CONFIG_FILE_FLAG = 'config-file';
@@ -35,14 +37,8 @@ function readSettings(file: string, command: string): Record<string, unknown> {
   }
   let value: unknown;
   if (path.extname(file).toLowerCase() === '.toml') {
-    let toml: { parse(s: string): unknown };
     try {
-      toml = require('smol-toml') as typeof toml;
-    } catch {
-      throw new UsageError(`${where}: TOML needs the optional package smol-toml (npm install smol-toml), or give the settings as JSON`);
-    }
-    try {
-      value = toml.parse(text);
+      value = parseToml(text);
     } catch (e) {
       throw new UsageError(`${where}: not valid TOML: ${(e as Error).message.split('\n')[0]}`);
     }

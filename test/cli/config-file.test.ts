@@ -35,6 +35,27 @@ test('settings come from the file, flags on the command line override them; run.
   t.regex(same.stderr, /already holds a run/);
 });
 
+test('a .toml file with the same keys gives the same run as the JSON file; a TOML table or syntax error is one line', (t) => {
+  const toml = path.join(tmp, 'settings.toml');
+  fs.writeFileSync(toml, Object.entries({ ...settings, steps: 3 }).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n') + '\n');
+  const a = cli(['train', '--config-file', toml, '--out', path.join(tmp, 'toml')]);
+  t.is(a.status, 0, a.stderr);
+  const b = cli(['train', '--config-file', file, '--steps', '3', '--out', path.join(tmp, 'toml-json')]);
+  t.is(b.status, 0, b.stderr);
+  t.deepEqual(stableRows(path.join(tmp, 'toml')), stableRows(path.join(tmp, 'toml-json')));
+  for (const [body, re] of [
+    ['steps = { n = 3 }\n', /settings-bad\.toml: 'steps': expected a number, got \{"n":3\}/],
+    ['steps = = 3\n', /settings-bad\.toml: not valid TOML: /],
+  ] as const) {
+    const bad = path.join(tmp, 'settings-bad.toml');
+    fs.writeFileSync(bad, body);
+    const r = cli(['train', '--config-file', bad, '--out', path.join(tmp, 'never')]);
+    t.is(r.status, 2, r.stderr);
+    t.regex(r.stderr, re);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
 test('an unknown key, a value of the wrong kind, bad JSON and a missing file: one line naming the key and the file', (t) => {
   const bad = (name: string, body: string) => {
     const f = path.join(tmp, name);
