@@ -99,8 +99,8 @@ function openShard(op: string, file: string): Shard {
 }
 
 /** Tokens per cached block, and blocks kept (4 MiB of uint16 tokens). */
-const BLOCK = 1 << 14;
-const CACHED_BLOCKS = 128;
+const BLOCK = 1 << 12;
+const CACHED_BLOCKS = 512;
 
 export interface ShardSetOptions {
   /** Token ids must be below the shards' header[3]; where they record none, below this (default: the width's range). */
@@ -108,6 +108,12 @@ export interface ShardSetOptions {
   /** Names the command in errors (default 'ShardSet'). */
   op?: string;
 }
+
+// A ShardSet dropped without close() closes its files when collected (close() unregisters it, so a
+// descriptor number reused since is never closed by mistake).
+const closeFiles = new FinalizationRegistry<number[]>((fds) => {
+  for (const fd of fds) fs.closeSync(fd);
+});
 
 export class ShardSet implements TokenSource {
   readonly files: string[];
@@ -131,6 +137,7 @@ export class ShardSet implements TokenSource {
     this.ends = shards.map((s) => (total += s.tokens));
     this.length = total;
     this.limit = limit;
+    closeFiles.register(this, shards.map((x) => x.fd), this);
   }
 
   /** The shards a pattern matches (see the top of this file). */
@@ -182,6 +189,7 @@ export class ShardSet implements TokenSource {
 
   /** Closes the shards' files (reads after this fail). */
   close(): void {
+    closeFiles.unregister(this);
     for (const s of this.shards) if (s.fd >= 0) fs.closeSync(s.fd), (s.fd = -1);
     this.cache.clear();
   }

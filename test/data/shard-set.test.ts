@@ -3,6 +3,7 @@
 // 90% / 10% split or separate validation shards, the errors that name the pattern or both files,
 // and the fingerprint that covers a shard set without reading it whole.
 import test from 'ava';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -184,4 +185,13 @@ test('the fingerprint of a shard set: stable, and changed by a shard added, rewr
   const s2 = shards([300], { seed: 9 });
   fs.copyFileSync(path.join(s2.dir, 'train_000000.bin'), path.join(s.dir, 'train_000002.bin'));
   t.is(dataFingerprint(s.pattern).files, 3);
+});
+
+test('shard sets dropped without close() give their files back when collected', (t) => {
+  const s = shards([100, 100, 100], { seed: 10 });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', require.resolve('tsx'), path.join(__dirname, '..', 'helpers', 'shard-fds.ts'), s.pattern], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const { before, open, collected } = JSON.parse(r.stdout) as Record<string, number>;
+  t.true(open >= before + 900, `${open - before} descriptors held by 300 sets of 3 shards`);
+  t.is(collected, before);
 });
