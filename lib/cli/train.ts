@@ -11,7 +11,7 @@ import { cosineLr, wsdLr } from '../optim/schedule';
 import { info } from '../runtime';
 import { loadOptimizerState, readTrainerState } from '../train/checkpoint';
 import { latestCheckpoint } from '../train/checkpoint-layout';
-import { checkDataFile, checkFingerprint, dataFingerprint, resolveDataPath, type DataFingerprint } from '../data/fingerprint';
+import { checkDataFile, checkFingerprint, dataFingerprint, type DataFingerprint } from '../data/fingerprint';
 import { toHfTokenizerJson } from '../data/hf-tokenizer-json';
 import { prepareOut } from './run-folder';
 import { loadCheckpointModel, loadCheckpointTokenizer, resumeSettings } from './resume';
