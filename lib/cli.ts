@@ -26,7 +26,7 @@ ${flagHelp(tokenizeFlags)}
             a grid of training runs, one at a time, resumable; the report: fits, speedups, plots
 ${flagHelp(sweepFlags)}
 
-  info      CPU paths, threads, CUDA; parameters and FLOPs of a config
+  info      CPU paths, threads, CUDA; parameters and FLOPs of a config; a run's settings and status (--run DIR)
 ${flagHelp(infoFlags)}
 
   bench gemm|grouped|ns|step|all [--repeats N] [--json FILE] [--quick]

@@ -5,7 +5,7 @@
 // A plain Hugging Face folder (config.json, weights, tokenizer.json; no trainer.json) opens too:
 // its model in the precision of its torch_dtype, its tokenizer, and for eval the data, sequence
 // length and batch size the command gives (PlainFolderOptions).
-import { prepareDataset } from '../data';
+import { loadDataset, prepareDataset } from '../data';
 import { checkDataFile, checkFingerprint, type DataFingerprint } from '../data/fingerprint';
 import { type Parsed, UsageError } from './args';
 import { loadCheckpointModel, loadCheckpointTokenizer, openCheckpoint } from './resume';
@@ -31,11 +31,13 @@ export function openRun(dir: string, cache: string | undefined, command: 'eval' 
   const fingerprint = state.data_fingerprint as DataFingerprint | undefined;
   // A run from before checkpoints carried their tokenizer: its data and cache, as then.
   const tokenizerKind = (args.tokenizer as 'bpe' | 'word' | undefined) ?? 'bpe';
-  const legacy = () => prepareDataset({ data: args.data as string, vocabSize: model.config.vocab_size, cacheDir: cache ?? cacheDir(args), tokenizerKind });
+  const legacy = () => loadDataset({ data: args.data as string, vocabSize: model.config.vocab_size, cacheDir: cache ?? cacheDir(args), tokenizerKind });
+  const valFingerprint = state.val_data_fingerprint as DataFingerprint | undefined;
   const data = () => {
     if (!fingerprint) return legacy();
     checkFingerprint(fingerprint, command);
-    return prepareDataset({ data: fingerprint.path, vocabSize: saved?.vocabSize ?? model.config.vocab_size, tokenizer: saved, cacheDir: cache, tokenizerKind });
+    if (valFingerprint) checkFingerprint(valFingerprint, command);
+    return loadDataset({ data: fingerprint.path, valData: valFingerprint?.path, vocabSize: saved?.vocabSize ?? model.config.vocab_size, tokenizer: saved, cacheDir: cache, tokenizerKind });
   };
   return { state, args, model, tokenizer: saved, data, checkpoint, plain: false };
 }

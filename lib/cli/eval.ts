@@ -1,5 +1,6 @@
 // moontrain eval --checkpoint DIR [--split val|test]: loss and perplexity per token and per word.
-import { evalBatches } from '../data';
+import { evalBatches, loadDataset } from '../data';
+import { checkDataFile } from '../data/fingerprint';
 import { BpeTokenizer } from '../data/bpe';
 import { stridedEvalBatches } from '../data/strided-eval';
 import { Flags, parseFlags, UsageError } from './args';
@@ -13,6 +14,7 @@ export const evalFlags: Flags = {
   split: { type: 'string', choices: ['val', 'test'], default: 'val', help: 'which held-out split' },
   'batch-size': { type: 'int', min: 1, help: 'sequences per forward (default: the run\'s)' },
   context: { type: 'int', min: 0, default: 0, help: 'every scored token has this much context, at least (overlapping windows; 0: disjoint windows)' },
+  'val-data': { type: 'string', help: "evaluate on these llm.c shards (a quoted glob or one file) instead of the run's split" },
   json: { type: 'bool', help: 'print JSON' },
 };
 
@@ -26,9 +28,12 @@ export function evalCommand(argv: string[]): number {
     throw new UsageError("moontrain eval: --data and --seq-len are for a Hugging Face folder; a run is evaluated on its own data and sequence length");
   }
   const { args, model } = run;
+  const other = a['val-data'] as string | undefined;
+  if (other !== undefined && a.split !== 'val') throw new UsageError('moontrain eval: --val-data replaces the val split; drop --split test');
   let data;
   try {
-    data = run.data();
+    if (other !== undefined) checkDataFile(other, 'eval', '--val-data');
+    data = other === undefined ? run.data() : loadDataset({ data: other, valData: other, vocabSize: model.config.vocab_size });
   } catch (e) {
     model.dispose();
     throw e;

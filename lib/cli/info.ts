@@ -5,12 +5,14 @@ import { countParameters, flopsPerToken, parseConfig, presets } from '../nn/conf
 import type { MoonlightConfig } from '../nn/config';
 import { info } from '../runtime';
 import { Flags, UsageError, parseFlags } from './args';
+import { printRunStatus, runStatus } from './run-status';
 
 export const infoFlags: Flags = {
   config: { type: 'string', help: 'tiny|small|moonlight-16b-a3b or a config.json path' },
   'seq-len': { type: 'int', min: 1, default: 4096, help: 'sequence length for the attention FLOPs' },
   json: { type: 'bool', help: 'print JSON' },
   devices: { type: 'bool', help: 'list CUDA devices' },
+  run: { type: 'string', help: "a run folder: its settings (run.json), last step, checkpoint and validation loss" },
 };
 
 export function resolveConfig(name: string): MoonlightConfig {
@@ -26,6 +28,12 @@ export function resolveConfig(name: string): MoonlightConfig {
 
 export function infoCommand(argv: string[]): number {
   const a = parseFlags(argv, infoFlags, 'info');
+  if (a.run !== undefined) {
+    const status = runStatus(a.run as string);
+    if (a.json) console.log(JSON.stringify(status, null, 2));
+    else printRunStatus(status);
+    return 0;
+  }
   const machine = info();
   if (a.devices) {
     const { available, reason, devices, driverVersion, runtimeVersion } = machine.cuda;

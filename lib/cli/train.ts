@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BpeTokenizer, prepareDataset, TokenBatcher, evalBatches } from '../data';
+import { BpeTokenizer, loadDataset, TokenBatcher, evalBatches } from '../data';
 import { stridedEvalBatches } from '../data/strided-eval';
 import { MoonlightModel } from '../nn/model';
 import { AdamW } from '../optim/adamw';
@@ -26,6 +26,8 @@ import { ZeroOptimizer } from '../parallel/zero';
 import { Flags, Parsed, UsageError, parseFlags } from './args';
 import { checkDevice } from '../nn/device';
 import type { Device } from '../../types/core';
+import { expandConfigFile } from './config-file';
+import { runSettings, writeRunJson } from './run-json';
 import { resolveConfig } from './info';
 import { checkMemory } from './memory-check';
 import { gemmFlopsPerSecond } from '../sweep/flops';
@@ -49,7 +51,8 @@ export const trainFlags: Flags = {
   precision: { type: 'string', choices: ['bf16', 'f32'], default: 'bf16', help: 'weights and activations' },
   device: { type: 'string', choices: ['cpu', 'cuda'], default: 'cpu', help: 'where weights, activations, gradients and optimizer state live' },
   seed: { type: 'int', min: 0, default: 1, help: 'initialisation and batch order' },
-  data: { type: 'string', default: 'brown', help: "'brown' or a .txt / llm.c / uint16 token file" },
+  data: { type: 'string', default: 'brown', help: "'brown', a .txt / llm.c / uint16 token file, or a quoted glob of llm.c shards ('DIR/train_*.bin', read lazily)" },
+  'val-data': { type: 'string', help: "validation shards: a quoted glob or an llm.c file (default: the last 10% of --data)" },
   tokenizer: { type: 'string', choices: ['bpe', 'word'], default: 'bpe', help: "'word': words, rare ones (< 4 in train) as <unk>, as Bengio et al. 2003; the model's vocab_size becomes the tokenizer's" },
   'eval-every': { type: 'int', min: 1, default: 200, help: 'validation every N steps' },
   'eval-batches': { type: 'string', default: '16', help: "validation batches (of batch-size x grad-accum sequences) per evaluation, or 'all' (the whole split)" },
@@ -65,6 +68,7 @@ export const trainFlags: Flags = {
   'keep-checkpoints': { type: 'int', min: 0, default: 3, help: 'complete checkpoint-<step>/ folders kept (0: all)' },
   nproc: { type: 'int', min: 1, default: 1, help: 'ranks (processes) on this host: ZeRO-1 with Distributed Muon' },
   'report-to': { type: 'string', help: 'tensorboard,wandb,mlflow: where the scalars go besides metrics.jsonl (wandb: npm package @wandb/sdk, mlflow: npm package mlflow)' },
+  'config-file': { type: 'string', help: 'settings as JSON (or TOML): flag names as keys; flags given here override them' },
 };
 
 export function cacheDir(a: Parsed): string {
@@ -80,7 +84,8 @@ function trainingDevice(given: unknown): Device {
   }
 }
 
-export async function trainCommand(argv: string[]): Promise<number> {
+export async function trainCommand(given: string[]): Promise<number> {
+  const argv = expandConfigFile(given, trainFlags, 'train');
   let a = parseFlags(argv, trainFlags, 'train');
   const nproc = a.nproc as number;
   // A rank of our own launcher (WORLD_SIZE), or of mpirun / srun (no launcher of ours: rank 0
@@ -100,8 +105,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let resumed: ReturnType<typeof resumeSettings> | undefined;
   if (resume) {
     resumed = resumeSettings(resume, argv);
-    const saved = resumed.state.data_fingerprint as DataFingerprint | undefined;
-    if (saved) checkFingerprint(saved, 'train --resume');
+    for (const key of ['data_fingerprint', 'val_data_fingerprint']) {
+      const saved = resumed.state[key] as DataFingerprint | undefined;
+      if (saved) checkFingerprint(saved, 'train --resume');
+    }
     a = resumed.args;
     startStep = resumed.state.step;
     startTokens = resumed.state.tokens;
@@ -110,6 +117,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (initFolder && !initFolder.tokenizer && (a.data === 'brown' || detectDataFormat(a.data as string) === 'text'))
       throw tokenizerNeeded('moontrain train: --init-from', initFolder.dir, `to tokenize ${a.data}`);
     if (initFolder && a.tokenizer === 'word') throw new UsageError("moontrain train: --init-from uses the folder's tokenizer; drop --tokenizer word");
+    if (a['val-data'] !== undefined) checkDataFile(a['val-data'] as string, 'train', '--val-data');
   }
   const out = a.out as string;
   // Settings checked before anything is written.
@@ -136,7 +144,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (nproc > 64) throw new UsageError(`moontrain train: --nproc: expected an integer in [1, 64], got ${nproc}`);
     checkFits(a, resumed ? resumed.config : initFolder ? initFolder.config : resolveConfig(a.config as string), nproc);
     prepareOut(out, { resumeInPlace: resumed?.inPlace ?? false, overwrite: !!a.overwrite, notice: (l) => process.stderr.write(l + '\n') });
-    return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...argv] });
+    return launch({ nproc, argv: [...process.execArgv, process.argv[1], 'train', ...given] });
   }
   const comm = isRank ? init() : undefined;
   const W = comm?.size ?? 1, rank = comm?.rank ?? 0;
@@ -155,6 +163,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // A resumed run uses the tokenizer its checkpoint carries, on data whose fingerprint is unchanged.
   let fingerprint: DataFingerprint;
   let savedTokenizer: ReturnType<typeof loadCheckpointTokenizer>;
+  const valData = a['val-data'] as string | undefined;
+  let valFingerprint = resumed?.state.val_data_fingerprint as DataFingerprint | undefined;
   if (resumed) {
     fingerprint = (resumed.state.data_fingerprint as DataFingerprint | undefined) ?? dataFingerprint(a.data as string);
     savedTokenizer = loadCheckpointTokenizer(resumed.checkpoint);
@@ -162,8 +172,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     fingerprint = dataFingerprint(a.data as string);
     savedTokenizer = initFolder?.tokenizer;
   }
+  if (valData !== undefined) valFingerprint ??= dataFingerprint(valData);
   const tokenizerKind = (a.tokenizer as 'bpe' | 'word' | undefined) ?? 'bpe';
-  const data = prepareDataset({ data: a.data as string, vocabSize: config.vocab_size, cacheDir: cacheDir(a), tokenizer: savedTokenizer, tokenizerKind });
+  const data = loadDataset({ data: a.data as string, valData, vocabSize: config.vocab_size, cacheDir: cacheDir(a), tokenizer: savedTokenizer, tokenizerKind });
   if (tokenizerKind === 'word' && !resumed) config = { ...config, vocab_size: data.vocabSize };
   if (data.vocabSize > config.vocab_size)
     throw new UsageError(`moontrain train: the data uses token ids up to ${data.vocabSize - 1}, beyond the model's vocab_size ${config.vocab_size}`);
@@ -175,6 +186,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const eot = data.tokenizer instanceof BpeTokenizer ? data.tokenizer.endOfTextId : undefined;
   if (!resumed && !initFolder && eot !== undefined) config = { ...config, bos_token_id: eot, eos_token_id: eot } as MoonlightConfig;
   progress.message(`data: ${data.description}`);
+  const settings = { ...runSettings(a), ...(initFolder ? { 'init-from': path.resolve(initFolder.dir), config: path.resolve(initFolder.configFile) } : {}) };
+  if (rank === 0) writeRunJson(out, settings);
   const model = resumed || initFolder
     ? loadCheckpointModel(resumed ? resumed.checkpoint : initFolder!.dir, a.precision as 'bf16' | 'f32', device)
     : new MoonlightModel(config, { precision: a.precision as 'bf16' | 'f32', seed: a.seed as number, device });
@@ -222,8 +235,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     keepCheckpoints: a['keep-checkpoints'] as number,
     checkpointFiles,
     state: {
-      args: { ...a, resume: undefined, 'stop-after': undefined, overwrite: undefined, data: resolveDataPath(a.data as string), ...(initFolder ? { 'init-from': path.resolve(initFolder.dir), config: path.resolve(initFolder.configFile) } : {}) },
+      args: settings,
       data: data.description, words: data.words, data_fingerprint: fingerprint,
+      ...(valFingerprint ? { val_data_fingerprint: valFingerprint } : {}),
       ...(data.bytes ? { bytes: data.bytes, valTokensPerByte: data.val.length / data.bytes.val } : {}),
     },
     onStep: (m) => {

@@ -20,7 +20,9 @@
 // by one, so the windows never overlap and every token but the first is predicted exactly once,
 // except the last (N - 1) mod seqLen tokens (fewer than seqLen), which fill no whole window.
 // Batches take batchSize windows in order; the last batch may have fewer rows.
+// The tokens are an Int32Array or a TokenSource (token shards read lazily: shard-set.ts).
 import { checkInt, describe, invalid } from './errors';
+import { tokenSource, type Tokens, type TokenSource } from './token-source';
 
 export interface Batch {
   /** [rows, seqLen] row-major. */
@@ -59,20 +61,27 @@ export function hashUnit(seed: number, step: number, row: number): number {
   return (hi * 2 ** 21 + lo) / 2 ** 53;
 }
 
-function checkTokens(op: string, tokens: unknown, need: number, what: string): Int32Array {
-  if (!(tokens instanceof Int32Array)) throw invalid(op, 'tokens', 'an Int32Array', describe(tokens));
-  if (tokens.length < need) throw invalid(op, 'tokens', `at least ${need} tokens (${what})`, `${tokens.length}`);
-  return tokens;
+function checkTokens(op: string, tokens: unknown, need: number, what: string): TokenSource {
+  const source = tokenSource(op, tokens);
+  if (source.length < need) throw invalid(op, 'tokens', `at least ${need} tokens (${what})`, `${source.length}`);
+  return source;
 }
 
-function copyRows(tokens: Int32Array, starts: ArrayLike<number>, seqLen: number): Batch {
+/**
+ * Rows of seqLen ids starting at `starts` and their targets (shifted by one); targets before
+ * position firstScored[r] of row r are -1 (not scored).
+ */
+export function copyRows(tokens: TokenSource, starts: ArrayLike<number>, seqLen: number, firstScored?: ArrayLike<number>): Batch {
   const rows = starts.length;
   const ids = new Int32Array(rows * seqLen);
   const targets = new Int32Array(rows * seqLen);
+  const window = new Int32Array(seqLen + 1);
   for (let r = 0; r < rows; r++) {
-    const s = starts[r]!;
-    ids.set(tokens.subarray(s, s + seqLen), r * seqLen);
-    targets.set(tokens.subarray(s + 1, s + seqLen + 1), r * seqLen);
+    tokens.read(starts[r]!, seqLen + 1, window, 0);
+    ids.set(window.subarray(0, seqLen), r * seqLen);
+    targets.set(window.subarray(1), r * seqLen);
+    const f = firstScored?.[r] ?? 0;
+    if (f > 0) targets.fill(-1, r * seqLen, r * seqLen + f);
   }
   return { ids, targets, rows };
 }
@@ -81,9 +90,9 @@ export class TokenBatcher {
   readonly batchSize: number;
   readonly seqLen: number;
   readonly seed: number;
-  private readonly tokens: Int32Array;
+  private readonly tokens: TokenSource;
 
-  constructor(tokens: Int32Array, options: TokenBatcherOptions) {
+  constructor(tokens: Tokens, options: TokenBatcherOptions) {
     const op = 'TokenBatcher';
     if (typeof options !== 'object' || options === null) throw invalid(op, 'options', 'an object { batchSize, seqLen, seed }', describe(options));
     this.batchSize = checkInt(op, 'options.batchSize', options.batchSize, 1);
@@ -133,19 +142,19 @@ export interface EvalBatches extends Iterable<Batch> {
 }
 
 /** Non-overlapping windows over a split, in order, for evaluation (see the top of this file). */
-export function evalBatches(tokens: Int32Array, options: { batchSize: number; seqLen: number }): EvalBatches {
+export function evalBatches(tokens: Tokens, options: { batchSize: number; seqLen: number }): EvalBatches {
   const op = 'evalBatches';
   if (typeof options !== 'object' || options === null) throw invalid(op, 'options', 'an object { batchSize, seqLen }', describe(options));
   const batchSize = checkInt(op, 'options.batchSize', options.batchSize, 1);
   const seqLen = checkInt(op, 'options.seqLen', options.seqLen, 1);
-  checkTokens(op, tokens, seqLen + 1, `one window of seqLen + 1 = ${seqLen + 1}`);
+  const source = checkTokens(op, tokens, seqLen + 1, `one window of seqLen + 1 = ${seqLen + 1}`);
   const windows = Math.floor((tokens.length - 1) / seqLen);
   const count = Math.ceil(windows / batchSize);
   const batch = (i: number): Batch => {
     checkInt('evalBatches.batch', 'i', i, 0, count - 1);
     const starts: number[] = [];
     for (let w = i * batchSize; w < Math.min((i + 1) * batchSize, windows); w++) starts.push(w * seqLen);
-    return copyRows(tokens, starts, seqLen);
+    return copyRows(source, starts, seqLen);
   };
   return {
     count,

@@ -12,6 +12,12 @@
 //                       tokenizer; no word boundaries either, so `words` holds the splits' TOKEN
 //                       counts (per-word perplexity is then per-token); vocabSize = the given one (every id is checked
 //                       against it) or the largest id + 1.
+//   data: a glob        (`DIR/train_*.bin`: llm.c token shards, shard-set.ts) read lazily, never
+//                       loaded whole: train = the shards in sorted order, concatenated; val = the
+//                       shards of `valData` when given, else the last 10% of the tokens (train the
+//                       first 90%); test = val. vocabSize = the shards' recorded vocabulary
+//                       (header[3]), else the given one. With `valData`, a single token file as
+//                       `data` is read the same way.
 // A file literally named 'brown' is given as './brown'.
 // The BPE of Brown and text files has the end-of-text token `<|endoftext|>` as its last id (its
 // vocabSize counts it): Brown's documents are separated by it (brown-cache.ts); in a text file,
@@ -29,6 +35,8 @@ import { brownTokens, loadOrTrainTokenizer, trainDataTokenizer } from './brown-c
 import { checkInt, checkPath, describe, invalid } from './errors';
 import { detectDataFormat, readTextFile, readTokenFile } from './token-files';
 import { WordTokenizer } from './word-tokenizer';
+import { isGlob, ShardSet } from './shard-set';
+import { tokenRange, type Tokens, type TokenSource } from './token-source';
 
 export interface PrepareDatasetOptions {
   /** 'brown', or the path of a text or token file. */
@@ -41,14 +49,17 @@ export interface PrepareDatasetOptions {
   tokenizer?: BpeTokenizer;
   /** 'bpe' (default) or 'word' (Brown and text files; see the top of this file). */
   tokenizerKind?: 'bpe' | 'word';
+  /** Validation shards (a glob or one llm.c file) for token-shard data. */
+  valData?: string;
 }
 
-export interface Dataset {
+export interface Dataset<T extends Tokens = Int32Array> {
   /** The tokenizer (absent for token files). */
   tokenizer?: BpeTokenizer | WordTokenizer;
-  train: Int32Array;
-  val: Int32Array;
-  test: Int32Array;
+  /** In memory (Int32Array), or read lazily from token shards (loadDataset). */
+  train: T;
+  val: T;
+  test: T;
   /**
    * Words (whitespace-separated) of each split, for perplexity per word; for token files (no
    * words known) the splits' token counts.
@@ -71,6 +82,7 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
   const { data, cacheDir } = options;
   checkPath(op, 'options.data', data);
   if (cacheDir !== undefined) checkPath(op, 'options.cacheDir', cacheDir);
+  if (isShardData(options)) throw invalid(op, 'options.data', 'one file or \'brown\' (token shards: loadDataset)', data);
   const format = data === 'brown' ? 'brown' : detectDataFormat(data);
   const kind = options.tokenizerKind ?? 'bpe';
   if (kind !== 'bpe' && kind !== 'word') throw invalid(op, 'options.tokenizerKind', "'bpe' or 'word'", describe(kind));
@@ -145,6 +157,42 @@ export function prepareDataset(options: PrepareDatasetOptions): Dataset {
     description:
       `token file ${data} (${file.format}), tokens ${fmt(train.length)} / ${fmt(val.length)} (first 90% / last 10%; test = val; ` +
       `no word boundaries: word counts are token counts), vocabulary ${vocabSize}`,
+  };
+}
+
+const isShardData = (o: PrepareDatasetOptions): boolean => o.data !== 'brown' && (isGlob(o.data) || o.valData !== undefined);
+
+/** prepareDataset, or for token shards (a glob, or valData given) their lazily read tokens. */
+export function loadDataset(options: PrepareDatasetOptions): Dataset<Tokens> {
+  if (typeof options !== 'object' || options === null || !isShardData(options)) return prepareDataset(options);
+  const op = 'loadDataset';
+  const { data, valData, vocabSize: given } = options;
+  checkPath(op, 'options.data', data);
+  if (valData !== undefined) checkPath(op, 'options.valData', valData);
+  if (given !== undefined) checkInt(op, 'options.vocabSize', given, 1, 2 ** 31);
+  const shards = ShardSet.open(data, { vocabSize: given, op });
+  const valShards = valData === undefined ? undefined : ShardSet.open(valData, { vocabSize: given, op });
+  if (valShards && shards.vocabSize && valShards.vocabSize && shards.vocabSize !== valShards.vocabSize) {
+    throw invalid(op, 'options.valData', `shards of the same vocabulary as ${shards.files[0]} (${shards.vocabSize})`, `${valShards.files[0]} with ${valShards.vocabSize}`);
+  }
+  const vocabSize = shards.vocabSize ?? valShards?.vocabSize ?? given;
+  if (vocabSize === undefined) throw invalid(op, 'options.vocabSize', 'the vocabulary of shards that do not record theirs (header[3] = 0)', 'undefined');
+  let train: TokenSource = shards, val: TokenSource;
+  if (valShards) val = valShards;
+  else {
+    const cut = Math.floor(shards.length * 0.9);
+    if (cut < 2 || shards.length - cut < 2) throw invalid(op, 'options.data', 'token shards with enough tokens for a 90% / 10% split (at least 20)', `${data} with ${shards.length} tokens`);
+    train = tokenRange(shards, 0, cut);
+    val = tokenRange(shards, cut, shards.length);
+  }
+  const width = shards.width === 2 ? 'uint16' : 'uint32';
+  return {
+    train, val, test: val, vocabSize,
+    words: { train: train.length, val: val.length, test: val.length },
+    description:
+      `token shards ${data} (${shards.files.length} files, ${width}, read lazily), ` +
+      (valShards ? `val ${valData} (${valShards.files.length} files), ` : 'first 90% train / last 10% val, ') +
+      `tokens ${fmt(train.length)} / ${fmt(val.length)} (test = val; no word boundaries: word counts are token counts), vocabulary ${vocabSize}`,
   };
 }
 

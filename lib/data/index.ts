@@ -16,5 +16,7 @@ export {
   type ReadTokenFileOptions,
 } from './token-files';
 export { TokenBatcher, evalBatches, type Batch, type EvalBatches, type TokenBatcherOptions } from './batcher';
-export { prepareDataset, type Dataset, type PrepareDatasetOptions } from './dataset';
+export { loadDataset, prepareDataset, type Dataset, type PrepareDatasetOptions } from './dataset';
+export { expandGlob, ShardSet, type ShardSetOptions } from './shard-set';
+export { tokenRange, type Tokens, type TokenSource } from './token-source';
 export { BAD_DATA_FILE, INVALID_ARGUMENT, type BadDataFileError, type InvalidArgumentError } from './errors';

@@ -1,5 +1,6 @@
 // Token shards in llm.c's format, written as tokens stream in: every shard but the last holds
-// exactly `shardTokens` tokens; uint16 when every id fits (vocabulary <= 65,536), else uint32.
+// exactly `shardTokens` tokens; uint16 when every id fits (vocabulary <= 65,536), else uint32; the
+// vocabulary is recorded in header[3].
 // Memory is one shard's buffer, whatever the corpus size.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -50,7 +51,7 @@ export class TokenShardWriter {
   private flush(): void {
     if (this.filled === 0) return;
     const file = path.join(this.dir, `${this.options.prefix}_${String(this.files.length).padStart(6, '0')}.bin`);
-    writeLlmcTokenFile(file, this.buffer.subarray(0, this.filled), this.version);
+    writeLlmcTokenFile(file, this.buffer.subarray(0, this.filled), this.version, Math.min(this.options.vocabSize, 0x7fffffff));
     this.files.push(file);
     this.filled = 0;
   }

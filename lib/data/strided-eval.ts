@@ -8,8 +8,9 @@
 // meet exactly. If targets remain after the last whole window, one more window ends at x[N - 1]
 // and scores only those. So every target x[j], first + 1 <= j <= N - 1, is scored exactly once;
 // x[1..first] (fewer than minContext tokens of context) are not.
-import { batchSequence, type Batch, type EvalBatches } from './batcher';
+import { batchSequence, copyRows, type Batch, type EvalBatches } from './batcher';
 import { checkInt, describe, invalid } from './errors';
+import { tokenSource, type Tokens } from './token-source';
 
 export interface StridedEvalOptions {
   batchSize: number;
@@ -36,14 +37,14 @@ function windowPlan(n: number, seqLen: number, first: number): { starts: number[
   return { starts, firstScored };
 }
 
-export function stridedEvalBatches(tokens: Int32Array, options: StridedEvalOptions): EvalBatches {
+export function stridedEvalBatches(tokens: Tokens, options: StridedEvalOptions): EvalBatches {
   const op = 'stridedEvalBatches';
   if (typeof options !== 'object' || options === null) throw invalid(op, 'options', 'an object { batchSize, seqLen, minContext }', describe(options));
   const batchSize = checkInt(op, 'options.batchSize', options.batchSize, 1);
   const seqLen = checkInt(op, 'options.seqLen', options.seqLen, 1);
   const minContext = checkInt(op, 'options.minContext', options.minContext, 0, seqLen);
-  if (!(tokens instanceof Int32Array)) throw invalid(op, 'tokens', 'an Int32Array', describe(tokens));
-  if (tokens.length < seqLen + 1) throw invalid(op, 'tokens', `at least seqLen + 1 = ${seqLen + 1} tokens`, `${tokens.length}`);
+  const source = tokenSource(op, tokens);
+  if (source.length < seqLen + 1) throw invalid(op, 'tokens', `at least seqLen + 1 = ${seqLen + 1} tokens`, `${source.length}`);
   const first = Math.max(0, minContext - 1);
   const { starts, firstScored } = windowPlan(tokens.length, seqLen, first);
   const windows = starts.length;
@@ -51,14 +52,7 @@ export function stridedEvalBatches(tokens: Int32Array, options: StridedEvalOptio
   const batch = (i: number): Batch => {
     checkInt(`${op}.batch`, 'i', i, 0, count - 1);
     const lo = i * batchSize, hi = Math.min(lo + batchSize, windows);
-    const rows = hi - lo;
-    const ids = new Int32Array(rows * seqLen), targets = new Int32Array(rows * seqLen).fill(-1);
-    for (let r = 0; r < rows; r++) {
-      const s = starts[lo + r]!, f = firstScored[lo + r]!;
-      ids.set(tokens.subarray(s, s + seqLen), r * seqLen);
-      targets.set(tokens.subarray(s + 1 + f, s + seqLen + 1), r * seqLen + f);
-    }
-    return { ids, targets, rows };
+    return copyRows(source, starts.slice(lo, hi), seqLen, firstScored.slice(lo, hi));
   };
   return {
     count,

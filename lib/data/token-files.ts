@@ -2,7 +2,8 @@
 //
 // llm.c token file (karpathy/llm.c dev/data/data_common.py, write_datafile): a header of 256
 // int32 little-endian values, header[0] = 20240520 (magic), header[1] = version (1: uint16
-// tokens, 2: uint32 tokens), header[2] = the token count, the rest zero; then the tokens, little
+// tokens, 2: uint32 tokens), header[2] = the token count, the rest zero (moontrain writes the
+// tokenizer's vocabulary into header[3] when it knows it; llm.c ignores it); then the tokens, little
 // endian. nanoGPT's train.bin / val.bin: the uint16 tokens and nothing else.
 //
 // Detection (detectDataFormat): a file of at least 4 bytes whose first int32 is the magic is an
@@ -175,9 +176,10 @@ export function readTextFile(file: string): string {
 
 /**
  * Writes tokens as an llm.c token file, atomically (temp file + rename). version 1 stores uint16
- * tokens (each must be below 65536), version 2 uint32 (the default).
+ * tokens (each must be below 65536), version 2 uint32 (the default). vocabSize, when given, goes
+ * into header[3] (0 otherwise).
  */
-export function writeLlmcTokenFile(file: string, tokens: Int32Array | Uint32Array, version: 1 | 2 = 2): void {
+export function writeLlmcTokenFile(file: string, tokens: Int32Array | Uint32Array, version: 1 | 2 = 2, vocabSize = 0): void {
   const op = 'writeLlmcTokenFile';
   checkPath(op, 'file', file);
   if (!(tokens instanceof Int32Array) && !(tokens instanceof Uint32Array)) {
@@ -185,6 +187,7 @@ export function writeLlmcTokenFile(file: string, tokens: Int32Array | Uint32Arra
   }
   if (version !== 1 && version !== 2) throw invalid(op, 'version', '1 (uint16 tokens) or 2 (uint32 tokens)', describe(version));
   if (tokens.length > 0x7fffffff) throw invalid(op, 'tokens', 'at most 2^31 - 1 tokens', `${tokens.length}`);
+  checkInt(op, 'vocabSize', vocabSize, 0, 0x7fffffff);
   if (os.endianness() !== 'LE') throw new Error(`${op}: token files are little-endian; this host is not`);
   const max = version === 1 ? 0xffff : 0xffffffff;
   for (let i = 0; i < tokens.length; i++) {
@@ -195,6 +198,7 @@ export function writeLlmcTokenFile(file: string, tokens: Int32Array | Uint32Arra
   head[0] = LLMC_MAGIC;
   head[1] = version;
   head[2] = tokens.length;
+  head[3] = vocabSize;
   const body = version === 1 ? Uint16Array.from(tokens) : new Uint32Array(tokens.buffer, tokens.byteOffset, tokens.length);
   writeFileAtomic(file, [new Uint8Array(head.buffer), new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
 }
