@@ -20,7 +20,7 @@ test.before(() => {
   built = configure.status === 0 ? run('cmake', ['--build', buildDir, '-j', '2']) : configure;
 });
 
-for (const group of ['emulator', 'gemm', 'planted', 'simt', 'probes']) {
+for (const group of ['emulator', 'gemm', 'planted', 'simt', 'grouped', 'newton-schulz', 'probes']) {
   test(`cuda emulator: ${group}`, (t) => {
     t.is(built!.status, 0, `building the emulator tests failed:\n${built!.out}`);
     const r = run(exe, [group, path.join(root, 'test', 'fixtures', 'cuda-probes.json')]);
