@@ -41,11 +41,9 @@ struct Launches {
 }  // namespace
 
 Tensor newton_schulz(const Tensor& input, const NewtonSchulzOptions& options) {
-  const bool batched = input.rank() == 3;
-  const int64_t batch = batched ? input.shape[0] : 1;
-  const int64_t m = input.shape[batched ? 1 : 0], n = input.shape[batched ? 2 : 1];
-  const bool transpose = m > n;
-  const int64_t r = transpose ? n : m, c = transpose ? m : n;
+  const NewtonSchulzShape shape = newton_schulz_shape(input);
+  const int64_t batch = shape.batch, m = shape.m, n = shape.n, r = shape.r, c = shape.c;
+  const bool transpose = shape.transpose;
   Tensor out = empty_tensor(input.shape, input.dtype, Device::CUDA);
   if (input.numel() == 0) return out;
   const size_t es = dtype_size(input.dtype), x_bytes = size_t(batch * r * c) * es, a_bytes = size_t(batch * r * r) * es;

@@ -15,25 +15,16 @@
 #include "../../native/cuda/kernels/gemm_grouped.cuh"
 #include "../../native/cuda/kernels/newton_schulz.cuh"
 #include "report.h"
+#include "values.h"
 
 using namespace mt;
+using namespace mt::test;
 using kern::Plant;
 
 namespace {
 
-using bf16 = uint16_t;
 std::mt19937_64 rng(20261207 + 18);
 constexpr int kGuard = 64;
-
-double wide(float v) { return v; }
-double wide(bf16 v) { return dev::bf16_to_f32(v); }
-template <class T>
-T narrow(double v) {
-  if constexpr (sizeof(T) == 2) return dev::f32_to_bf16(float(v));
-  else return float(v);
-}
-template <class T>
-const char* tname() { return sizeof(T) == 2 ? "bf16" : "f32"; }
 
 // n random normal values (never 0) and kGuard more after them.
 template <class T>
