@@ -18,7 +18,6 @@ fs.mkdirSync(work, { recursive: true });
 // Every .cu under native/cuda (the kernels' __global__ entries, the probe program, host-only files).
 const walk = (dir) => fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.cu') ? [path.join(dir, e.name)] : []));
 const SOURCES = walk(path.join('native', 'cuda')).sort();
-const GEMM_PTX = 'native/cuda/gemm.cu';
 const ARCHS = ['-gencode', 'arch=compute_80,code=sm_80', '-gencode', 'arch=compute_90,code=sm_90', '-gencode', 'arch=compute_90,code=compute_90'];
 const PTXAS = ['-Xptxas', '-v,-warn-spills,-warn-lmem-usage,-Werror'];
 
@@ -126,12 +125,12 @@ const pad = (s, n) => String(s).padEnd(n);
 const lines = [
   `# moontrain CUDA build report: nvcc ${version}, ${ARCHS.filter((a) => a !== '-gencode').join(' ')}, ptxas -warn-spills -warn-lmem-usage -Werror`,
   `# registers and static shared memory from ptxas; dynamic shared memory and threads from the kernels' tile constants`,
-  `${pad('kernel', 46)}${pad('arch', 7)}${pad('regs', 6)}${pad('threads', 9)}${pad('static smem', 13)}${pad('dynamic smem', 14)}${pad('barriers', 10)}stack/spills`,
+  `${pad('kernel', 52)}${pad('arch', 7)}${pad('regs', 6)}${pad('threads', 9)}${pad('static smem', 13)}${pad('dynamic smem', 14)}${pad('barriers', 10)}stack/spills`,
 ];
 for (const r of rows.sort((a, b) => a.name.localeCompare(b.name) || a.arch.localeCompare(b.arch))) {
   const byType = r.name.replace(/ /g, '_').replace(/[,>].*$/, '');  // "grouped_matmul_kernel<unsigned_short"
   const shape = shapes.get(byType) || shapes.get(r.name.replace(/<.*$/, '')) || { threads: '?', dyn: '?' };
-  lines.push(`${pad(r.name, 46)}${pad(r.arch, 7)}${pad(r.regs, 6)}${pad(shape.threads, 9)}${pad(r.smem, 13)}${pad(shape.dyn, 14)}${pad(r.barriers, 10)}${r.stack}/${r.spills}`);
+  lines.push(`${pad(r.name, 52)}${pad(r.arch, 7)}${pad(r.regs, 6)}${pad(shape.threads, 9)}${pad(r.smem, 13)}${pad(shape.dyn, 14)}${pad(r.barriers, 10)}${r.stack}/${r.spills}`);
 }
 lines.push(...ptxSummaries);
 fs.writeFileSync(path.join(buildDir, 'cuda-report.txt'), lines.join('\n') + '\n');

@@ -38,23 +38,20 @@ template <class T, class Launch>
 void batched_gemm_dispatch(const BatchedGemmArgs<T>& a, int64_t batch, bool sym, Launch&& launch) {
   if (batch == 0 || a.g.M == 0 || a.g.N == 0) return;
   const int64_t nt = ceil_div(a.g.M, kGemmTileM);
+  const unsigned tiles_x = sym ? unsigned(nt * (nt + 1) / 2) : ceil_div(a.g.N, kGemmTileN), tiles_y = sym ? 1 : unsigned(nt);
   const dev::Dim3 block{GemmTileShape<T>::kThreads, 1, 1};
   const bool aligned = gemm_tiles_aligned(a.g, false, sym, a.stride_a, a.stride_b);
-  with_bool(sym, [&](auto S) {
-  with_aligned<T>(aligned, [&](auto AL) {
-    for (int64_t q0 = 0; q0 < batch; q0 += kMaxGridZ) {
-      BatchedGemmArgs<T> part = a;
-      part.g.A += q0 * a.stride_a;
-      part.g.B += q0 * a.stride_b;
-      part.g.C += q0 * a.stride_c;
-      if (part.g.D) part.g.D += q0 * a.stride_d;
-      const unsigned layers = unsigned(batch - q0 < kMaxGridZ ? batch - q0 : kMaxGridZ);
-      const dev::Dim3 grid = decltype(S)::value ? dev::Dim3{unsigned(nt * (nt + 1) / 2), 1, layers}
-                                                : dev::Dim3{ceil_div(a.g.N, kGemmTileN), unsigned(nt), layers};
-      launch(S, AL, grid, block, GemmTileShape<T>::kSmemBytes, part);
-    }
-  });
-  });
+  for (int64_t q0 = 0; q0 < batch; q0 += kMaxGridZ) {
+    BatchedGemmArgs<T> part = a;
+    part.g.A += q0 * a.stride_a;
+    part.g.B += q0 * a.stride_b;
+    part.g.C += q0 * a.stride_c;
+    if (part.g.D) part.g.D += q0 * a.stride_d;
+    const dev::Dim3 grid{tiles_x, tiles_y, unsigned(batch - q0 < kMaxGridZ ? batch - q0 : kMaxGridZ)};
+    with_bool(sym, [&](auto S) {
+      with_aligned<T>(aligned, [&](auto AL) { launch(S, AL, grid, block, GemmTileShape<T>::kSmemBytes, part); });
+    });
+  }
 }
 
 }  // namespace mt::kern

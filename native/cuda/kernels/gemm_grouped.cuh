@@ -117,14 +117,13 @@ template <class T, class Launch>
 void grouped_weight_grad_dispatch(const GroupedGemmArgs<T>& a, Launch&& launch) {
   if (a.g.M == 0 || a.g.N == 0) return;
   const dev::Dim3 block{GemmTileShape<T>::kThreads, 1, 1};
-  with_aligned<T>(gemm_tiles_aligned(a.g, true, false), [&](auto AL) {
-    for (int e0 = 0; e0 < a.groups; e0 += int(kMaxGridZ)) {
-      GroupedGemmArgs<T> part = a;
-      part.group0 = e0;
-      const unsigned layers = unsigned(a.groups - e0 < int(kMaxGridZ) ? a.groups - e0 : int(kMaxGridZ));
-      launch(AL, dev::Dim3{ceil_div(a.g.N, kGemmTileN), ceil_div(a.g.M, kGemmTileM), layers}, block, GemmTileShape<T>::kSmemBytes, part);
-    }
-  });
+  const bool aligned = gemm_tiles_aligned(a.g, true, false);
+  for (int e0 = 0; e0 < a.groups; e0 += int(kMaxGridZ)) {
+    GroupedGemmArgs<T> part = a;
+    part.group0 = e0;
+    const dev::Dim3 grid{ceil_div(a.g.N, kGemmTileN), ceil_div(a.g.M, kGemmTileM), unsigned(a.groups - e0 < int(kMaxGridZ) ? a.groups - e0 : int(kMaxGridZ))};
+    with_aligned<T>(aligned, [&](auto AL) { launch(AL, grid, block, GemmTileShape<T>::kSmemBytes, part); });
+  }
 }
 
 }  // namespace mt::kern
