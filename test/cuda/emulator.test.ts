@@ -1,6 +1,7 @@
 // The CUDA kernels on the CPU emulator (test/cuda/emu_tests.cc, built with g++ into
-// build-cuda-emu/): the emulator's own checks, the GEMMs against float64, the planted bugs that
-// must be caught, and the probe fixture recorded on a GPU (when present).
+// build-cuda-emu/): the emulator's own checks, the GEMMs (dense, grouped, batched symmetric) and
+// Newton–Schulz against float64, the SIMT kernels, the planted bugs that must be caught, and the
+// probe fixture recorded on a GPU (when present).
 import test from 'ava';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
