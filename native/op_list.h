@@ -16,10 +16,10 @@
 #define MT_OP_LIST(X)                                                                                              \
   X(matmul, "matmul", custom, Tensor, (const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor* add), 1, 1) \
   X(grouped_matmul, "groupedMatmul", custom, Tensor,                                                               \
-    (const Tensor& x, const Tensor& w, const Tensor& group_sizes, bool trans_b, const Tensor* add), 1, 0) \
+    (const Tensor& x, const Tensor& w, const Tensor& group_sizes, bool trans_b, const Tensor* add), 1, 1) \
   X(grouped_weight_grad, "groupedWeightGrad", custom, Tensor,                                                      \
-    (const Tensor& x, const Tensor& dy, const Tensor& group_sizes), 1, 0)                            \
-  X(newton_schulz, "newtonSchulz", custom, Tensor, (const Tensor& x, const NewtonSchulzOptions& options), 1, 0)   \
+    (const Tensor& x, const Tensor& dy, const Tensor& group_sizes), 1, 1)                            \
+  X(newton_schulz, "newtonSchulz", custom, Tensor, (const Tensor& x, const NewtonSchulzOptions& options), 1, 1)   \
   X(embedding, "embedding", custom, Tensor, (const Tensor& weight, const std::vector<int32_t>& ids), 1, 1)        \
   X(embedding_backward, "embeddingBackward", custom, Tensor,                                                       \
     (const Tensor& dy, const std::vector<int32_t>& ids, int64_t vocab_size), 1, 1)                                 \

@@ -14,6 +14,18 @@ struct NewtonSchulzOptions {
   float eps = 1e-7f;
 };
 
+// The geometry of newtonSchulz on x [m,n] or [batch,m,n]: each matrix is worked on as r x c,
+// r <= c, transposed when m > n.
+struct NewtonSchulzShape {
+  int64_t batch, m, n, r, c;
+  bool transpose;
+};
+inline NewtonSchulzShape newton_schulz_shape(const Tensor& x) {
+  const bool batched = x.rank() == 3;
+  const int64_t m = x.shape[batched ? 1 : 0], n = x.shape[batched ? 2 : 1];
+  return {batched ? x.shape[0] : 1, m, n, m > n ? n : m, m > n ? m : n, m > n};
+}
+
 struct RmsNormResult {
   Tensor y, rstd;  // y [T,D] (dtype of x), rstd [T] f32
 };

@@ -59,11 +59,9 @@ double frobenius(const char* x, DType dt, int64_t n) {
 }  // namespace
 
 Tensor newton_schulz(const Tensor& input, const NewtonSchulzOptions& options) {
-  const bool batched = input.rank() == 3;
-  const int64_t batch = batched ? input.shape[0] : 1;
-  const int64_t m = input.shape[batched ? 1 : 0], n = input.shape[batched ? 2 : 1];
-  const bool transpose = m > n;
-  const int64_t r = transpose ? n : m, c = transpose ? m : n;  // working shape r x c, r <= c
+  const NewtonSchulzShape shape = newton_schulz_shape(input);
+  const int64_t batch = shape.batch, m = shape.m, n = shape.n, r = shape.r, c = shape.c;
+  const bool transpose = shape.transpose;
   const DType dt = input.dtype;
   const int64_t es = static_cast<int64_t>(dtype_size(dt));
   Tensor out = empty_tensor(input.shape, dt);

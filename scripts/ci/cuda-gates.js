@@ -3,7 +3,7 @@
 //   - every kernel source compiles for sm_80 and sm_90 code plus compute_90 PTX, with ptxas
 //     spills and local memory as errors (-Xptxas -warn-spills,-warn-lmem-usage,-Werror);
 //   - each kernel's registers, shared memory, barriers and stack go to BUILD_DIR/cuda-report.txt;
-//   - the PTX of the GEMMs contains mma.sync, ldmatrix and cp.async, and no .local.
+//   - the PTX of the GEMMs (dense, grouped, batched) contains mma.sync, ldmatrix and cp.async, and no .local.
 // usage: cuda-gates.js NVCC BUILD_DIR [HOST_CXX]
 'use strict';
 const { spawnSync } = require('child_process');
@@ -18,7 +18,6 @@ fs.mkdirSync(work, { recursive: true });
 // Every .cu under native/cuda (the kernels' __global__ entries, the probe program, host-only files).
 const walk = (dir) => fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.cu') ? [path.join(dir, e.name)] : []));
 const SOURCES = walk(path.join('native', 'cuda')).sort();
-const GEMM_PTX = 'native/cuda/gemm.cu';
 const ARCHS = ['-gencode', 'arch=compute_80,code=sm_80', '-gencode', 'arch=compute_90,code=sm_90', '-gencode', 'arch=compute_90,code=compute_90'];
 const PTXAS = ['-Xptxas', '-v,-warn-spills,-warn-lmem-usage,-Werror'];
 
@@ -81,28 +80,45 @@ const c = run(cxx, ['-std=c++17', '-O0', '-o', sizesExe, path.join('scripts', 'c
 if (c.status !== 0) fail(`cuda-kernel-sizes.cc: ${c.stderr}`);
 const shapes = new Map(run(sizesExe, []).stdout.trim().split('\n').map((l) => { const [n, t, s] = l.split(' '); return [n, { threads: t, dyn: s }]; }));
 
-// The GEMMs' PTX: mma.sync from ldmatrix'd fragments, cp.async in the aligned kernels, no .local.
-const ptxFile = path.join(work, 'gemm.ptx');
-const p = run(nvcc, ['-std=c++17', '-O3', '-ptx', '-arch=compute_90', GEMM_PTX, '-o', ptxFile]);
-if (p.status !== 0) fail(`PTX of ${GEMM_PTX}: ${p.stderr}`);
-const ptx = fs.readFileSync(ptxFile, 'utf8');
-const count = (re) => (ptx.match(re) || []).length;
-const counts = {
-  'mma.sync.m16n8k16.bf16': count(/mma\.sync\.aligned\.m16n8k16\.row\.col\.f32\.bf16\.bf16\.f32/g),
-  ldmatrix: count(/ldmatrix\.sync\.aligned/g),
-  'cp.async': count(/cp\.async\.cg\.shared\.global/g),
-  '.local': count(/\.local/g),
-};
-const entries = ptx.split(/\.visible \.entry |\.entry /).slice(1);
-const bf16Entries = entries.filter((e) => /gemm_bf16_kernel/.test(e.slice(0, 200)));
-const alignedEntries = bf16Entries.filter((e) => /gemm_bf16_kernelILb[01]ELb[01]ELb1E/.test(e.slice(0, 200)));
-const problems = [];
-if (bf16Entries.length !== 8) problems.push(`expected 8 bf16 GEMM entries in the PTX, found ${bf16Entries.length}`);
-if (bf16Entries.some((e) => !/mma\.sync\.aligned\.m16n8k16/.test(e) || !/ldmatrix\.sync\.aligned/.test(e))) problems.push('a bf16 GEMM entry without mma.sync or ldmatrix');
-if (alignedEntries.length !== 4 || alignedEntries.some((e) => !/cp\.async\.cg\.shared\.global/.test(e) || !/cp\.async\.wait_group/.test(e)))
-  problems.push('an aligned bf16 GEMM entry without cp.async / cp.async.wait_group');
-if (counts['.local'] > 0) problems.push(`${counts['.local']} .local in the PTX`);
-if (problems.length) fail(`PTX of ${GEMM_PTX}: ${problems.join('; ')}`);
+// The GEMMs' PTX: every bf16 entry has mma.sync from ldmatrix'd fragments, every aligned one
+// cp.async, no entry .local. Per file: which entries are bf16 and aligned (from their mangled
+// template arguments: t = bf16 elements, the Aligned flag), and how many there must be.
+const GEMM_PTX = [
+  { src: 'native/cuda/gemm.cu', bf16: /gemm_bf16_kernel/, aligned: /gemm_bf16_kernelILb[01]ELb[01]ELb1E/, entries: 8, alignedEntries: 4 },
+  {
+    src: 'native/cuda/gemm_grouped.cu',
+    bf16: /grouped_(matmul|weight_grad)_kernelIt/,
+    aligned: /grouped_matmul_kernelItLb[01]ELb1E|grouped_weight_grad_kernelItLb1E/,
+    entries: 6,
+    alignedEntries: 3,
+  },
+  { src: 'native/cuda/gemm_batched.cu', bf16: /batched_gemm_kernelIt/, aligned: /batched_gemm_kernelItLb[01]ELb1E/, entries: 4, alignedEntries: 2 },
+];
+const ptxSummaries = [];
+for (const g of GEMM_PTX) {
+  const ptxFile = path.join(work, path.basename(g.src, '.cu') + '.ptx');
+  const p = run(nvcc, ['-std=c++17', '-O3', '-ptx', '-arch=compute_90', g.src, '-o', ptxFile]);
+  if (p.status !== 0) fail(`PTX of ${g.src}: ${p.stderr}`);
+  const ptx = fs.readFileSync(ptxFile, 'utf8');
+  const count = (re) => (ptx.match(re) || []).length;
+  const counts = {
+    'mma.sync.m16n8k16.bf16': count(/mma\.sync\.aligned\.m16n8k16\.row\.col\.f32\.bf16\.bf16\.f32/g),
+    ldmatrix: count(/ldmatrix\.sync\.aligned/g),
+    'cp.async': count(/cp\.async\.cg\.shared\.global/g),
+    '.local': count(/\.local/g),
+  };
+  const entries = ptx.split(/\.visible \.entry |\.entry /).slice(1);
+  const bf16Entries = entries.filter((e) => g.bf16.test(e.slice(0, 200)));
+  const alignedEntries = bf16Entries.filter((e) => g.aligned.test(e.slice(0, 200)));
+  const problems = [];
+  if (bf16Entries.length !== g.entries) problems.push(`expected ${g.entries} bf16 GEMM entries in the PTX, found ${bf16Entries.length}`);
+  if (bf16Entries.some((e) => !/mma\.sync\.aligned\.m16n8k16/.test(e) || !/ldmatrix\.sync\.aligned/.test(e))) problems.push('a bf16 GEMM entry without mma.sync or ldmatrix');
+  if (alignedEntries.length !== g.alignedEntries || alignedEntries.some((e) => !/cp\.async\.cg\.shared\.global/.test(e) || !/cp\.async\.wait_group/.test(e)))
+    problems.push('an aligned bf16 GEMM entry without cp.async / cp.async.wait_group');
+  if (counts['.local'] > 0) problems.push(`${counts['.local']} .local in the PTX`);
+  if (problems.length) fail(`PTX of ${g.src}: ${problems.join('; ')}`);
+  ptxSummaries.push(`# PTX (compute_90) of ${g.src}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}; all ${g.entries} bf16 entries have mma.sync and ldmatrix, the ${g.alignedEntries} aligned ones cp.async`);
+}
 
 const version = (run(nvcc, ['--version']).stdout.match(/release [\d.]+/) || ['?'])[0];
 const pad = (s, n) => String(s).padEnd(n);
@@ -112,9 +128,10 @@ const lines = [
   `${pad('kernel', 54)}${pad('arch', 7)}${pad('regs', 6)}${pad('threads', 9)}${pad('static smem', 13)}${pad('dynamic smem', 14)}${pad('barriers', 10)}stack/spills`,
 ];
 for (const r of rows.sort((a, b) => a.name.localeCompare(b.name) || a.arch.localeCompare(b.arch))) {
-  const shape = shapes.get(r.name.replace(/<.*$/, '')) || { threads: '?', dyn: '?' };
+  const byType = r.name.replace(/ /g, '_').replace(/[,>].*$/, '');  // "grouped_matmul_kernel<unsigned_short"
+  const shape = shapes.get(byType) || shapes.get(r.name.replace(/<.*$/, '')) || { threads: '?', dyn: '?' };
   lines.push(`${pad(r.name, 54)}${pad(r.arch, 7)}${pad(r.regs, 6)}${pad(shape.threads, 9)}${pad(r.smem, 13)}${pad(shape.dyn, 14)}${pad(r.barriers, 10)}${r.stack}/${r.spills}`);
 }
-lines.push(`# PTX (compute_90) of ${GEMM_PTX}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}; every bf16 entry has mma.sync and ldmatrix, every aligned one cp.async`);
+lines.push(...ptxSummaries);
 fs.writeFileSync(path.join(buildDir, 'cuda-report.txt'), lines.join('\n') + '\n');
 console.log(`cuda-gates: ${rows.length} kernel builds pass; report in ${path.join(buildDir, 'cuda-report.txt')}`);

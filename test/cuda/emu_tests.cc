@@ -2,10 +2,13 @@
 // test/cuda/CMakeLists.txt and run by test/cuda/emulator.test.ts; one group per argument:
 //   emulator   the emulator's own checks (barriers, races, cp.async) on small kernels, clean and buggy
 //   gemm       bf16 (mma.sync) and f32 (FFMA) GEMMs against float64, odd shapes, both transposes, add
-//   planted    bugs planted in the bf16 GEMM (fragment index, missing barrier, tile edge) must be caught
+//   planted    bugs planted in the bf16 GEMM (fragment index, missing barrier, tile edge), the grouped
+//              GEMMs (schedule, group edge) and the symmetric GEMM (no mirror) must be caught
 //   simt       the SIMT kernels (elementwise, reductions, optimizers, nn ops) against float64
 //   moe        the MoE kernels (route, permute, unpermute, balance loss, backwards) against float64
 //   attention  the attention kernels against float64, and the float64 backward against finite differences
+//   grouped    the grouped GEMMs (device schedule, empty groups, tile edges) against float64
+//   newton-schulz  the symmetric batched GEMM and batched Newton–Schulz against float64
 //   probes     the probe kernels on the emulator against test/fixtures/cuda-probes.json (when present)
 //   write-probes FILE   writes the emulator's probe results as JSON (the device run's dry run)
 // Prints one line per check ("ok - ..." / "not ok - ..."); exits 1 if any failed.
@@ -206,29 +209,6 @@ void emulator_tests() {
 // ---------------------------------------------------------------- GEMMs against float64
 std::mt19937_64 rng(20261207);
 
-struct Check {
-  double max_err = 0, max_ratio = 0;
-  int64_t bad = 0, nan = 0;
-};
-
-// C (rows x cols) against ref: |c - ref| <= rel * |ref| + abs_scale[i] * eps_acc.
-template <class T, class ToF>
-Check compare(const std::vector<T>& c, const std::vector<double>& ref, const std::vector<double>& scale, double rel, double acc_eps, ToF to_f) {
-  Check k;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    const double v = to_f(c[i]);
-    if (std::isnan(v)) {
-      ++k.nan;
-      continue;
-    }
-    const double err = std::fabs(v - ref[i]), tol = rel * std::fabs(ref[i]) + acc_eps * scale[i] + 1e-30;
-    k.max_err = std::max(k.max_err, err);
-    k.max_ratio = std::max(k.max_ratio, err / tol);
-    if (err > tol) ++k.bad;
-  }
-  return k;
-}
-
 struct Case {
   int M, N, K;
 };
@@ -378,6 +358,7 @@ void planted_tests() {
   caught("missing barrier before a stage is refilled (plain loads)", bf16_case<Plant::MissingBarrier>({37, 53, 75}, false, true, false, 0));
   caught("off-by-one at the K edge of a tile (plain loads)", bf16_case<Plant::TileEdge>({37, 21, 45}, false, true, false, 0));
   caught("off-by-one at the K edge of a tile (cp.async)", bf16_case<Plant::TileEdge>({16, 24, 40}, false, true, false, 0));
+  grouped_planted_tests();
 }
 
 // ---------------------------------------------------------------- probes
@@ -438,12 +419,14 @@ int main(int argc, char** argv) {
   else if (group == "simt") simt_tests();
   else if (group == "moe") moe_tests();
   else if (group == "attention") attention_tests();
+  else if (group == "grouped") grouped_tests();
+  else if (group == "newton-schulz") newton_schulz_tests();
   else if (group == "probes") probe_tests(argc > 2 ? argv[2] : "test/fixtures/cuda-probes.json");
   else if (group == "write-probes" && argc > 2) {
     std::ofstream(argv[2]) << probe::to_json(emulated_probes());
     std::printf("wrote %s\n", argv[2]);
   } else {
-    std::fprintf(stderr, "usage: %s emulator|gemm|planted|simt|moe|attention|probes [fixture]|write-probes FILE\n", argv[0]);
+    std::fprintf(stderr, "usage: %s emulator|gemm|planted|simt|moe|attention|grouped|newton-schulz|probes [fixture]|write-probes FILE\n", argv[0]);
     return 2;
   }
   return failures ? 1 : 0;

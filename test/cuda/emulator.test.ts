@@ -1,6 +1,7 @@
 // The CUDA kernels on the CPU emulator (test/cuda/emu_tests.cc, built with g++ into
-// build-cuda-emu/): the emulator's own checks, the GEMMs against float64, the planted bugs that
-// must be caught, and the probe fixture recorded on a GPU (when present).
+// build-cuda-emu/): the emulator's own checks, the GEMMs (dense, grouped, batched symmetric) and
+// Newton–Schulz against float64, the SIMT kernels, the planted bugs that must be caught, and the
+// probe fixture recorded on a GPU (when present).
 import test from 'ava';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -20,7 +21,7 @@ test.before(() => {
   built = configure.status === 0 ? run('cmake', ['--build', buildDir, '-j', '2']) : configure;
 });
 
-for (const group of ['emulator', 'gemm', 'planted', 'simt', 'moe', 'attention', 'probes']) {
+for (const group of ['emulator', 'gemm', 'planted', 'simt', 'moe', 'attention', 'grouped', 'newton-schulz', 'probes']) {
   test(`cuda emulator: ${group}`, (t) => {
     t.is(built!.status, 0, `building the emulator tests failed:\n${built!.out}`);
     const r = run(exe, [group, path.join(root, 'test', 'fixtures', 'cuda-probes.json')]);

@@ -13,24 +13,16 @@
 
 #include "../../native/cuda/kernels/simt_common.cuh"
 #include "report.h"
+#include "values.h"
 
 namespace emu_check {
 
 using namespace mt;
+using namespace mt::test;
 using kern::Elementwise;
 using kern::RowBlock;
-using bf16 = uint16_t;
 inline std::mt19937_64 rng(20261201);
 
-inline double wide(float v) { return v; }
-inline double wide(bf16 v) { return dev::bf16_to_f32(v); }
-template <class T>
-T narrow(double v) {
-  if constexpr (sizeof(T) == 2) return dev::f32_to_bf16(float(v));
-  else return float(v);
-}
-template <class T>
-const char* tname() { return sizeof(T) == 2 ? "bf16" : "f32"; }
 // Relative tolerance of a result stored in T and computed in float.
 template <class T>
 double tol() { return sizeof(T) == 2 ? 1.0 / 128 : 2e-6; }

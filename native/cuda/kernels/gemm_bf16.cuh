@@ -51,15 +51,16 @@ MT_DEVICE void gemm_bf16_load_tile(dev::Smem<uint16_t> dst, int ld_s, const uint
   }
 }
 
-template <bool TA, bool TB, bool Aligned, Plant P = Plant::None>
-MT_DEVICE void gemm_bf16_body(const GemmArgs<uint16_t>& p) {
+// The output tile at (m0, n0), computed by the whole block (the grouped and batched GEMMs pick
+// the tile and the problem, gemm_bf16_body the dense case).
+template <bool TA, bool TB, bool Aligned, Plant P = Plant::None, bool Sym = false>
+MT_DEVICE void gemm_bf16_tile(const GemmArgs<uint16_t>& p, int m0, int n0) {
   using T = GemmBf16Tile;
   constexpr int BM = T::BM, BN = T::BN, BK = T::BK;
   constexpr int lda_s = TA ? BM + T::kPad : BK + T::kPad;  // A tile: [BK][BM] if transposed, else [BM][BK]
   constexpr int ldb_s = TB ? BK + T::kPad : BN + T::kPad;  // B tile: [BN][BK] if transposed, else [BK][BN]
   const int tid = int(dev::thread_rank()), lane = tid & 31, warp = tid >> 5;
   const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;
-  const int m0 = int(dev::block_idx().y) * BM, n0 = int(dev::block_idx().x) * BN;
   const auto a_tile = [](int s) { return dev::shared_at<uint16_t>(size_t(2 * s) * T::kTileElems * sizeof(uint16_t)); };
   const auto b_tile = [](int s) { return dev::shared_at<uint16_t>(size_t(2 * s + 1) * T::kTileElems * sizeof(uint16_t)); };
 
@@ -132,13 +133,13 @@ MT_DEVICE void gemm_bf16_body(const GemmArgs<uint16_t>& p) {
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const frag::RowCol rc = frag::mma_c(lane, P == Plant::FragmentIndex ? i ^ 1 : i);
-        const int row = m0 + wm + mi * 16 + rc.row, col = n0 + wn + ni * 8 + rc.col;
-        if (row < p.M && col < p.N) {
-          float v = acc[mi][ni][i];
-          if (p.D) v += dev::bf16_to_f32(p.D[int64_t(row) * p.ldd + col]);
-          p.C[int64_t(row) * p.ldc + col] = dev::f32_to_bf16(v);
-        }
+        gemm_store<uint16_t, Sym, P>(p, m0 + wm + mi * 16 + rc.row, n0 + wn + ni * 8 + rc.col, acc[mi][ni][i]);
       }
+}
+
+template <bool TA, bool TB, bool Aligned, Plant P = Plant::None>
+MT_DEVICE void gemm_bf16_body(const GemmArgs<uint16_t>& p) {
+  gemm_bf16_tile<TA, TB, Aligned, P>(p, int(dev::block_idx().y) * GemmBf16Tile::BM, int(dev::block_idx().x) * GemmBf16Tile::BN);
 }
 
 // Launches through launch(kernel_flags..., grid, block, smem_bytes) for the case at hand.

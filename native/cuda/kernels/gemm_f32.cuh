@@ -26,12 +26,12 @@ MT_DEVICE void gemm_f32_load_tile(dev::Smem<float> tile, const float* src, int l
   }
 }
 
-template <bool TA, bool TB>
-MT_DEVICE void gemm_f32_body(const GemmArgs<float>& p) {
+// The output tile at (m0, n0), computed by the whole block (as gemm_bf16_tile).
+template <bool TA, bool TB, Plant P = Plant::None, bool Sym = false>
+MT_DEVICE void gemm_f32_tile(const GemmArgs<float>& p, int m0, int n0) {
   using T = GemmF32Tile;
   constexpr int BM = T::BM, BN = T::BN, BK = T::BK, lda_s = BM + T::kPad, ldb_s = BN + T::kPad;
   const int tid = int(dev::thread_rank()), tx = tid & 15, ty = tid >> 4;
-  const int m0 = int(dev::block_idx().y) * BM, n0 = int(dev::block_idx().x) * BN;
   const dev::Smem<float> as = dev::shared_at<float>(0), bs = dev::shared_at<float>(size_t(BK) * lda_s * sizeof(float));
   float acc[4][4] = {};
   for (int k0 = 0; k0 < p.K; k0 += BK) {
@@ -55,10 +55,12 @@ MT_DEVICE void gemm_f32_body(const GemmArgs<float>& p) {
 #pragma unroll
   for (int i = 0; i < 4; ++i)
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int row = m0 + ty + 16 * i, col = n0 + tx + 16 * j;
-      if (row < p.M && col < p.N) p.C[int64_t(row) * p.ldc + col] = acc[i][j] + (p.D ? p.D[int64_t(row) * p.ldd + col] : 0.f);
-    }
+    for (int j = 0; j < 4; ++j) gemm_store<float, Sym, P>(p, m0 + ty + 16 * i, n0 + tx + 16 * j, acc[i][j]);
+}
+
+template <bool TA, bool TB>
+MT_DEVICE void gemm_f32_body(const GemmArgs<float>& p) {
+  gemm_f32_tile<TA, TB>(p, int(dev::block_idx().y) * GemmF32Tile::BM, int(dev::block_idx().x) * GemmF32Tile::BN);
 }
 
 template <class Launch>
