@@ -13,9 +13,9 @@ __global__ void __launch_bounds__(kern::GemmTileShape<T>::kThreads) batched_gemm
 }  // namespace
 
 template <class T>
-cudaError_t batched_gemm(const kern::launch_kernel("BatchedGemmArgs", BatchedGemmArgs<T>& a, int64_t batch, bool sym, cudaStream_t stream) {
+cudaError_t batched_gemm(const kern::BatchedGemmArgs<T>& a, int64_t batch, bool sym, cudaStream_t stream) {
   kern::batched_gemm_dispatch(a, batch, sym, [&](auto S, auto AL, dev::Dim3 grid, dev::Dim3 block, size_t smem, const kern::BatchedGemmArgs<T>& part) {
-    batched_gemm_kernel<T, decltype(S)::value, decltype(AL)::value>, to_dim3(grid), to_dim3(block), smem, stream, part);
+    launch_kernel("batched_gemm_kernel", batched_gemm_kernel<T, decltype(S)::value, decltype(AL)::value>, to_dim3(grid), to_dim3(block), smem, stream, part);
   });
   return cudaGetLastError();
 }

@@ -30,17 +30,17 @@ cudaError_t group_schedule(const int32_t* sizes, int groups, int32_t* offsets, i
 }
 
 template <class T>
-cudaError_t grouped_matmul_gemm(const kern::launch_kernel("GroupedGemmArgs", GroupedGemmArgs<T>& a, int64_t rows, bool trans_b, cudaStream_t stream) {
+cudaError_t grouped_matmul_gemm(const kern::GroupedGemmArgs<T>& a, int64_t rows, bool trans_b, cudaStream_t stream) {
   kern::grouped_matmul_dispatch(a, rows, trans_b, [&](auto TB, auto AL, dev::Dim3 grid, dev::Dim3 block, size_t smem, const kern::GroupedGemmArgs<T>& part) {
-    grouped_matmul_kernel<T, decltype(TB)::value, decltype(AL)::value>, to_dim3(grid), to_dim3(block), smem, stream, part);
+    launch_kernel("grouped_matmul_kernel", grouped_matmul_kernel<T, decltype(TB)::value, decltype(AL)::value>, to_dim3(grid), to_dim3(block), smem, stream, part);
   });
   return cudaGetLastError();
 }
 
 template <class T>
-cudaError_t grouped_weight_grad_gemm(const kern::launch_kernel("GroupedGemmArgs", GroupedGemmArgs<T>& a, cudaStream_t stream) {
+cudaError_t grouped_weight_grad_gemm(const kern::GroupedGemmArgs<T>& a, cudaStream_t stream) {
   kern::grouped_weight_grad_dispatch(a, [&](auto AL, dev::Dim3 grid, dev::Dim3 block, size_t smem, const kern::GroupedGemmArgs<T>& part) {
-    grouped_weight_grad_kernel<T, decltype(AL)::value>, to_dim3(grid), to_dim3(block), smem, stream, part);
+    launch_kernel("grouped_weight_grad_kernel", grouped_weight_grad_kernel<T, decltype(AL)::value>, to_dim3(grid), to_dim3(block), smem, stream, part);
   });
   return cudaGetLastError();
 }
