@@ -9,8 +9,12 @@ bench/cuda-summary.ts, turns them into TFLOP/s with moontrain's FLOP counts).
 import argparse
 import json
 import os
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_twin import newton_schulz  # noqa: E402  (Muon's Newton-Schulz as the twin writes it, bf16)
 
 
 def zipf_groups(total, experts, s=1.0):
@@ -38,19 +42,6 @@ def time_ms(fn, repeats, inner):
         samples.append(start.elapsed_time(end) / inner)
     samples.sort()
     return samples[len(samples) // 2]
-
-
-def newton_schulz(g, steps=5):
-    a, b, c = 3.4445, -4.7750, 2.0315
-    x = g.bfloat16()
-    wide = x.size(-2) <= x.size(-1)
-    if not wide:
-        x = x.mT
-    x = x / (x.norm(dim=(-2, -1), keepdim=True) + 1e-7)
-    for _ in range(steps):
-        s = x @ x.mT
-        x = a * x + (b * s + c * (s @ s)) @ x
-    return x if wide else x.mT
 
 
 def main():
