@@ -158,6 +158,10 @@ test('a glob matching nothing, mixed widths, mixed vocabularies, a foreign file 
 
 test('the fingerprint of a shard set: stable, and changed by a shard added, rewritten or touched; it reads only heads and tails', (t) => {
   const s = shards([200_000, 1000], { seed: 8 });
+  // Whole-second times, which utimes restores exactly (a Date keeps only milliseconds, and seconds
+  // as a double can land a nanosecond below the millisecond the fingerprint reads).
+  const whole = new Date('2026-01-01T00:00:00Z');
+  for (const f of fs.readdirSync(s.dir)) fs.utimesSync(path.join(s.dir, f), whole, whole);
   const fp = dataFingerprint(s.pattern);
   t.is(fp.files, 2);
   t.is(fp.size, fs.statSync(path.join(s.dir, 'train_000000.bin')).size + fs.statSync(path.join(s.dir, 'train_000001.bin')).size);
