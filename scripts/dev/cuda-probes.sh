@@ -31,6 +31,11 @@ if [ ! -x "$out_dir/cuda_probes" ] || [ -n "$(find native/cuda/probes native/cud
   timeout 300 "$nvcc" -std=c++17 -O2 -o "$out_dir/cuda_probes" native/cuda/probes/probe_main.cu \
     -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 fi
+# The Hopper probe (wgmma fragment and shared-memory layouts, for part 2): sm_90a only.
+if [ ! -x "$out_dir/wgmma_probe" ] || [ native/cuda/probes/wgmma_probe_main.cu -nt "$out_dir/wgmma_probe" ]; then
+  echo "== building the wgmma probe ($nvcc, sm_90a)"
+  timeout 300 "$nvcc" -std=c++17 -O2 -o "$out_dir/wgmma_probe" native/cuda/probes/wgmma_probe_main.cu -gencode arch=compute_90a,code=sm_90a
+fi
 if command -v cmake >/dev/null; then
   echo "== building the emulator's tests"
   cmake -S test/cuda -B build-cuda-emu -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -55,6 +60,10 @@ if [ "$dry" = 1 ]; then
   exit 0
 fi
 
+if nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | grep -q '^9\.0'; then
+  echo "== the wgmma probe (Hopper): test/fixtures/cuda-probes-sm90.json"
+  timeout 60 "$out_dir/wgmma_probe" test/fixtures/cuda-probes-sm90.json || echo "the wgmma probe FAILED (exit $?); the other probes go on"
+fi
 echo "== running the probes on the GPU"
 timeout 120 "$out_dir/cuda_probes" "$out_dir/gpu-probes.json"
 mkdir -p "$(dirname "$fixture")"
