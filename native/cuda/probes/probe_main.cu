@@ -5,23 +5,19 @@
 #include <fstream>
 #include <vector>
 
+#include "probe_host.h"
 #include "probe_json.h"
 #include "probes.cuh"
 
 namespace {
+
+using mt::probe::check;
 
 template <int N, bool Trans>
 __global__ void probe_ldmatrix_kernel(uint32_t* out) {
   mt::probe::ldmatrix_body<N, Trans>(out);
 }
 __global__ void probe_mma_kernel(float* out) { mt::probe::mma_body(out); }
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    std::fprintf(stderr, "cuda-probes: %s: %s\n", what, cudaGetErrorString(e));
-    std::exit(1);
-  }
-}
 
 template <int N, bool Trans>
 std::vector<uint32_t> run_ldmatrix() {
@@ -39,12 +35,8 @@ std::vector<uint32_t> run_ldmatrix() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUTPUT.json\n", argv[0]);
-    return 2;
-  }
   cudaDeviceProp prop;
-  check(cudaGetDeviceProperties(&prop, 0), "device 0");
+  const char* output = mt::probe::open_probe("cuda-probes", argc, argv, prop);
   mt::probe::Results r;
   r.device = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
   r.ldmatrix = {run_ldmatrix<1, false>(), run_ldmatrix<1, true>(), run_ldmatrix<2, false>(),
@@ -57,7 +49,7 @@ int main(int argc, char** argv) {
   r.mma.resize(n);
   check(cudaMemcpy(r.mma.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost), "mma probe results");
   check(cudaFree(d), "cudaFree");
-  std::ofstream(argv[1]) << mt::probe::to_json(r);
-  std::printf("cuda-probes: wrote %s (%s)\n", argv[1], r.device.c_str());
+  std::ofstream(output) << mt::probe::to_json(r);
+  std::printf("cuda-probes: wrote %s (%s)\n", output, r.device.c_str());
   return 0;
 }

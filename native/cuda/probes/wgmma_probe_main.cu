@@ -19,7 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "probe_host.h"
+
 namespace {
+
+using mt::probe::check;
 
 constexpr int kThreads = 128;          // one warpgroup
 constexpr int kRegs = 8;               // m64n16 f32: 64 * 16 / 128 per thread
@@ -82,22 +86,11 @@ __global__ void __launch_bounds__(kThreads) wgmma_probe_kernel(float* out, uint6
 #endif
 }
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    std::fprintf(stderr, "wgmma-probe: %s: %s\n", what, cudaGetErrorString(e));
-    std::exit(1);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUTPUT.json\n", argv[0]);
-    return 2;
-  }
   cudaDeviceProp prop;
-  check(cudaGetDeviceProperties(&prop, 0), "device 0");
+  const char* output = mt::probe::open_probe("wgmma-probe", argc, argv, prop);
   if (prop.major != 9) {
     std::fprintf(stderr, "wgmma-probe: %s is sm_%d%d; wgmma needs sm_90\n", prop.name, prop.major, prop.minor);
     return 3;
@@ -136,7 +129,7 @@ int main(int argc, char** argv) {
     json += "]";
   }
   json += "\n  ]\n}\n";
-  std::ofstream(argv[1]) << json;
-  std::printf("wgmma-probe: wrote %s (%s)\n", argv[1], prop.name);
+  std::ofstream(output) << json;
+  std::printf("wgmma-probe: wrote %s (%s)\n", output, prop.name);
   return 0;
 }
