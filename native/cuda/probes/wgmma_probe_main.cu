@@ -29,7 +29,7 @@ constexpr int kThreads = 128;          // one warpgroup
 constexpr int kRegs = 8;               // m64n16 f32: 64 * 16 / 128 per thread
 constexpr int kRuns = 3;               // base-16 digits of the element index
 constexpr int kModes = 4;              // 0 none, 1 128B, 2 64B, 3 32B (the descriptor's encoding)
-constexpr int kARegionBytes = 64 * 128;  // 64 rows of up to 128 bytes
+[[maybe_unused]] constexpr int kARegionBytes = 64 * 128;  // 64 rows of up to 128 bytes (used only under sm_90a)
 constexpr int kBBytes = 16 * 16 * 2;
 
 // Row pitch of A's K-major tile in each swizzle mode, and the descriptor's stride byte offset (8 rows).
