@@ -179,10 +179,11 @@ export function segmentPath(jobName: string): string {
  * copy and the result back to its device (host-staged collectives).
  */
 function hostStaged(input: Tensor, output: Tensor | undefined, run: (input: Tensor, output?: Tensor) => Tensor): Tensor {
-  if (input.device === 'cpu' && (output === undefined || output.device === 'cpu')) return run(input, output);
-  const hostIn = input.to('cpu');
+  // Anything else (host tensors, and bad arguments the native side names) goes straight through.
+  if ((input as Partial<Tensor> | undefined)?.device !== 'cuda' && (output as Partial<Tensor> | undefined)?.device !== 'cuda') return run(input, output);
+  const hostIn = input.device === 'cuda' ? input.to('cpu') : input;
   const result = run(hostIn);
-  hostIn.dispose();
+  if (hostIn !== input) hostIn.dispose();
   const back = result.to(output?.device ?? input.device);
   if (back !== result) result.dispose();
   if (!output) return back;
