@@ -1,0 +1,26 @@
+// The house stays readable: every folder named in docs/design.md's table ("Where things are") with
+// its job.
+import test from 'ava';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const root = path.join(__dirname, '..');
+const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 })
+  .split('\0')
+  .filter((f) => f !== '');
+
+test("docs/design.md's table has a row for every folder in the repository", (t) => {
+  // Folders up to three deep; the subfolders of bench/results/ (one per run) are data.
+  const folders = new Set<string>();
+  for (const f of tracked) {
+    const parts = f.split('/').slice(0, -1);
+    for (let depth = 1; depth <= Math.min(3, parts.length); depth++) folders.add(parts.slice(0, depth).join('/'));
+  }
+  const expected = [...folders].filter((d) => !/^bench\/results\/./.test(d) && !/^test\/fixtures\/./.test(d)).sort();
+  const design = fs.readFileSync(path.join(root, 'docs', 'design.md'), 'utf8');
+  const rows = [...design.matchAll(/^\| `([^`]+)\/` \| \S/gm)].map((m) => m[1]!);
+  t.true(rows.length > 0, "docs/design.md has no '| `folder/` | its job |' rows");
+  t.deepEqual(expected.filter((d) => !rows.includes(d)), [], 'folders with no row in docs/design.md');
+  t.deepEqual(rows.filter((d) => !folders.has(d)), [], 'rows of docs/design.md for folders that are not in the repository');
+});
