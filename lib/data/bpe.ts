@@ -12,39 +12,24 @@
 // Face tokenizers does with added tokens, and gives their id; merges never touch their text.
 // decode() writes their text.
 //
-// Pre-splitting: the text is first cut into chunks with GPT-2's pattern: contractions ('s 't 're
-// 've 'm 'll 'd), then ` ?letters`, ` ?digits`, ` ?other` (a single leading space joins the next
-// word or run), then whitespace runs (a run before a word leaves its last space to the word).
-// Merges never cross chunk boundaries, and the chunks concatenate back to the text.
-//
-// Training (BpeTokenizer.train): count the chunks once; then repeatedly merge the most frequent
-// adjacent pair (counted over chunk occurrences), ties broken by the lower pair (a, then b), until
-// the vocabulary has `vocabSize` tokens or the best pair occurs fewer than `minFrequency` times
-// (then the vocabulary is smaller: check `tokenizer.vocabSize`). Pair counts are updated
-// incrementally from the changes around each merged occurrence, and a max-heap with lazy
-// invalidation finds the best pair, so a merge costs only the chunks that contain its pair.
+// The text is cut into GPT-2's chunks first (bpe-text.ts); merges never cross a chunk boundary.
+// Training is in bpe-train.ts, the JSON form in bpe-json.ts.
 //
 // Encoding applies the merges to each chunk in rank order (the lowest-ranked adjacent pair first,
 // leftmost first among equals), which gives exactly what training's sequential merges give;
 // results are cached per distinct chunk.
-//
-// JSON form: { type: 'byte-bpe', version: 1, vocabSize, merges: [[a, b], ...], specialTokens?:
-// [text, ...] } with vocabSize === 256 + merges.length + specialTokens.length (files written
-// before special tokens have none). Only moontrain's order has this form; a foreign tokenizer is
-// kept as its tokenizer.json.
-import * as fs from 'fs';
 import { writeFileAtomic } from '../io/atomic';
+import { MAX_VOCAB, PairHeap } from './bpe-pairs';
+import { parseBpeJson, type BpeJson } from './bpe-json';
+import { CHUNK_PATTERN, checkSpecials, checkText, END_OF_TEXT, splitOn } from './bpe-text';
+import { trainMerges } from './bpe-train';
 import { badFile, checkInt, checkPath, describe, invalid } from './errors';
 import { readFileNamed } from './read-file';
 
-/** GPT-2's pre-tokenization pattern. */
-const CHUNK_PATTERN = /'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export { MAX_VOCAB } from './bpe-pairs';
+export type { BpeJson } from './bpe-json';
+export { END_OF_TEXT, preTokenize } from './bpe-text';
 
-/** The end-of-text token of moontrain's tokenizers (GPT-2's): documents are separated by it. */
-export const END_OF_TEXT = '<|endoftext|>';
-
-/** The largest vocabulary (pair keys a * MAX_VOCAB + b stay exact in a double). */
-export const MAX_VOCAB = 1 << 24;
 const K = MAX_VOCAB;
 /** Distinct chunks kept in the encode cache before it is cleared. */
 const CACHE_LIMIT = 1 << 18;
@@ -55,14 +40,6 @@ export interface BpeTrainOptions {
   /** Stop early when the most frequent pair occurs fewer times than this (default 2). */
   minFrequency?: number;
   /** Special tokens, given the last ids in this order (default none; moontrain's data uses [END_OF_TEXT]). */
-  specialTokens?: string[];
-}
-
-export interface BpeJson {
-  type: 'byte-bpe';
-  version: 1;
-  vocabSize: number;
-  merges: [number, number][];
   specialTokens?: string[];
 }
 
@@ -90,215 +67,6 @@ export interface BpeParts {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-function isWellFormed(s: string): boolean {
-  const f = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
-  if (f) return f.call(s);
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
-}
-
-function checkText(op: string, argument: string, text: unknown): string {
-  if (typeof text !== 'string') throw invalid(op, argument, 'a string', describe(text));
-  if (!isWellFormed(text)) throw invalid(op, argument, 'a well-formed string (UTF-16 with no lone surrogates)', 'a string with a lone surrogate');
-  return text;
-}
-
-/** The GPT-2 style chunks of a text, in order (they concatenate back to the text). */
-export function preTokenize(text: string): string[] {
-  return text.match(CHUNK_PATTERN) ?? [];
-}
-
-// ---------------------------------------------------------------------------------------------
-// a binary heap of (priority, key) pairs, for training (max count, then min key) and for
-// encoding (min rank, then min position)
-// ---------------------------------------------------------------------------------------------
-
-class PairHeap {
-  private readonly pri: number[] = [];
-  private readonly key: number[] = [];
-  /** maxFirst: larger priority first; ties: smaller key first. Otherwise smaller priority first. */
-  constructor(private readonly maxFirst: boolean) {}
-
-  get size(): number {
-    return this.pri.length;
-  }
-
-  private before(i: number, j: number): boolean {
-    const pi = this.pri[i]!;
-    const pj = this.pri[j]!;
-    if (pi !== pj) return this.maxFirst ? pi > pj : pi < pj;
-    return this.key[i]! < this.key[j]!;
-  }
-
-  private swap(i: number, j: number): void {
-    const p = this.pri[i]!;
-    this.pri[i] = this.pri[j]!;
-    this.pri[j] = p;
-    const k = this.key[i]!;
-    this.key[i] = this.key[j]!;
-    this.key[j] = k;
-  }
-
-  push(priority: number, key: number): void {
-    this.pri.push(priority);
-    this.key.push(key);
-    let i = this.pri.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(i, parent)) break;
-      this.swap(i, parent);
-      i = parent;
-    }
-  }
-
-  /** Removes the top; its priority and key are left in `top`. */
-  pop(top: { priority: number; key: number }): void {
-    top.priority = this.pri[0]!;
-    top.key = this.key[0]!;
-    const lastP = this.pri.pop()!;
-    const lastK = this.key.pop()!;
-    const n = this.pri.length;
-    if (n === 0) return;
-    this.pri[0] = lastP;
-    this.key[0] = lastK;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this.before(r, l) ? r : l;
-      if (!this.before(c, i)) break;
-      this.swap(c, i);
-      i = c;
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// training
-// ---------------------------------------------------------------------------------------------
-
-/** Merges learnt from the texts between special tokens (a merge never crosses one). */
-function trainMerges(pieces: string[], vocabSize: number, minFrequency: number): [number, number][] {
-  // Distinct chunks and their frequencies.
-  const chunkFreq = new Map<string, number>();
-  for (const text of pieces) {
-    CHUNK_PATTERN.lastIndex = 0;
-    for (let m = CHUNK_PATTERN.exec(text); m !== null; m = CHUNK_PATTERN.exec(text)) {
-      const c = m[0];
-      chunkFreq.set(c, (chunkFreq.get(c) ?? 0) + 1);
-    }
-  }
-  const words: Int32Array[] = [];
-  const lens: number[] = [];
-  const freqs: number[] = [];
-  for (const [chunk, f] of chunkFreq) {
-    const bytes = encoder.encode(chunk);
-    if (bytes.length < 2) continue; // a single byte has no pair
-    words.push(Int32Array.from(bytes));
-    lens.push(bytes.length);
-    freqs.push(f);
-  }
-  chunkFreq.clear();
-
-  // Pair counts and, for each pair, the words that (may) contain it.
-  const counts = new Map<number, number>();
-  const where = new Map<number, Set<number>>();
-  const addWhere = (key: number, w: number): void => {
-    let s = where.get(key);
-    if (!s) where.set(key, (s = new Set()));
-    s.add(w);
-  };
-  for (let w = 0; w < words.length; w++) {
-    const ids = words[w]!;
-    const f = freqs[w]!;
-    for (let i = 0; i + 1 < lens[w]!; i++) {
-      const key = ids[i]! * K + ids[i + 1]!;
-      counts.set(key, (counts.get(key) ?? 0) + f);
-      addWhere(key, w);
-    }
-  }
-  const heap = new PairHeap(true);
-  for (const [key, c] of counts) heap.push(c, key);
-
-  const merges: [number, number][] = [];
-  const top = { priority: 0, key: 0 };
-  const delta = new Map<number, number>();
-  const add = (key: number, d: number): void => {
-    delta.set(key, (delta.get(key) ?? 0) + d);
-  };
-  while (256 + merges.length < vocabSize && heap.size > 0) {
-    heap.pop(top);
-    const count = top.priority;
-    const key = top.key;
-    if (counts.get(key) !== count) continue; // stale entry: the count changed since it was pushed
-    if (count < minFrequency) break;
-    const a = Math.floor(key / K);
-    const b = key % K;
-    const x = 256 + merges.length;
-    merges.push([a, b]);
-
-    // Merge every occurrence, left to right, in place; record the pair-count changes around each.
-    delta.clear();
-    const ws = where.get(key);
-    where.delete(key);
-    counts.delete(key);
-    for (const w of ws ?? []) {
-      const ids = words[w]!;
-      const len = lens[w]!;
-      const f = freqs[w]!;
-      let i = 0;
-      let j = 0;
-      while (i < len) {
-        if (i + 1 < len && ids[i] === a && ids[i + 1] === b) {
-          if (j > 0) {
-            const l = ids[j - 1]!; // already-merged left neighbour (maybe x itself)
-            add(l * K + a, -f);
-            add(l * K + x, f);
-            addWhere(l * K + x, w);
-          }
-          if (i + 2 < len) {
-            const r = ids[i + 2]!; // right neighbour, not merged yet
-            add(b * K + r, -f);
-            add(x * K + r, f);
-            addWhere(x * K + r, w);
-          }
-          ids[j++] = x;
-          i += 2;
-        } else {
-          ids[j++] = ids[i++]!;
-        }
-      }
-      lens[w] = j;
-    }
-    for (const [k, d] of delta) {
-      if (d === 0 || k === key) continue;
-      const c = (counts.get(k) ?? 0) + d;
-      if (c > 0) {
-        counts.set(k, c);
-        heap.push(c, k);
-      } else {
-        counts.delete(k);
-      }
-    }
-  }
-  return merges;
-}
-
-/** Special token texts: distinct, non-empty strings. */
-function checkSpecials(op: string, argument: string, v: unknown): string[] {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '') || new Set(v).size !== v.length) {
-    throw invalid(op, argument, 'an array of distinct non-empty strings', Array.isArray(v) ? JSON.stringify(v) : describe(v));
-  }
-  return v as string[];
-}
-
-/** The texts between occurrences of any of `tokens`. */
-function splitOn(text: string, tokens: string[]): string[] {
-  let pieces = [text];
-  for (const t of [...tokens].sort((x, y) => y.length - x.length)) pieces = pieces.flatMap((p) => p.split(t));
-  return pieces;
-}
-
 function push(out: { ids: Int32Array; n: number }, ids: Int32Array): void {
   if (out.n + ids.length > out.ids.length) {
     const bigger = new Int32Array(Math.max(out.ids.length * 2, out.n + ids.length));
@@ -308,10 +76,6 @@ function push(out: { ids: Int32Array; n: number }, ids: Int32Array): void {
   out.ids.set(ids, out.n);
   out.n += ids.length;
 }
-
-// ---------------------------------------------------------------------------------------------
-// the tokenizer
-// ---------------------------------------------------------------------------------------------
 
 export class BpeTokenizer {
   /** Number of ids: one more than the largest (256 + merges + special tokens in moontrain's order). */
@@ -412,7 +176,7 @@ export class BpeTokenizer {
     return this.whole !== null;
   }
 
-  /** Learns merges from `text` (see the top of this file). Deterministic. */
+  /** Learns merges from `text` (see bpe-train.ts). Deterministic. */
   static train(text: string, options: BpeTrainOptions): BpeTokenizer {
     const op = 'BpeTokenizer.train';
     checkText(op, 'text', text);
@@ -560,37 +324,8 @@ export class BpeTokenizer {
 
   /** A tokenizer from its JSON form; every field is checked. */
   static fromJSON(obj: unknown): BpeTokenizer {
-    const op = 'BpeTokenizer.fromJSON';
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-      throw invalid(op, 'obj', "an object { type: 'byte-bpe', version: 1, vocabSize, merges }", describe(obj));
-    }
-    const o = obj as Record<string, unknown>;
-    if (o.type !== 'byte-bpe') throw invalid(op, 'obj.type', "'byte-bpe'", describe(o.type));
-    if (o.version !== 1) throw invalid(op, 'obj.version', '1', describe(o.version));
-    const merges = o.merges;
-    if (!Array.isArray(merges)) throw invalid(op, 'obj.merges', 'an array of [a, b] pairs', describe(merges));
-    const specials = checkSpecials(op, 'obj.specialTokens', o.specialTokens ?? []);
-    if (o.vocabSize !== 256 + merges.length + specials.length) {
-      throw invalid(op, 'obj.vocabSize', `256 + merges.length + specialTokens.length = ${256 + merges.length + specials.length}`, describe(o.vocabSize));
-    }
-    if (256 + merges.length > MAX_VOCAB) throw invalid(op, 'obj.merges', `at most ${MAX_VOCAB - 256} merges`, `${merges.length}`);
-    const seen = new Set<number>();
-    const list: [number, number][] = [];
-    merges.forEach((m: unknown, i) => {
-      const limit = 256 + i - 1;
-      if (
-        !Array.isArray(m) ||
-        m.length !== 2 ||
-        !m.every((v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= limit)
-      ) {
-        throw invalid(op, `obj.merges[${i}]`, `a pair [a, b] of token ids in [0, ${limit}] (earlier tokens)`, Array.isArray(m) ? JSON.stringify(m) : describe(m));
-      }
-      const key = m[0] * K + m[1];
-      if (seen.has(key)) throw invalid(op, `obj.merges[${i}]`, 'a pair not merged before', `a repeat of [${m[0]}, ${m[1]}]`);
-      seen.add(key);
-      list.push([m[0], m[1]]);
-    });
-    return BpeTokenizer.ordered(list, specials);
+    const { merges, specials } = parseBpeJson(obj);
+    return BpeTokenizer.ordered(merges, specials);
   }
 
   /** Writes the JSON form to `file` atomically (temp file + rename). */
