@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Records where the elements of ldmatrix and mma.sync fragments really land on this machine's GPU
 # and writes them as test/fixtures/cuda-probes.json, which the emulator's tests then compare
-# themselves against (test/cuda/emulator.test.ts, group "probes").
+# themselves against (test/cuda/emulator.test.ts, group "probes"). On a Hopper GPU also the wgmma
+# layouts (test/fixtures/cuda-probes-sm90.json) and TMA box loads (test/fixtures/cuda-probes-tma.json,
+# compared with native/cuda/device/tma_layout.h: group "tma").
 #
 #   bash scripts/dev/cuda-probes.sh            on a GPU host: build, run, write the fixture, compare
 #   bash scripts/dev/cuda-probes.sh --dry-run  anywhere with nvcc: build the probe program, write the
@@ -36,6 +38,10 @@ if [ ! -x "$out_dir/wgmma_probe" ] || [ native/cuda/probes/wgmma_probe_main.cu -
   echo "== building the wgmma probe ($nvcc, sm_90a)"
   timeout 300 "$nvcc" -std=c++17 -O2 -o "$out_dir/wgmma_probe" native/cuda/probes/wgmma_probe_main.cu -gencode arch=compute_90a,code=sm_90a
 fi
+if [ ! -x "$out_dir/tma_probe" ] || [ -n "$(find native/cuda/probes/tma_probe_main.cu native/cuda/probes/tma_probes.h native/cuda/device/tma_layout.h -newer "$out_dir/tma_probe" 2>/dev/null)" ]; then
+  echo "== building the TMA probe ($nvcc, sm_90a)"
+  timeout 300 "$nvcc" -std=c++17 -O2 -o "$out_dir/tma_probe" native/cuda/probes/tma_probe_main.cu -gencode arch=compute_90a,code=sm_90a
+fi
 if command -v cmake >/dev/null; then
   echo "== building the emulator's tests"
   cmake -S test/cuda -B build-cuda-emu -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -53,6 +59,14 @@ if [ "$dry" = 1 ]; then
     echo "dry run FAILED: a changed probe file was not reported"; exit 1
   fi
   echo "a changed probe file is reported: $(grep 'not ok' "$out_dir/changed.log" | cut -c1-160)"
+  "$emu" write-tma "$out_dir/predicted-tma.json"
+  node -e "JSON.parse(require('fs').readFileSync('$out_dir/predicted-tma.json', 'utf8'))"
+  "$emu" tma "$out_dir/predicted-tma.json"
+  sed '0,/"smem": \[/s//"smem": [7, /' "$out_dir/predicted-tma.json" >"$out_dir/changed-tma.json"
+  if "$emu" tma "$out_dir/changed-tma.json" >"$out_dir/changed-tma.log"; then
+    echo "dry run FAILED: a changed TMA probe file was not reported"; exit 1
+  fi
+  echo "a changed TMA probe file is reported: $(grep 'not ok' "$out_dir/changed-tma.log" | cut -c1-160)"
   if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
     echo "a GPU is visible: run without --dry-run to record $fixture"
   fi
@@ -63,6 +77,12 @@ fi
 if nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | grep -q '^9\.0'; then
   echo "== the wgmma probe (Hopper): test/fixtures/cuda-probes-sm90.json"
   timeout 60 "$out_dir/wgmma_probe" test/fixtures/cuda-probes-sm90.json || echo "the wgmma probe FAILED (exit $?); the other probes go on"
+  echo "== the TMA probe (Hopper): test/fixtures/cuda-probes-tma.json"
+  if timeout 60 "$out_dir/tma_probe" test/fixtures/cuda-probes-tma.json; then
+    "$emu" tma test/fixtures/cuda-probes-tma.json || echo "tma_layout.h differs from the TMA probe: fix the reading (the fixture is the fact)"
+  else
+    echo "the TMA probe FAILED (exit $?); the other probes go on"
+  fi
 fi
 echo "== running the probes on the GPU"
 timeout 120 "$out_dir/cuda_probes" "$out_dir/gpu-probes.json"

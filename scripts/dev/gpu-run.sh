@@ -2,7 +2,7 @@
 # The device run: everything a lent GPU host checks, in one script under 7 minutes, results in
 # bench/results/<date>-<gpu>/ (or $OUT) with one summary table (summary.md):
 #   probes      where mma.sync and ldmatrix fragment elements really land -> test/fixtures/cuda-probes.json,
-#               and the emulator compared with it; on Hopper also wgmma's (cuda-probes-sm90.json);
+#               and the emulator compared with it; on Hopper also wgmma's (cuda-probes-sm90.json) and TMA box loads (cuda-probes-tma.json);
 #   op tests    every CUDA op test on the real GPU, against the CPU backend and float64;
 #   sanitizer   compute-sanitizer memcheck and racecheck over the op tests' small shapes;
 #   benchmarks  bf16 matmul, grouped expert GEMM and batched Newton-Schulz beside PyTorch on the same

@@ -11,6 +11,9 @@
 //   newton-schulz  the symmetric batched GEMM and batched Newton–Schulz against float64
 //   probes     the probe kernels on the emulator against test/fixtures/cuda-probes.json (when present)
 //   write-probes FILE   writes the emulator's probe results as JSON (the device run's dry run)
+//   tma        tma_layout.h's reading of TMA box loads, checked on its own and against
+//              test/fixtures/cuda-probes-tma.json (when present)
+//   write-tma FILE      writes that reading as the TMA probe's JSON (the device run's dry run)
 // Prints one line per check ("ok - ..." / "not ok - ..."); exits 1 if any failed.
 #include <cmath>
 #include <cstdio>
@@ -385,28 +388,7 @@ probe::Results emulated_probes() {
 }
 
 void probe_tests(const std::string& fixture) {
-  const std::string mine = probe::to_json(emulated_probes());
-  std::ifstream in(fixture);
-  if (!in) {
-    std::printf("# %s is absent (written by scripts/dev/cuda-probes.sh on a GPU host): the emulator is checked against the PTX ISA's maps only\n", fixture.c_str());
-    return;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string theirs = probe::without_device(ss.str()), ours = probe::without_device(mine);
-  std::string device = "?";
-  const size_t d = ss.str().find("\"device\": \"");
-  if (d != std::string::npos) device = ss.str().substr(d + 11, ss.str().find('"', d + 11) - d - 11);
-  if (theirs == ours) {
-    report(true, "the emulator's ldmatrix and mma.sync fragments match the probes recorded on " + device);
-    return;
-  }
-  std::istringstream a(theirs), b(ours);
-  std::string la, lb;
-  int line = 0;
-  while (std::getline(a, la) && std::getline(b, lb) && la == lb) ++line;
-  report(false, "the emulator differs from the probes recorded on " + device + " at line " + std::to_string(line + 1) + " (without the device line): GPU " +
-                    la.substr(0, 160) + " | emulator " + lb.substr(0, 160));
+  compare_with_fixture(probe::to_json(emulated_probes()), fixture, "the emulator's ldmatrix and mma.sync fragments");
 }
 
 }  // namespace
@@ -422,11 +404,15 @@ int main(int argc, char** argv) {
   else if (group == "grouped") grouped_tests();
   else if (group == "newton-schulz") newton_schulz_tests();
   else if (group == "probes") probe_tests(argc > 2 ? argv[2] : "test/fixtures/cuda-probes.json");
+  else if (group == "tma") tma_tests(argc > 2 ? argv[2] : "test/fixtures/cuda-probes-tma.json");
   else if (group == "write-probes" && argc > 2) {
     std::ofstream(argv[2]) << probe::to_json(emulated_probes());
     std::printf("wrote %s\n", argv[2]);
+  } else if (group == "write-tma" && argc > 2) {
+    std::ofstream(argv[2]) << tma_predicted_json();
+    std::printf("wrote %s\n", argv[2]);
   } else {
-    std::fprintf(stderr, "usage: %s emulator|gemm|planted|simt|moe|attention|grouped|newton-schulz|probes [fixture]|write-probes FILE\n", argv[0]);
+    std::fprintf(stderr, "usage: %s emulator|gemm|planted|simt|moe|attention|grouped|newton-schulz|probes [fixture]|tma [fixture]|write-probes FILE|write-tma FILE\n", argv[0]);
     return 2;
   }
   return failures ? 1 : 0;

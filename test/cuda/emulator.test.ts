@@ -1,7 +1,7 @@
 // The CUDA kernels on the CPU emulator (test/cuda/emu_tests.cc, built with g++ into
 // build-cuda-emu/): the emulator's own checks, the GEMMs (dense, grouped, batched symmetric) and
 // Newton–Schulz against float64, the SIMT kernels, the planted bugs that must be caught, and the
-// probe fixture recorded on a GPU (when present).
+// probe fixtures recorded on a GPU (when present), and the reading of TMA box loads.
 import test from 'ava';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -21,10 +21,10 @@ test.before(() => {
   built = configure.status === 0 ? run('cmake', ['--build', buildDir, '-j', '2']) : configure;
 });
 
-for (const group of ['emulator', 'gemm', 'planted', 'simt', 'moe', 'attention', 'grouped', 'newton-schulz', 'probes']) {
+for (const group of ['emulator', 'gemm', 'planted', 'simt', 'moe', 'attention', 'grouped', 'newton-schulz', 'probes', 'tma']) {
   test(`cuda emulator: ${group}`, (t) => {
     t.is(built!.status, 0, `building the emulator tests failed:\n${built!.out}`);
-    const r = run(exe, [group, path.join(root, 'test', 'fixtures', 'cuda-probes.json')]);
+    const r = run(exe, [group, path.join(root, 'test', 'fixtures', group === 'tma' ? 'cuda-probes-tma.json' : 'cuda-probes.json')]);
     const lines = r.out.split('\n').filter((l) => l.length > 0);
     for (const l of lines) if (group === 'planted' || !l.startsWith('ok - ')) t.log(l);
     t.log(`${lines.filter((l) => l.startsWith('ok - ')).length} checks passed`);

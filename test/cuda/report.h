@@ -15,6 +15,10 @@ void attention_tests();  // test/cuda/attention_tests.cc
 void grouped_tests();             // test/cuda/grouped_tests.cc
 void newton_schulz_tests();       // test/cuda/grouped_tests.cc
 void grouped_planted_tests();     // test/cuda/grouped_tests.cc
+void tma_tests(const std::string& fixture);  // test/cuda/tma_tests.cc
+std::string tma_predicted_json();            // test/cuda/tma_tests.cc
+// test/cuda/fixture_compare.cc
+void compare_with_fixture(const std::string& mine, const std::string& fixture, const std::string& what);
 
 struct Check {
   double max_err = 0, max_ratio = 0;
