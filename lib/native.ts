@@ -73,11 +73,22 @@ export type { DType, Device };
 
 export const packageRoot = findPackageRoot(__dirname);
 
+function findAddon(): string {
+  const override = process.env.MOONTRAIN_ADDON;
+  return override ? path.resolve(override) : (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
+}
+
+let loadedFile = '';
+
 function load(): NativeAddon {
   (require(path.join(packageRoot, 'scripts', 'cpu-floor.js')) as { assertCpuFloor(): void }).assertCpuFloor();
-  const override = process.env.MOONTRAIN_ADDON;
-  if (override) return require(path.resolve(override)) as NativeAddon;
-  return require('node-gyp-build')(packageRoot) as NativeAddon;
+  loadedFile = findAddon();
+  return require(loadedFile) as NativeAddon;
 }
 
 export const native: NativeAddon = load();
+
+/** The file the addon was loaded from: MOONTRAIN_ADDON, else the one node-gyp-build found (build/Release, prebuilds/). */
+export function addonFile(): string {
+  return loadedFile;
+}

@@ -23,6 +23,7 @@ import { init } from '../parallel/comm';
 import { detectMpiLaunch } from '../parallel/mpi-env';
 import { launch } from '../parallel/launch';
 import { ZeroOptimizer } from '../parallel/zero';
+import { useRankGpu } from '../parallel/rank-gpu';
 import { Flags, Parsed, UsageError, parseFlags } from './args';
 import { checkDevice } from '../nn/device';
 import type { Device } from '../../types/core';
@@ -94,6 +95,8 @@ export async function trainCommand(given: string[]): Promise<number> {
   if (mpi && nproc > 1)
     throw new UsageError(`moontrain train: --nproc ${nproc} under ${mpi.launcher === 'slurm' ? 'srun' : 'mpirun'}: the launcher starts the ranks (-n / --ntasks); drop --nproc`);
   const isRank = process.env.WORLD_SIZE !== undefined || mpi !== null;
+  // Before --device is checked: that initializes CUDA, after which CUDA_VISIBLE_DEVICES is fixed.
+  if (isRank) useRankGpu();
   const resume = a.resume as string | undefined;
   if (resume && a['init-from'] !== undefined) throw new UsageError('moontrain train: --resume and --init-from cannot be combined (a resumed run continues from its own checkpoint)');
   if (a['init-from'] !== undefined && argv.some((x) => x === '--config' || x.startsWith('--config=')))

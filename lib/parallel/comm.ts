@@ -15,6 +15,7 @@ import type {
 import { availableParallelism } from 'os';
 import { native, type NativeCommunicator } from '../native';
 import { detectMpiLaunch, mpiBackend } from './mpi-env';
+import { useRankGpu } from './rank-gpu';
 
 export type { CommBytes, CommTransport, CommunicatorOptions, InitOptions, NumbersOp };
 
@@ -125,12 +126,15 @@ export function defaultThreadsPerRank(ranks: number): number {
  * communicator. Under another launcher (no MOONTRAIN_NUM_THREADS in the environment) the native
  * thread pool is set to defaultThreadsPerRank(WORLD_SIZE). Without WORLD_SIZE but under an MPI
  * launcher (mpirun, mpiexec, srun: see mpi-env.ts): the MPI job's communicator, backend
- * MOONTRAIN_COMM ('hier' by default), threads split over the ranks of each host.
+ * MOONTRAIN_COMM ('hier' by default), threads split over the ranks of each host. A rank of
+ * torchrun or an MPI launcher gets its own GPU (useRankGpu in rank-gpu.ts) when init() comes
+ * before its first CUDA call.
  */
 export function init(options: InitOptions = {}): Communicator {
   const env = options.env ?? process.env;
   const { env: _env, ...rest } = options;
   void _env;
+  if (env === process.env) useRankGpu(env);
   const sizeVar = env.WORLD_SIZE;
   const mpi = sizeVar === undefined || sizeVar === '' ? detectMpiLaunch(env) : null;
   if (mpi) {

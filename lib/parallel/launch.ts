@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import { constants as osConstants } from 'os';
 import type { LaunchOptions } from '../../types/core';
 import { defaultThreadsPerRank, segmentPath } from './comm';
+import { cudaDeviceCount, rankGpu, sharedGpus, sharingNotice } from './rank-gpu';
 
 export type { LaunchOptions };
 
@@ -30,6 +31,10 @@ export function newJobName(): string {
  * several fail at once, the first exit observed counts (a survivor that saw the failure may exit
  * before the rank at fault is reaped). SIGINT and SIGTERM sent to this process are forwarded to
  * every rank (which then wind down on their own) and make the result 130 / 143.
+ * With nproc > 1, rank r gets its own GPU: CUDA_VISIBLE_DEVICES is entry r mod n of the n GPUs
+ * this process sees (its CUDA_VISIBLE_DEVICES split at commas, else CUDA devices 0 .. n-1), with a
+ * one-line notice when nproc > n; a single-entry or empty CUDA_VISIBLE_DEVICES, or a host with
+ * fewer than two GPUs, leaves every rank's as it is.
  */
 export function launch(options: LaunchOptions): Promise<number> {
   const { nproc, argv } = options;
@@ -39,6 +44,10 @@ export function launch(options: LaunchOptions): Promise<number> {
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(jobName)) throw new RangeError(`launch: jobName: expected [A-Za-z0-9._-]{1,200}, got '${jobName}'`);
   const graceMs = options.graceMs ?? 0;
   const killAfterMs = options.killAfterMs ?? 5000;
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  const gpus = nproc > 1 ? sharedGpus(baseEnv.CUDA_VISIBLE_DEVICES, cudaDeviceCount) : null;
+  const notice = gpus && sharingNotice(nproc, gpus);
+  if (notice) console.error(notice);
 
   return new Promise<number>((resolve) => {
     const children: (ChildProcess | null)[] = [];
@@ -101,8 +110,8 @@ export function launch(options: LaunchOptions): Promise<number> {
     for (let rank = 0; rank < nproc; ++rank) {
       const env: NodeJS.ProcessEnv = {
         MOONTRAIN_NUM_THREADS: String(defaultThreadsPerRank(nproc)),
-        ...process.env,
-        ...options.env,
+        ...baseEnv,
+        ...(gpus ? { CUDA_VISIBLE_DEVICES: rankGpu(gpus, rank) } : {}),
         RANK: String(rank),
         LOCAL_RANK: String(rank),
         WORLD_SIZE: String(nproc),

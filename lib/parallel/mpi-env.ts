@@ -10,6 +10,8 @@ export interface MpiLaunch {
   size: number;
   /** Ranks on this host, when the launcher says. */
   localSize?: number;
+  /** This rank's place among them (0-based), when the launcher says. */
+  localRank?: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, lo: number, hi: number): number {
@@ -24,18 +26,21 @@ function optionalInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return v !== undefined && /^\s*\d+\s*$/.test(v) && Number(v) >= 1 ? Number(v) : undefined;
 }
 
-function launch(env: NodeJS.ProcessEnv, launcher: MpiLaunch['launcher'], rankVar: string, sizeVar: string, localSizeVar: string): MpiLaunch {
+function launch(env: NodeJS.ProcessEnv, launcher: MpiLaunch['launcher'], rankVar: string, sizeVar: string, localSizeVar: string, localRankVar: string): MpiLaunch {
   const size = int(env, sizeVar, 1, 1 << 30);
-  return { launcher, rank: int(env, rankVar, 0, size - 1), size, localSize: optionalInt(env, localSizeVar) };
+  const found: MpiLaunch = { launcher, rank: int(env, rankVar, 0, size - 1), size, localSize: optionalInt(env, localSizeVar) };
+  const localRank = env[localRankVar];
+  if (localRank !== undefined && /^\s*\d+\s*$/.test(localRank) && Number(localRank) < size) found.localRank = Number(localRank);
+  return found;
 }
 
 /** The MPI launcher that started this process, or null (not started by one). */
 export function detectMpiLaunch(env: NodeJS.ProcessEnv): MpiLaunch | null {
-  if (env.OMPI_COMM_WORLD_SIZE !== undefined) return launch(env, 'openmpi', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_SIZE');
-  if (env.PMI_SIZE !== undefined) return launch(env, 'pmi', 'PMI_RANK', 'PMI_SIZE', 'MPI_LOCALNRANKS');
+  if (env.OMPI_COMM_WORLD_SIZE !== undefined) return launch(env, 'openmpi', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_SIZE', 'OMPI_COMM_WORLD_LOCAL_RANK');
+  if (env.PMI_SIZE !== undefined) return launch(env, 'pmi', 'PMI_RANK', 'PMI_SIZE', 'MPI_LOCALNRANKS', 'MPI_LOCALRANKID');
   // An sbatch script's own shell has SLURM_NTASKS too, but only srun's tasks are in a step.
   if (env.SLURM_PROCID !== undefined && env.SLURM_NTASKS !== undefined && (env.SLURM_STEP_ID ?? env.SLURM_STEPID) !== undefined)
-    return launch(env, 'slurm', 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NTASKS_PER_NODE');
+    return launch(env, 'slurm', 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NTASKS_PER_NODE', 'SLURM_LOCALID');
   return null;
 }
 

@@ -95,8 +95,10 @@ test('launchers are recognized from their environment', (t) => {
   t.deepEqual(detectMpiLaunch({ OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_LOCAL_SIZE: '2' }),
     { launcher: 'openmpi', rank: 3, size: 4, localSize: 2 });
   t.deepEqual(detectMpiLaunch({ PMI_RANK: '1', PMI_SIZE: '2', MPI_LOCALNRANKS: '2' }), { launcher: 'pmi', rank: 1, size: 2, localSize: 2 });
+  t.deepEqual(detectMpiLaunch({ OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_LOCAL_RANK: '1' }), { launcher: 'openmpi', rank: 3, size: 4, localSize: undefined, localRank: 1 });
+  t.like(detectMpiLaunch({ PMI_RANK: '1', PMI_SIZE: '2', MPI_LOCALRANKID: '0' }), { localRank: 0 });
   t.deepEqual(detectMpiLaunch({ SLURM_PROCID: '5', SLURM_NTASKS: '8', SLURM_LOCALID: '1', SLURM_STEP_ID: '0', SLURM_NTASKS_PER_NODE: '4' }),
-    { launcher: 'slurm', rank: 5, size: 8, localSize: 4 });
+    { launcher: 'slurm', rank: 5, size: 8, localSize: 4, localRank: 1 });
   // An sbatch script's own shell (no job step) is not a rank.
   t.is(detectMpiLaunch({ SLURM_PROCID: '0', SLURM_NTASKS: '8' }), null);
   t.throws(() => detectMpiLaunch({ OMPI_COMM_WORLD_RANK: '4', OMPI_COMM_WORLD_SIZE: '4' }), { message: /OMPI_COMM_WORLD_RANK: expected an integer in \[0, 3\], got '4'/ });
