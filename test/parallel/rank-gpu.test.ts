@@ -67,6 +67,7 @@ test('launch(): a single-entry or empty CUDA_VISIBLE_DEVICES is left alone; unse
   t.deepEqual(notices(single.stderr), []);
   const empty = await launcher(2, '');
   t.deepEqual(empty.gpus, ['', '']);
+  t.deepEqual(notices(empty.stderr), [], 'an empty list is no GPU to share');
   const unset = await launcher(2, undefined);
   // This machine's CUDA devices, as the addon counts them (none without a driver).
   const count = info().cuda.devices.length;
