@@ -12,10 +12,11 @@ const LAUNCH = path.join(root, 'lib', 'parallel', 'launch.ts');
 const COMM = path.join(root, 'lib', 'parallel', 'comm.ts');
 const RANK_GPU = path.join(root, 'lib', 'parallel', 'rank-gpu.ts');
 const hasOpenMpi = /Open MPI/.test(spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+const hasMpich = spawnSync('mpiexec.mpich', ['--version'], { encoding: 'utf8' }).status === 0;
 const rootEnv = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 
 /** A rank: prints `rank R gpu <its CUDA_VISIBLE_DEVICES, or -unset->`. */
-const SHOW = "const v = process.env.CUDA_VISIBLE_DEVICES; console.log(`rank ${process.env.RANK ?? process.env.OMPI_COMM_WORLD_RANK} gpu ${v === undefined ? '-unset-' : `'${v}'`}`)";
+const SHOW = "const v = process.env.CUDA_VISIBLE_DEVICES; console.log(`rank ${process.env.RANK ?? process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? process.env.SLURM_PROCID} gpu ${v === undefined ? '-unset-' : `'${v}'`}`)";
 
 interface Run {
   code: number | null;
@@ -85,11 +86,11 @@ function rankOf(env: Record<string, string>): string {
 
 test('a rank of srun, MPICH\'s mpiexec or torchrun narrows CUDA_VISIBLE_DEVICES by its local rank; the notice comes from local rank 0', (t) => {
   const slurm = { SLURM_PROCID: '6', SLURM_NTASKS: '8', SLURM_STEP_ID: '0', SLURM_NTASKS_PER_NODE: '4', CUDA_VISIBLE_DEVICES: '0,1,2,3' };
-  t.is(rankOf({ ...slurm, SLURM_LOCALID: '2' }), "rank undefined gpu '2'");
-  t.is(rankOf({ ...slurm, SLURM_LOCALID: '2', CUDA_VISIBLE_DEVICES: '1' }), "rank undefined gpu '1'", 'one GPU per task (srun --gpus-per-task=1) is respected');
+  t.is(rankOf({ ...slurm, SLURM_LOCALID: '2' }), "rank 6 gpu '2'");
+  t.is(rankOf({ ...slurm, SLURM_LOCALID: '2', CUDA_VISIBLE_DEVICES: '1' }), "rank 6 gpu '1'", 'one GPU per task (srun --gpus-per-task=1) is respected');
   const pmi = { PMI_SIZE: '4', MPI_LOCALNRANKS: '4', CUDA_VISIBLE_DEVICES: '4,6' };
-  t.is(rankOf({ ...pmi, PMI_RANK: '0', MPI_LOCALRANKID: '0' }), "rank undefined gpu '4' +notice");
-  t.is(rankOf({ ...pmi, PMI_RANK: '3', MPI_LOCALRANKID: '3' }), "rank undefined gpu '6'");
+  t.is(rankOf({ ...pmi, PMI_RANK: '0', MPI_LOCALRANKID: '0' }), "rank 0 gpu '4' +notice");
+  t.is(rankOf({ ...pmi, PMI_RANK: '3', MPI_LOCALRANKID: '3' }), "rank 3 gpu '6'");
   t.is(rankOf({ WORLD_SIZE: '3', RANK: '2', LOCAL_RANK: '2', CUDA_VISIBLE_DEVICES: '3,5,7' }), "rank 2 gpu '7'");
   t.is(rankOf({ WORLD_SIZE: '3', RANK: '2', CUDA_VISIBLE_DEVICES: '' }), "rank 2 gpu ''");
   // launch()'s own ranks were placed by the launcher.
@@ -108,11 +109,27 @@ test('a write to process.env before the first call reaches the addon (as CUDA_VI
   t.notRegex(show(false), /libmpi-probe/);
 });
 
+const INIT = `const c = require(${JSON.stringify(COMM)}).init(); ${SHOW}; c.close()`;
+
+test('torchrun-style ranks (WORLD_SIZE, RANK, LOCAL_RANK, no launch()): init() gives each its own entry', async (t) => {
+  const job = `gpu-${process.pid}-${Date.now()}`;
+  const ranks = await Promise.all([0, 1].map((r) =>
+    run(process.execPath, ['--import=tsx', '-e', INIT], { ...process.env, WORLD_SIZE: '2', RANK: String(r), LOCAL_RANK: String(r), MOONTRAIN_JOB: job, CUDA_VISIBLE_DEVICES: '4,6' })));
+  t.deepEqual(ranks.map((r) => r.code), [0, 0], ranks.map((r) => r.stderr).join(''));
+  t.deepEqual(ranks.map((r, i) => r.gpus[i]), ['4', '6']);
+});
+
 (hasOpenMpi ? test : test.skip)('mpirun -n 4: init() gives each rank entry (local rank mod n) of CUDA_VISIBLE_DEVICES, with one notice', async (t) => {
-  const script = `const c = require(${JSON.stringify(COMM)}).init(); ${SHOW}; c.close()`;
   const env = { ...process.env, ...rootEnv, CUDA_VISIBLE_DEVICES: '3,5,7' };
-  const r = await run('mpirun', ['--oversubscribe', '-n', '4', '-x', 'CUDA_VISIBLE_DEVICES', process.execPath, '--import=tsx', '-e', script], env);
+  const r = await run('mpirun', ['--oversubscribe', '-n', '4', '-x', 'CUDA_VISIBLE_DEVICES', process.execPath, '--import=tsx', '-e', INIT], env);
   t.is(r.code, 0, r.stderr);
   t.deepEqual(r.gpus, ['3', '5', '7', '3']);
+  t.is(notices(r.stderr).length, 1, r.stderr);
+});
+
+(hasMpich ? test : test.skip)("MPICH's mpiexec -n 3: init() gives each rank entry (MPI_LOCALRANKID mod n) of CUDA_VISIBLE_DEVICES, with one notice", async (t) => {
+  const r = await run('mpiexec.mpich', ['-n', '3', '-genv', 'CUDA_VISIBLE_DEVICES', '4,6', process.execPath, '--import=tsx', '-e', INIT], process.env);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(r.gpus, ['4', '6', '4']);
   t.is(notices(r.stderr).length, 1, r.stderr);
 });
