@@ -48,7 +48,10 @@ function cudaDeviceCountElsewhere(): number {
   const script = `process.stdout.write(String(require(${JSON.stringify(addonFile())}).info().cuda.devices.length))`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
   const n = Number(r.stdout);
-  return r.status === 0 && Number.isInteger(n) && n >= 0 ? n : 0;
+  if (r.status === 0 && r.stdout !== '' && Number.isInteger(n) && n >= 0) return n;
+  const why = r.error?.message ?? (r.stderr.trim().split('\n').pop() || `exit code ${r.status}`);
+  console.error(`moontrain: cannot count this host's GPUs (${why}); CUDA_VISIBLE_DEVICES left as it is`);
+  return 0;
 }
 
 function wholeNumber(v: string | undefined): number | undefined {

@@ -81,7 +81,7 @@ function rankOf(env: Record<string, string>): string {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CUDA_VISIBLE_DEVICES|OMPI_|PMI_|MPI_LOCAL|SLURM_|WORLD_SIZE|RANK|LOCAL_|MOONTRAIN_)/.test(k)));
   const r = spawnSync(process.execPath, ['--import=tsx', '-e', script], { cwd: root, env: { ...clean, ...env }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
-  return `${r.stdout.trim()}${r.stderr.includes('ranks share') ? ' +notice' : ''}`;
+  return `${r.stdout.trim()}${r.stderr.includes('ranks share') ? ' +notice' : ''}${r.stderr.includes('cannot count') ? ' +cannot-count' : ''}`;
 }
 
 test('a rank of srun, MPICH\'s mpiexec or torchrun narrows CUDA_VISIBLE_DEVICES by its local rank; the notice comes from local rank 0', (t) => {
@@ -93,6 +93,9 @@ test('a rank of srun, MPICH\'s mpiexec or torchrun narrows CUDA_VISIBLE_DEVICES 
   t.is(rankOf({ ...pmi, PMI_RANK: '3', MPI_LOCALRANKID: '3' }), "rank 3 gpu '6'");
   t.is(rankOf({ WORLD_SIZE: '3', RANK: '2', LOCAL_RANK: '2', CUDA_VISIBLE_DEVICES: '3,5,7' }), "rank 2 gpu '7'");
   t.is(rankOf({ WORLD_SIZE: '3', RANK: '2', CUDA_VISIBLE_DEVICES: '' }), "rank 2 gpu ''");
+  // No list: the GPUs are counted by a child process (this machine's count, as the addon gives it).
+  const count = info().cuda.devices.length;
+  t.is(rankOf({ WORLD_SIZE: '3', RANK: '2' }), count > 1 ? `rank 2 gpu '${2 % count}'` : 'rank 2 gpu -unset-');
   // launch()'s own ranks were placed by the launcher.
   t.is(rankOf({ WORLD_SIZE: '3', RANK: '2', CUDA_VISIBLE_DEVICES: '3,5,7', MOONTRAIN_LAUNCHER_PID: '1' }), "rank 2 gpu '3,5,7'");
 });
