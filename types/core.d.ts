@@ -681,6 +681,7 @@ export interface LaunchOptions {
   /**
    * Added to process.env for every child (before RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
    * MOONTRAIN_JOB). MOONTRAIN_NUM_THREADS defaults to the cores split evenly over the ranks.
+   * A CUDA_VISIBLE_DEVICES list (here or in process.env) is dealt out, one entry per rank.
    */
   env?: Record<string, string | undefined>;
   /** The job name; default a fresh random one. */
